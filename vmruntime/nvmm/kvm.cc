@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// /dev/kvm discovery and the few VM-level ioctls.  vCPU ioctls live with the
+// vCPU, where their cost is accounted for.
+#include "kvm.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+
+#include "nvmm.h"
+
+namespace vmruntime::nvmm::kvm {
+namespace {
+
+System g_system;
+std::mutex g_open_mutex;
+
+constexpr unsigned kMaxCpuidEntries = 256;
+
+using CpuidTable = FlexList<kvm_cpuid_entry2, kMaxCpuidEntries>;
+CpuidTable g_cpuid;
+
+// Register classes mirrored through kvm_run on every exit: the comm page's
+// GPRS, SEGS, CRS and INTR are served from these without a vCPU ioctl.
+constexpr int kSyncRegs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS;
+
+int check_extension(int fd, long cap)
+{
+    return ioctl(fd, KVM_CHECK_EXTENSION, cap);
+}
+
+uint32_t host_mxcsr_mask()
+{
+    alignas(16) struct fxsave area = {};
+    __builtin_ia32_fxsave64(&area);
+    // A zero mask means the CPU predates DAZ: the architectural default.
+    return area.fx_mxcsr_mask != 0 ? area.fx_mxcsr_mask : 0xFFBF;
+}
+
+uint64_t guest_xcr0_mask(int fd)
+{
+    // x87 and SSE are what the comm page's FXSAVE area can carry.
+    constexpr uint64_t kFxsaveFeatures = 0x3;
+    if (check_extension(fd, KVM_CAP_XCRS) <= 0) {
+        return 0;
+    }
+    unsigned eax = 0, edx = 0;
+    asm volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+    return ((static_cast<uint64_t>(edx) << 32) | eax) & kFxsaveFeatures;
+}
+
+int probe(int fd)
+{
+    if (ioctl(fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION ||
+        (check_extension(fd, KVM_CAP_SYNC_REGS) & kSyncRegs) != kSyncRegs ||
+        check_extension(fd, KVM_CAP_IMMEDIATE_EXIT) <= 0 ||
+        check_extension(fd, KVM_CAP_USER_MEMORY) <= 0) {
+        errno = EPROGMISMATCH;
+        return -1;
+    }
+    int run_size = ioctl(fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (run_size <= 0) {
+        return -1;
+    }
+    int max_vcpus = check_extension(fd, KVM_CAP_MAX_VCPUS);
+    if (max_vcpus <= 0) {
+        max_vcpus = check_extension(fd, KVM_CAP_NR_VCPUS);
+    }
+    g_cpuid.count() = kMaxCpuidEntries;
+    if (ioctl(fd, kGetSupportedCpuid, g_cpuid.arg()) == -1) {
+        return -1;
+    }
+    g_system.run_size = static_cast<size_t>(run_size);
+    g_system.max_vcpus = max_vcpus > 0 ? static_cast<unsigned>(max_vcpus) : 1;
+    g_system.mxcsr_mask = host_mxcsr_mask();
+    g_system.xcr0_mask = guest_xcr0_mask(fd);
+    return 0;
+}
+
+}  // namespace
+
+int open_system(int open_flags)
+{
+    std::lock_guard lock(g_open_mutex);
+    if (g_system.fd >= 0) {
+        return 0;
+    }
+    int fd = open("/dev/kvm", open_flags | O_CLOEXEC);
+    if (fd < 0) {
+        // No KVM on this host: NetBSD says ENXIO for "driver not usable".
+        if (errno == ENOENT || errno == ENODEV) {
+            errno = ENXIO;
+        }
+        return -1;
+    }
+    if (probe(fd) == -1) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    g_system.fd = fd;
+    return 0;
+}
+
+const System& system()
+{
+    return g_system;
+}
+
+int ioctl_retry(int fd, unsigned long request, void* arg)
+{
+    int ret;
+    do {
+        ret = ioctl(fd, request, arg);
+    } while (ret == -1 && errno == EINTR);
+    return ret;
+}
+
+int create_vm()
+{
+    int vm = ioctl_retry(g_system.fd, KVM_CREATE_VM, nullptr);
+    if (vm < 0) {
+        return -1;
+    }
+    // KVM would otherwise advance RIP before the exit for "out 0x7e" only,
+    // breaking the rule that an IO exit leaves RIP on the instruction.
+    struct kvm_enable_cap cap = {};
+    cap.cap = KVM_CAP_DISABLE_QUIRKS;
+    cap.args[0] = KVM_X86_QUIRK_OUT_7E_INC_RIP;
+    ioctl(vm, KVM_ENABLE_CAP, &cap);
+    return vm;
+}
+
+int set_memory_region(int vm_fd, uint32_t slot, uint32_t flags, uint64_t gpa, uint64_t size,
+                      uint64_t hva)
+{
+    struct kvm_userspace_memory_region region = {};
+    region.slot = slot;
+    region.flags = flags;
+    region.guest_phys_addr = gpa;
+    region.memory_size = size;
+    region.userspace_addr = hva;
+    return ioctl_retry(vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
+}
+
+int create_vcpu(int vm_fd, unsigned cpuid)
+{
+    return ioctl_retry(vm_fd, KVM_CREATE_VCPU, reinterpret_cast<void*>(static_cast<uintptr_t>(cpuid)));
+}
+
+}  // namespace vmruntime::nvmm::kvm
+
+namespace vmruntime::nvmm::kvm {
+
+int set_cpuid(int vcpu_fd, unsigned cpuid)
+{
+    auto table = std::make_unique<CpuidTable>(g_cpuid);
+    for (uint32_t i = 0; i < table->count(); i++) {
+        kvm_cpuid_entry2& e = table->entries()[i];
+        if (e.function == 1) {
+            e.ebx = (e.ebx & 0x00FFFFFFU) | (cpuid << 24);  // initial APIC ID
+        }
+    }
+    return ioctl_retry(vcpu_fd, kSetCpuid2, table->arg()) == -1 ? errno : 0;
+}
+
+}  // namespace vmruntime::nvmm::kvm

@@ -1,0 +1,758 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// The comm-page protocol on kvm_run.  The rules that keep it at one ioctl
+// (KVM_RUN) per exit:
+//  - setstate and inject only mark the comm page; run() copies the marked
+//    classes into kvm_run's sync-regs area and sets kvm_dirty_regs, and
+//    KVM applies them on entry (sync_regs() runs before anything else in
+//    KVM_RUN);
+//  - kvm_valid_regs makes KVM store GPRs, sregs and events into kvm_run on
+//    every return, so getstate of GPRS/SEGS/CRS/INTR is a copy;
+//  - an IO or MMIO instruction that KVM finishes on the next entry stays
+//    there until somebody looks at the state (then KVM_RUN with
+//    immediate_exit finishes it without entering the guest).
+#include "vcpu.h"
+
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+#include "kvm.h"
+#include "machine.h"
+#include "vcpu_state.h"
+#include "x86_decode.h"
+
+namespace vmruntime::nvmm {
+namespace {
+
+constexpr uint64_t kSyncRegs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS;
+constexpr uint64_t kCr0Pe = 1ULL << 0;
+constexpr uint64_t kCr4Osxsave = 1ULL << 18;
+constexpr uint64_t kEferLma = 1ULL << 10;
+constexpr size_t kMaxInsn = 15;
+
+// Delivered to a vCPU thread to make KVM_RUN return.  A real-time signal, so
+// that it is never one the application uses for something else by accident.
+int kick_signal()
+{
+    return SIGRTMAX - 1;
+}
+
+void on_kick(int) {}
+
+void install_kick_handler()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction old = {};
+        sigaction(kick_signal(), nullptr, &old);
+        if (old.sa_handler != SIG_DFL) {
+            return;  // the application handles it; any handler interrupts KVM_RUN
+        }
+        struct sigaction sa = {};
+        sa.sa_handler = on_kick;
+        sigemptyset(&sa.sa_mask);
+        sigaction(kick_signal(), &sa, nullptr);
+    });
+}
+
+pid_t current_tid()
+{
+    static thread_local pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+    return tid;
+}
+
+bool has_error_code(uint8_t vector)
+{
+    switch (vector) {
+    case 8: case 10: case 11: case 12: case 13: case 14: case 17: case 30:
+        return true;
+    default:
+        return false;
+    }
+}
+
+}  // namespace
+
+void request_stop(volatile int* stop)
+{
+    auto* area = reinterpret_cast<CommArea*>(reinterpret_cast<char*>(const_cast<int*>(stop)) -
+                                             offsetof(CommArea, comm) -
+                                             offsetof(nvmm_comm_page, stop));
+    // stop before immediate_exit before in_run: the vCPU clears
+    // immediate_exit before it reads stop, and publishes in_run before it
+    // enters, so either it sees stop, or KVM sees immediate_exit, or we see
+    // in_run and the signal takes it out of the guest.
+    __atomic_store_n(stop, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&area->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    if (area->in_run.load(std::memory_order_seq_cst)) {
+        pid_t tid = area->tid.load(std::memory_order_relaxed);
+        if (tid > 0) {
+            syscall(SYS_tgkill, getpid(), tid, kick_signal());
+        }
+    }
+}
+
+Vcpu::Vcpu(Machine& mach, unsigned cpuid, int fd, kvm_run* run)
+    : mach_(mach), cpuid_(cpuid), fd_(fd), run_(run), area_(std::make_unique<CommArea>())
+{
+    std::memset(&area_->comm, 0, sizeof(area_->comm));
+    area_->run = run;
+}
+
+Vcpu::~Vcpu()
+{
+    munmap(run_, kvm::system().run_size);
+    close(fd_);
+}
+
+int Vcpu::create(Machine& mach, unsigned cpuid, std::unique_ptr<Vcpu>* out)
+{
+    install_kick_handler();
+    int fd = kvm::create_vcpu(mach.vm_fd(), cpuid);
+    if (fd < 0) {
+        return errno;
+    }
+    void* run = mmap(nullptr, kvm::system().run_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (run == MAP_FAILED) {
+        int err = errno;
+        close(fd);
+        return err;
+    }
+    std::unique_ptr<Vcpu> vcpu(new Vcpu(mach, cpuid, fd, static_cast<kvm_run*>(run)));
+    if (int err = vcpu->install_reset_state()) {
+        return err;
+    }
+    *out = std::move(vcpu);
+    return 0;
+}
+
+int Vcpu::install_reset_state()
+{
+    // Start the mirror from KVM's own values, so that partial commits later
+    // only change what the VMM changed.
+    kvm_sync_regs& m = mirror();
+    if (ioctl(fd_, KVM_GET_REGS, &m.regs) == -1 || ioctl(fd_, KVM_GET_SREGS, &m.sregs) == -1 ||
+        ioctl(fd_, KVM_GET_VCPU_EVENTS, &m.events) == -1) {
+        return errno;
+    }
+    if (int err = kvm::set_cpuid(fd_, cpuid_)) {
+        return err;
+    }
+    run_->kvm_valid_regs = kSyncRegs;
+    xcr0_known_ = false;
+    nvmm_comm_page& c = comm();
+    state::reset_state(c.state);
+    if (int err = commit_state(NVMM_X64_STATE_ALL)) {
+        return err;
+    }
+    if (ioctl(fd_, KVM_SET_REGS, &m.regs) == -1 || ioctl(fd_, KVM_SET_SREGS, &m.sregs) == -1 ||
+        ioctl(fd_, KVM_SET_VCPU_EVENTS, &m.events) == -1) {
+        return errno;
+    }
+    run_->kvm_dirty_regs = 0;
+    c.state_cached = NVMM_X64_STATE_ALL;
+    return 0;
+}
+
+void Vcpu::bind(struct nvmm_vcpu* user)
+{
+    nvmm_comm_page& c = comm();
+    user->cpuid = cpuid_;
+    std::memset(&user->cbs, 0, sizeof(user->cbs));
+    user->state = &c.state;
+    user->event = &c.event;
+    user->exit = &exit_;
+    user->stop = &c.stop;
+}
+
+// ---------------------------------------------------------------------------
+// State.
+
+int Vcpu::get_xcr0(uint64_t* value)
+{
+    if (!xcr0_known_) {
+        kvm_xcrs xcrs = {};
+        if (ioctl(fd_, KVM_GET_XCRS, &xcrs) == -1) {
+            return errno;
+        }
+        xcr0_ = 1;
+        for (uint32_t i = 0; i < xcrs.nr_xcrs && i < KVM_MAX_XCRS; i++) {
+            if (xcrs.xcrs[i].xcr == 0) {
+                xcr0_ = xcrs.xcrs[i].value;
+            }
+        }
+        xcr0_known_ = true;
+    }
+    *value = xcr0_;
+    return 0;
+}
+
+int Vcpu::set_xcr0(uint64_t value)
+{
+    if (xcr0_known_ && value == xcr0_) {
+        return 0;
+    }
+    kvm_xcrs xcrs = {};
+    xcrs.nr_xcrs = 1;
+    xcrs.xcrs[0].xcr = 0;
+    xcrs.xcrs[0].value = value;
+    if (ioctl(fd_, KVM_SET_XCRS, &xcrs) == -1) {
+        return errno;
+    }
+    xcr0_ = value;
+    xcr0_known_ = true;
+    return 0;
+}
+
+int Vcpu::commit_state(uint64_t flags)
+{
+    nvmm_x64_state& s = comm().state;
+    kvm_sync_regs& m = mirror();
+    uint64_t dirty = 0;
+    if (flags & NVMM_X64_STATE_GPRS) {
+        state::gprs_to_kvm(s.gprs, m.regs);
+        dirty |= KVM_SYNC_X86_REGS;
+    }
+    if (flags & (NVMM_X64_STATE_SEGS | NVMM_X64_STATE_CRS | NVMM_X64_STATE_MSRS)) {
+        kvm_sregs sregs = m.sregs;
+        if (flags & NVMM_X64_STATE_SEGS) {
+            state::segs_to_kvm(s.segs, sregs);
+            gdt_attrib_ = s.segs[NVMM_X64_SEG_GDT].attrib;
+            idt_attrib_ = s.segs[NVMM_X64_SEG_IDT].attrib;
+        }
+        if (flags & NVMM_X64_STATE_CRS) {
+            state::crs_to_kvm(s.crs, sregs);
+            // Without an in-kernel LAPIC, KVM reloads CR8 from kvm_run->cr8
+            // on every entry, after sync_regs.
+            run_->cr8 = s.crs[NVMM_X64_CR_CR8];
+        }
+        if (flags & NVMM_X64_STATE_MSRS) {
+            sregs.efer = s.msrs[NVMM_X64_MSR_EFER];
+        }
+        // Setting sregs resets KVM's MMU context: skip it when nothing moved.
+        if (std::memcmp(&sregs, &m.sregs, sizeof(sregs)) != 0) {
+            m.sregs = sregs;
+            dirty |= KVM_SYNC_X86_SREGS;
+        }
+    }
+    if (flags & NVMM_X64_STATE_INTR) {
+        bool shadow = m.events.interrupt.shadow != 0;
+        if (shadow != static_cast<bool>(s.intr.int_shadow)) {
+            m.events.interrupt.shadow = s.intr.int_shadow ? KVM_X86_SHADOW_INT_STI : 0;
+            m.events.flags |= KVM_VCPUEVENT_VALID_SHADOW;
+            dirty |= KVM_SYNC_X86_EVENTS;
+        }
+        run_->request_interrupt_window = s.intr.int_window_exiting;
+        nmi_window_ = s.intr.nmi_window_exiting;
+    }
+    run_->kvm_dirty_regs |= dirty;
+
+    if ((flags & NVMM_X64_STATE_CRS) && kvm::system().xcr0_mask != 0) {
+        if (int err = set_xcr0(s.crs[NVMM_X64_CR_XCR0])) {
+            return err;
+        }
+    }
+    if ((flags & NVMM_X64_STATE_DRS) && state::set_drs(fd_, s.drs) == -1) {
+        return errno;
+    }
+    if ((flags & NVMM_X64_STATE_MSRS) && state::set_msrs(fd_, s.msrs) == -1) {
+        return errno;
+    }
+    if ((flags & NVMM_X64_STATE_FPU) && state::set_fpu(fd_, s.fpu) == -1) {
+        return errno;
+    }
+    return 0;
+}
+
+int Vcpu::fetch_state(uint64_t flags)
+{
+    nvmm_x64_state& s = comm().state;
+    const kvm_sync_regs& m = mirror();
+    if (flags & NVMM_X64_STATE_GPRS) {
+        state::gprs_from_kvm(m.regs, s.gprs);
+    }
+    if (flags & NVMM_X64_STATE_SEGS) {
+        state::segs_from_kvm(m.sregs, s.segs);
+        s.segs[NVMM_X64_SEG_GDT].attrib = gdt_attrib_;
+        s.segs[NVMM_X64_SEG_IDT].attrib = idt_attrib_;
+    }
+    if (flags & NVMM_X64_STATE_CRS) {
+        state::crs_from_kvm(m.sregs, run_->cr8, s.crs);
+        s.crs[NVMM_X64_CR_XCR0] = 1;
+        if (kvm::system().xcr0_mask != 0) {
+            if (int err = get_xcr0(&s.crs[NVMM_X64_CR_XCR0])) {
+                return err;
+            }
+        }
+    }
+    if (flags & NVMM_X64_STATE_INTR) {
+        std::memset(&s.intr, 0, sizeof(s.intr));
+        s.intr.int_shadow = m.events.interrupt.shadow != 0;
+        s.intr.int_window_exiting = run_->request_interrupt_window != 0;
+        s.intr.nmi_window_exiting = nmi_window_;
+        s.intr.evt_pending = state::event_pending(m.events);
+    }
+    if ((flags & NVMM_X64_STATE_DRS) && state::get_drs(fd_, s.drs) == -1) {
+        return errno;
+    }
+    if (flags & NVMM_X64_STATE_MSRS) {
+        if (state::get_msrs(fd_, s.msrs) == -1) {
+            return errno;
+        }
+        s.msrs[NVMM_X64_MSR_EFER] = m.sregs.efer;
+    }
+    if ((flags & NVMM_X64_STATE_FPU) &&
+        state::get_fpu(fd_, s.fpu, kvm::system().mxcsr_mask) == -1) {
+        return errno;
+    }
+    return 0;
+}
+
+int Vcpu::getstate(uint64_t flags)
+{
+    if (flags & ~static_cast<uint64_t>(NVMM_X64_STATE_ALL)) {
+        return EINVAL;
+    }
+    nvmm_comm_page& c = comm();
+    uint64_t missing = flags & ~c.state_cached;
+    if (missing == 0) {
+        return 0;
+    }
+    if (completion_ == Completion::InKernel) {
+        if (int err = finish_in_kernel()) {
+            return err;
+        }
+    }
+    if (int err = fetch_state(missing)) {
+        return err;
+    }
+    c.state_cached |= missing;
+    return 0;
+}
+
+int Vcpu::commit_event()
+{
+    const nvmm_vcpu_event& ev = comm().event;
+    kvm_vcpu_events& e = mirror().events;
+    switch (ev.type) {
+    case NVMM_VCPU_EVENT_EXCP:
+        // As NVMM: NMI is not an exception, #DE and #BP are not injectable,
+        // and vectors 32+ are interrupts.
+        if (ev.vector == 2 || ev.vector >= 32 || ev.vector == 0 || ev.vector == 3) {
+            return EINVAL;
+        }
+        e.exception.injected = 1;
+        e.exception.pending = 0;
+        e.exception.nr = ev.vector;
+        // Real mode pushes no error code.
+        e.exception.has_error_code = has_error_code(ev.vector) && (mirror().sregs.cr0 & kCr0Pe);
+        e.exception.error_code = static_cast<uint32_t>(ev.u.excp.error);
+        break;
+    case NVMM_VCPU_EVENT_INTR:
+        if (ev.vector == 2) {
+            e.nmi.pending = 1;
+            e.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING;
+        } else {
+            e.interrupt.injected = 1;
+            e.interrupt.nr = ev.vector;
+            e.interrupt.soft = 0;
+        }
+        break;
+    default:
+        return EINVAL;
+    }
+    run_->kvm_dirty_regs |= KVM_SYNC_X86_EVENTS;
+    return 0;
+}
+
+// ---------------------------------------------------------------------------
+// Running.
+
+bool Vcpu::consume_stop()
+{
+    __atomic_store_n(&run_->immediate_exit, 0, __ATOMIC_SEQ_CST);
+    return __atomic_exchange_n(&comm().stop, 0, __ATOMIC_SEQ_CST) != 0;
+}
+
+int Vcpu::run()
+{
+    nvmm_comm_page& c = comm();
+    if (!stashed_ && consume_stop()) {
+        std::memset(&exit_, 0, sizeof(exit_));
+        exit_.reason = NVMM_VCPU_EXIT_STOPPED;
+        fill_exitstate(&exit_);
+        return 0;
+    }
+    // The VMM rewrote the GPRs under an instruction KVM has yet to finish:
+    // finish it first, or KVM would write back over the VMM's values.
+    if (!stashed_ && completion_ == Completion::InKernel && (c.state_commit & NVMM_X64_STATE_GPRS)) {
+        if (int err = finish_in_kernel()) {
+            return err;
+        }
+    }
+    if (stashed_) {
+        stashed_ = false;
+        exit_ = stashed_exit_;
+        completion_ = stashed_completion_;
+        c.state_cached = c.state_commit;  // only what the VMM set is newer than KVM's
+        return 0;
+    }
+    if (c.state_commit) {
+        uint64_t flags = c.state_commit;
+        c.state_commit = 0;
+        if (int err = commit_state(flags)) {
+            return err;
+        }
+    }
+    if (c.event_commit) {
+        c.event_commit = false;
+        if (int err = commit_event()) {
+            return err;
+        }
+    }
+    c.state_cached = 0;
+    return enter();
+}
+
+int Vcpu::enter()
+{
+    area_->tid.store(current_tid(), std::memory_order_relaxed);
+    area_->in_run.store(true, std::memory_order_seq_cst);
+    int ret = ioctl(fd_, KVM_RUN, 0);
+    int err = errno;
+    area_->in_run.store(false, std::memory_order_seq_cst);
+    completion_ = Completion::None;
+    if (mirror().sregs.cr4 & kCr4Osxsave) {
+        xcr0_known_ = false;  // the guest may have run XSETBV
+    }
+    if (ret == -1 && err != EINTR) {
+        run_->kvm_dirty_regs = 0;
+        return err;
+    }
+    if (ret == -1) {
+        std::memset(&exit_, 0, sizeof(exit_));
+        exit_.reason = consume_stop() ? NVMM_VCPU_EXIT_STOPPED : NVMM_VCPU_EXIT_NONE;
+        fill_exitstate(&exit_);
+        return 0;
+    }
+    completion_ = translate_exit(&exit_);
+    return 0;
+}
+
+int Vcpu::finish_in_kernel()
+{
+    completion_ = Completion::None;
+    // A stop request arriving meanwhile keeps comm.stop set; run() checks
+    // it again before it enters the guest.
+    __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    int ret = ioctl(fd_, KVM_RUN, 0);
+    int err = errno;
+    __atomic_store_n(&run_->immediate_exit, 0, __ATOMIC_SEQ_CST);
+    if (ret == 0) {
+        // Finishing the instruction needed the VMM again (the write half of
+        // a read-modify-write, the next fragment): keep that exit for the
+        // next run().
+        stashed_completion_ = translate_exit(&stashed_exit_);
+        stashed_ = true;
+        return 0;
+    }
+    return err == EINTR ? 0 : err;
+}
+
+Vcpu::Completion Vcpu::translate_exit(nvmm_vcpu_exit* x)
+{
+    std::memset(x, 0, sizeof(*x));
+    Completion completion = Completion::None;
+    switch (run_->exit_reason) {
+    case KVM_EXIT_IO:
+        completion = translate_io(x);
+        break;
+    case KVM_EXIT_MMIO:
+        x->reason = NVMM_VCPU_EXIT_MEMORY;
+        x->u.mem.prot = run_->mmio.is_write ? PROT_WRITE : PROT_READ;
+        x->u.mem.gpa = run_->mmio.phys_addr;
+        if (!run_->mmio.is_write) {
+            std::memset(run_->mmio.data, 0xFF, sizeof(run_->mmio.data));  // unanswered reads: all ones
+        }
+        completion = Completion::Open;
+        break;
+    case KVM_EXIT_HLT:
+        x->reason = NVMM_VCPU_EXIT_HALTED;
+        break;
+    case KVM_EXIT_SHUTDOWN:
+    case KVM_EXIT_SYSTEM_EVENT:
+        x->reason = NVMM_VCPU_EXIT_SHUTDOWN;
+        break;
+    case KVM_EXIT_IRQ_WINDOW_OPEN:
+        x->reason = NVMM_VCPU_EXIT_INT_READY;
+        run_->request_interrupt_window = 0;  // NVMM disarms the window exit
+        break;
+    case KVM_EXIT_INTR:
+        x->reason = NVMM_VCPU_EXIT_NONE;
+        break;
+    case KVM_EXIT_INTERNAL_ERROR:
+        x->reason = NVMM_VCPU_EXIT_INVALID;
+        x->u.inv.hwcode = run_->internal.suberror;
+        break;
+    case KVM_EXIT_FAIL_ENTRY:
+        x->reason = NVMM_VCPU_EXIT_INVALID;
+        x->u.inv.hwcode = run_->fail_entry.hardware_entry_failure_reason;
+        break;
+    default:
+        x->reason = NVMM_VCPU_EXIT_INVALID;
+        x->u.inv.hwcode = run_->exit_reason;
+        break;
+    }
+    fill_exitstate(x);
+    return completion;
+}
+
+void Vcpu::fill_exitstate(nvmm_vcpu_exit* x)
+{
+    const kvm_sync_regs& m = mirror();
+    x->exitstate.rflags = m.regs.rflags;
+    x->exitstate.cr8 = run_->cr8;
+    x->exitstate.int_shadow = m.events.interrupt.shadow != 0;
+    x->exitstate.int_window_exiting = run_->request_interrupt_window != 0;
+    x->exitstate.nmi_window_exiting = nmi_window_;
+    x->exitstate.evt_pending = state::event_pending(m.events);
+}
+
+// ---------------------------------------------------------------------------
+// IO exits.  KVM leaves RIP on an IN; on an OUT, RIP is on the instruction
+// when KVM took its fast path and past it when KVM's emulator ran the
+// instruction (string I/O, real-mode emulation, PVM).  The guest's code
+// tells which: a matching OUT at RIP, or one ending at RIP.
+
+unsigned Vcpu::code_size() const
+{
+    const kvm_sregs& s = run_->s.regs.sregs;
+    if ((s.efer & kEferLma) && s.cs.l) {
+        return 8;
+    }
+    return ((s.cr0 & kCr0Pe) && s.cs.db) ? 4 : 2;
+}
+
+uint64_t Vcpu::code_linear(uint64_t rip) const
+{
+    unsigned size = code_size();
+    if (size == 8) {
+        return rip;
+    }
+    uint64_t mask = size == 4 ? 0xFFFFFFFFULL : 0xFFFFULL;
+    return (run_->s.regs.sregs.cs.base + (rip & mask)) & 0xFFFFFFFFULL;
+}
+
+PagingRegs Vcpu::mirror_paging() const
+{
+    const kvm_sregs& s = run_->s.regs.sregs;
+    return PagingRegs{s.cr0, s.cr3, s.cr4, s.efer, static_cast<unsigned>(s.ss.dpl)};
+}
+
+// Copies guest code around `linear` into `window` ([linear - 15, linear + 15));
+// `valid` says which bytes could be read.
+void Vcpu::fetch_window(uint64_t linear, uint8_t* window, bool* valid)
+{
+    PagingRegs regs = mirror_paging();
+    uint64_t start = linear - kMaxInsn;
+    size_t done = 0;
+    while (done < 2 * kMaxInsn) {
+        uint64_t at = start + done;
+        size_t chunk = std::min<size_t>(2 * kMaxInsn - done, 4096 - (at & 0xFFF));
+        uint64_t gpa = 0, prot = 0;
+        bool ok = walk_page_tables(regs, mach_, at, &gpa, &prot) == 0 &&
+                  mach_.read(gpa, window + done, chunk);
+        std::memset(valid + done, ok, chunk);
+        done += chunk;
+    }
+}
+
+bool Vcpu::io_matches(const IoInsn& insn) const
+{
+    const auto& io = run_->io;
+    uint16_t port = insn.dx_port ? static_cast<uint16_t>(run_->s.regs.regs.rdx) : insn.imm_port;
+    return insn.in == (io.direction == KVM_EXIT_IO_IN) && insn.operand_size == io.size &&
+           port == io.port && (insn.str || io.count == 1);
+}
+
+// The matching I/O instruction starting at window[15], if any.
+bool Vcpu::decode_at(const uint8_t* window, const bool* valid, IoInsn* insn) const
+{
+    size_t n = 0;
+    while (n < kMaxInsn && valid[kMaxInsn + n]) {
+        n++;
+    }
+    return decode_io(window + kMaxInsn, n, code_size(), insn) && io_matches(*insn);
+}
+
+// The matching I/O instruction ending exactly at window[15], if any.
+bool Vcpu::decode_before(const uint8_t* window, const bool* valid, IoInsn* insn) const
+{
+    for (size_t len = 1; len <= kMaxInsn; len++) {
+        size_t at = kMaxInsn - len;
+        if (!valid[at]) {
+            break;
+        }
+        IoInsn candidate;
+        if (decode_io(window + at, len, code_size(), &candidate) && candidate.length == len &&
+            io_matches(candidate)) {
+            *insn = candidate;
+            return true;
+        }
+    }
+    return false;
+}
+
+Vcpu::Completion Vcpu::translate_io(nvmm_vcpu_exit* x)
+{
+    const auto& io = run_->io;
+    bool in = io.direction == KVM_EXIT_IO_IN;
+    x->reason = NVMM_VCPU_EXIT_IO;
+    x->u.io.in = in;
+    x->u.io.port = io.port;
+    x->u.io.operand_size = io.size;
+    x->u.io.address_size = static_cast<uint8_t>(code_size());
+    x->u.io.seg = -1;
+    x->u.io.str = io.count > 1;
+    x->u.io.rep = io.count > 1;
+    if (in) {
+        // Unanswered reads see a floating bus.
+        std::memset(reinterpret_cast<uint8_t*>(run_) + io.data_offset, 0xFF,
+                    static_cast<size_t>(io.size) * io.count);
+    }
+    uint64_t rip = mirror().regs.rip;
+    uint8_t window[2 * kMaxInsn] = {};
+    bool valid[2 * kMaxInsn] = {};
+    fetch_window(code_linear(rip), window, valid);
+
+    IoInsn insn;
+    bool here = decode_at(window, valid, &insn);
+    IoInsn before;
+    bool after = !in && decode_before(window, valid, &before);
+    rip_at_insn_ = here && !after;
+    x->u.io.npc = rip;
+    if (here) {
+        x->u.io.npc = rip + insn.length;
+    } else if (after) {
+        insn = before;
+    }
+    if (here || after) {
+        x->u.io.str = insn.str;
+        x->u.io.rep = insn.rep;
+        x->u.io.seg = insn.seg;
+        x->u.io.address_size = insn.address_size;
+    }
+    if (here && after && !insn.str) {
+        resolve_ambiguous_out(x);
+    }
+    return Completion::Open;
+}
+
+// An OUT both at and right before RIP: let KVM finish the instruction now,
+// and RIP then is the next instruction whichever path KVM took.  The data
+// stays in kvm_run for the assist.
+void Vcpu::resolve_ambiguous_out(nvmm_vcpu_exit* x)
+{
+    __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    ioctl(fd_, KVM_RUN, 0);
+    __atomic_store_n(&run_->immediate_exit, 0, __ATOMIC_SEQ_CST);
+    x->u.io.npc = mirror().regs.rip;
+    rip_at_insn_ = false;
+}
+
+// ---------------------------------------------------------------------------
+// Assists.  KVM has decoded the access already: the callbacks see KVM's data
+// buffer, and KVM finishes the instruction with it on the next entry.
+
+void Vcpu::complete_pio_here()
+{
+    // RIP on a non-string IN/OUT: finish it here, for free.  KVM sees RIP
+    // moved on the next entry and drops its own completion.
+    nvmm_x64_state& s = comm().state;
+    uint64_t& rax = s.gprs[NVMM_X64_GPR_RAX];
+    if (exit_.u.io.in) {
+        const uint8_t* data = reinterpret_cast<const uint8_t*>(run_) + run_->io.data_offset;
+        uint64_t value = 0;
+        std::memcpy(&value, data, exit_.u.io.operand_size);
+        switch (exit_.u.io.operand_size) {
+        case 1: rax = (rax & ~0xFFULL) | value; break;
+        case 2: rax = (rax & ~0xFFFFULL) | value; break;
+        default: rax = value; break;  // a 32-bit IN zero-extends into RAX
+        }
+    }
+    s.gprs[NVMM_X64_GPR_RIP] = exit_.u.io.npc;
+    comm().state_commit |= NVMM_X64_STATE_GPRS;
+}
+
+int Vcpu::assist_io(struct nvmm_machine* mach, struct nvmm_vcpu* user)
+{
+    if (exit_.reason != NVMM_VCPU_EXIT_IO || completion_ != Completion::Open || !user->cbs.io) {
+        return EINVAL;
+    }
+    auto& io = run_->io;
+    uint8_t* data = reinterpret_cast<uint8_t*>(run_) + io.data_offset;
+    struct nvmm_io req = {mach, user, io.port, io.direction == KVM_EXIT_IO_IN, io.size, nullptr};
+    for (uint32_t i = 0; i < io.count; i++) {
+        req.data = data + static_cast<size_t>(i) * io.size;
+        user->cbs.io(&req);
+    }
+    if (exit_.u.io.str) {
+        completion_ = Completion::InKernel;
+        return 0;
+    }
+    completion_ = Completion::None;
+    if (!rip_at_insn_) {
+        return 0;  // an OUT KVM's emulator already retired
+    }
+    if (int err = getstate(NVMM_X64_STATE_GPRS)) {
+        return err;
+    }
+    complete_pio_here();
+    return 0;
+}
+
+int Vcpu::assist_mem(struct nvmm_machine* mach, struct nvmm_vcpu* user)
+{
+    if (exit_.reason != NVMM_VCPU_EXIT_MEMORY || completion_ != Completion::Open || !user->cbs.mem) {
+        return EINVAL;
+    }
+    auto& mmio = run_->mmio;
+    struct nvmm_mem req = {mach, user, mmio.phys_addr, mmio.is_write != 0, mmio.len, mmio.data};
+    user->cbs.mem(&req);
+    // KVM retires a write before it exits; a read lands in its register on
+    // the next entry.
+    completion_ = req.write ? Completion::None : Completion::InKernel;
+    return 0;
+}
+
+// ---------------------------------------------------------------------------
+// Guest page walk from the VMM's view of the state.
+
+int Vcpu::gva_to_gpa(uint64_t gva, uint64_t* gpa, nvmm_prot_t* prot)
+{
+    if (int err = getstate(NVMM_X64_STATE_CRS | NVMM_X64_STATE_SEGS)) {
+        return err;
+    }
+    const nvmm_x64_state& s = comm().state;
+    uint64_t efer = (comm().state_cached & NVMM_X64_STATE_MSRS) ? s.msrs[NVMM_X64_MSR_EFER]
+                                                                 : mirror().sregs.efer;
+    PagingRegs regs{s.crs[NVMM_X64_CR_CR0], s.crs[NVMM_X64_CR_CR3], s.crs[NVMM_X64_CR_CR4], efer,
+                    s.segs[NVMM_X64_SEG_SS].attrib.dpl};
+    uint64_t p = 0;
+    if (int err = walk_page_tables(regs, mach_, gva, gpa, &p)) {
+        return err;
+    }
+    *prot = p;
+    return 0;
+}
+
+}  // namespace vmruntime::nvmm

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// A libnvmm vCPU on KVM.  The comm page is ours; KVM's kvm_run page (with
+// KVM_CAP_SYNC_REGS) is the "kernel side" of it: after every exit KVM leaves
+// the GPRs, segment/control registers and event state in kvm_run, so
+// getstate of GPRS, SEGS, CRS and INTR is a copy from memory, and setstate of
+// them is a copy into kvm_run plus a dirty bit that the next KVM_RUN applies.
+// Only DRS, MSRS, FPU (and XCR0 when the guest uses XSAVE) take an ioctl.
+#pragma once
+
+#include <linux/kvm.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <sys/types.h>
+
+#include "nvmm.h"
+#include "x86_decode.h"
+#include "x86_walk.h"
+
+namespace vmruntime::nvmm {
+
+class Machine;
+
+// The page nvmm_vcpu's pointers refer to.  Standard layout, so that
+// nvmm_vcpu_stop() can get from `stop` back to the kick state.
+struct alignas(4096) CommArea {
+    nvmm_comm_page comm;
+    kvm_run* run;
+    std::atomic<pid_t> tid;      // thread that last ran the vCPU
+    std::atomic<bool> in_run;    // inside KVM_RUN (or about to be)
+};
+
+// Makes a running vCPU return from nvmm_vcpu_run() with EXIT_STOPPED.
+// Async-signal-safe.
+void request_stop(volatile int* stop);
+
+class Vcpu {
+public:
+    // 0, or an errno.
+    static int create(Machine& mach, unsigned cpuid, std::unique_ptr<Vcpu>* out);
+    ~Vcpu();
+    Vcpu(const Vcpu&) = delete;
+    Vcpu& operator=(const Vcpu&) = delete;
+
+    void bind(struct nvmm_vcpu* user);
+    nvmm_comm_page* comm_page() { return &area_->comm; }
+
+    // Each returns 0 or an errno.
+    int getstate(uint64_t flags);
+    int run();
+    int assist_io(struct nvmm_machine* mach, struct nvmm_vcpu* user);
+    int assist_mem(struct nvmm_machine* mach, struct nvmm_vcpu* user);
+    int gva_to_gpa(uint64_t gva, uint64_t* gpa, nvmm_prot_t* prot);
+
+private:
+    // How the instruction behind the last IO/MEMORY exit gets finished.
+    enum class Completion {
+        None,       // nothing in flight
+        Open,       // exit not yet answered; KVM finishes it on the next entry
+        InKernel,   // answered; the state only becomes visible after KVM_RUN
+    };
+
+    Vcpu(Machine& mach, unsigned cpuid, int fd, kvm_run* run);
+    int install_reset_state();
+
+    nvmm_comm_page& comm() { return area_->comm; }
+    kvm_sync_regs& mirror() { return run_->s.regs; }
+
+    int commit_state(uint64_t flags);
+    int commit_event();
+    int fetch_state(uint64_t flags);
+    int get_xcr0(uint64_t* value);
+    int set_xcr0(uint64_t value);
+    bool consume_stop();
+    int enter();
+    int finish_in_kernel();
+    Completion translate_exit(nvmm_vcpu_exit* x);
+    void fill_exitstate(nvmm_vcpu_exit* x);
+
+    Completion translate_io(nvmm_vcpu_exit* x);
+    unsigned code_size() const;
+    uint64_t code_linear(uint64_t rip) const;
+    PagingRegs mirror_paging() const;
+    void fetch_window(uint64_t linear, uint8_t* window, bool* valid);
+    bool io_matches(const IoInsn& insn) const;
+    bool decode_at(const uint8_t* window, const bool* valid, IoInsn* insn) const;
+    bool decode_before(const uint8_t* window, const bool* valid, IoInsn* insn) const;
+    void resolve_ambiguous_out(nvmm_vcpu_exit* x);
+    void complete_pio_here();
+
+    Machine& mach_;
+    unsigned cpuid_;
+    int fd_;
+    kvm_run* run_;
+    std::unique_ptr<CommArea> area_;
+    nvmm_vcpu_exit exit_{};
+
+    Completion completion_ = Completion::None;
+    bool rip_at_insn_ = false;      // IO exit: RIP still on the IN/OUT
+    nvmm_vcpu_exit stashed_exit_{}; // exit met while finishing in the kernel
+    Completion stashed_completion_ = Completion::None;
+    bool stashed_ = false;
+
+    bool nmi_window_ = false;
+    uint64_t xcr0_ = 1;
+    bool xcr0_known_ = true;
+    // KVM keeps no attributes for the descriptor tables; hand back the last
+    // ones set so that SEGS round-trips.
+    decltype(nvmm_x64_state_seg::attrib) gdt_attrib_{}, idt_attrib_{};
+};
+
+}  // namespace vmruntime::nvmm

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// Conversions between NVMM's x86 state classes and KVM's register structures,
+// and the ioctls for the classes KVM does not mirror in kvm_run.
+#pragma once
+
+#include <linux/kvm.h>
+
+#include <cstdint>
+
+#include "nvmm.h"
+
+namespace vmruntime::nvmm::state {
+
+void gprs_from_kvm(const kvm_regs& k, uint64_t* gprs);
+void gprs_to_kvm(const uint64_t* gprs, kvm_regs& k);
+
+void segs_from_kvm(const kvm_sregs& k, nvmm_x64_state_seg* segs);
+void segs_to_kvm(const nvmm_x64_state_seg* segs, kvm_sregs& k);
+
+// CR0, CR2, CR3, CR4, CR8; XCR0 is not in kvm_sregs.
+void crs_from_kvm(const kvm_sregs& k, uint64_t cr8, uint64_t* crs);
+void crs_to_kvm(const uint64_t* crs, kvm_sregs& k);
+
+bool event_pending(const kvm_vcpu_events& e);
+
+// Each returns 0 or -1 with errno (one vCPU ioctl).
+int get_drs(int fd, uint64_t* drs);
+int set_drs(int fd, const uint64_t* drs);
+int get_msrs(int fd, uint64_t* msrs);  // every MSR but EFER, which is in kvm_sregs
+int set_msrs(int fd, const uint64_t* msrs);
+int get_fpu(int fd, fxsave& fpu, uint32_t mxcsr_mask);
+int set_fpu(int fd, const fxsave& fpu);
+
+// The x86 RESET state NVMM gives a new vCPU.
+void reset_state(nvmm_x64_state& s);
+
+}  // namespace vmruntime::nvmm::state
