@@ -60,7 +60,8 @@ int probe(int fd)
     if (ioctl(fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION ||
         (check_extension(fd, KVM_CAP_SYNC_REGS) & kSyncRegs) != kSyncRegs ||
         check_extension(fd, KVM_CAP_IMMEDIATE_EXIT) <= 0 ||
-        check_extension(fd, KVM_CAP_USER_MEMORY) <= 0) {
+        check_extension(fd, KVM_CAP_USER_MEMORY) <= 0 ||
+        check_extension(fd, KVM_CAP_X86_USER_SPACE_MSR) <= 0) {
         errno = EPROGMISMATCH;
         return -1;
     }
@@ -130,11 +131,24 @@ int create_vm()
         return -1;
     }
     // KVM would otherwise advance RIP before the exit for "out 0x7e" only,
-    // breaking the rule that an IO exit leaves RIP on the instruction.
-    struct kvm_enable_cap cap = {};
-    cap.cap = KVM_CAP_DISABLE_QUIRKS;
-    cap.args[0] = KVM_X86_QUIRK_OUT_7E_INC_RIP;
-    ioctl(vm, KVM_ENABLE_CAP, &cap);
+    // breaking the rule that an IO exit leaves RIP on the instruction; and
+    // it would run MONITOR/MWAIT as NOPs where NVMM's VMMs inject #UD.
+    struct kvm_enable_cap quirks = {};
+    quirks.cap = KVM_CAP_DISABLE_QUIRKS;
+    quirks.args[0] = KVM_X86_QUIRK_OUT_7E_INC_RIP | KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS |
+                     KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT;
+    ioctl(vm, KVM_ENABLE_CAP, &quirks);
+    // MSRs KVM does not know go to the VMM (NVMM's RDMSR/WRMSR exits)
+    // instead of raising #GP in the guest.
+    struct kvm_enable_cap msr = {};
+    msr.cap = KVM_CAP_X86_USER_SPACE_MSR;
+    msr.args[0] = KVM_MSR_EXIT_REASON_UNKNOWN;
+    if (ioctl(vm, KVM_ENABLE_CAP, &msr) == -1) {
+        int err = errno;
+        close(vm);
+        errno = err;
+        return -1;
+    }
     return vm;
 }
 
@@ -159,13 +173,31 @@ int create_vcpu(int vm_fd, unsigned cpuid)
 
 namespace vmruntime::nvmm::kvm {
 
-int set_cpuid(int vcpu_fd, unsigned cpuid)
+namespace {
+
+void apply_mask(kvm_cpuid_entry2& e, const nvmm_vcpu_conf_cpuid& m)
+{
+    e.eax = (e.eax & ~m.u.mask.del.eax) | m.u.mask.set.eax;
+    e.ebx = (e.ebx & ~m.u.mask.del.ebx) | m.u.mask.set.ebx;
+    e.ecx = (e.ecx & ~m.u.mask.del.ecx) | m.u.mask.set.ecx;
+    e.edx = (e.edx & ~m.u.mask.del.edx) | m.u.mask.set.edx;
+}
+
+}  // namespace
+
+int set_cpuid(int vcpu_fd, unsigned cpuid, const std::vector<nvmm_vcpu_conf_cpuid>& masks)
 {
     auto table = std::make_unique<CpuidTable>(g_cpuid);
     for (uint32_t i = 0; i < table->count(); i++) {
         kvm_cpuid_entry2& e = table->entries()[i];
         if (e.function == 1) {
             e.ebx = (e.ebx & 0x00FFFFFFU) | (cpuid << 24);  // initial APIC ID
+        }
+        // NVMM matches on the leaf alone, every subleaf alike.
+        for (const auto& m : masks) {
+            if (m.leaf == e.function) {
+                apply_mask(e, m);
+            }
         }
     }
     return ioctl_retry(vcpu_fd, kSetCpuid2, table->arg()) == -1 ? errno : 0;

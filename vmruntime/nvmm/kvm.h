@@ -9,6 +9,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
+
+#include "nvmm.h"
 
 namespace vmruntime::nvmm::kvm {
 
@@ -52,8 +55,9 @@ int set_memory_region(int vm_fd, uint32_t slot, uint32_t flags, uint64_t gpa, ui
                       uint64_t hva);
 int create_vcpu(int vm_fd, unsigned cpuid);
 
-// Gives the vCPU the CPUID KVM supports here, with its own APIC ID.  KVM
-// checks EFER and CR4 writes against it.  0 or an errno.
-int set_cpuid(int vcpu_fd, unsigned cpuid);
+// Gives the vCPU the CPUID KVM supports here, with its own APIC ID and the
+// VMM's per-leaf masks.  KVM checks EFER and CR4 writes against it, and
+// refuses a change once the vCPU has run.  0 or an errno.
+int set_cpuid(int vcpu_fd, unsigned cpuid, const std::vector<nvmm_vcpu_conf_cpuid>& masks);
 
 }  // namespace vmruntime::nvmm::kvm

@@ -150,6 +150,8 @@ NVMM_API int nvmm_capability(struct nvmm_capability* cap)
     cap->max_machines = kMaxMachines;
     cap->max_vcpus = std::min(kMaxVcpus, sys.max_vcpus);
     cap->max_ram = kMaxRam;
+    cap->arch.vcpu_conf_support = NVMM_CAP_ARCH_VCPU_CONF_CPUID | NVMM_CAP_ARCH_VCPU_CONF_TPR;
+    cap->arch.conf_cpuid_maxops = 32;
     cap->arch.xcr0_mask = sys.xcr0_mask;
     cap->arch.mxcsr_mask = sys.mxcsr_mask;
     return 0;
@@ -206,12 +208,15 @@ NVMM_API int nvmm_vcpu_destroy(struct nvmm_machine* mach, struct nvmm_vcpu* vcpu
 NVMM_API int nvmm_vcpu_configure(struct nvmm_machine* mach, struct nvmm_vcpu* vcpu, uint64_t op,
                                  void* conf)
 {
-    return with_vcpu(mach, vcpu, [&](Vcpu&) {
-        if (!conf || op != NVMM_VCPU_CONF_CALLBACKS) {
+    return with_vcpu(mach, vcpu, [&](Vcpu& v) {
+        if (!conf) {
             return EINVAL;
         }
-        std::memcpy(&vcpu->cbs, conf, sizeof(vcpu->cbs));
-        return 0;
+        if (op == NVMM_VCPU_CONF_CALLBACKS) {
+            std::memcpy(&vcpu->cbs, conf, sizeof(vcpu->cbs));
+            return 0;
+        }
+        return v.configure(op, conf);
     });
 }
 

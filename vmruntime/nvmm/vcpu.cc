@@ -38,6 +38,7 @@ constexpr uint64_t kCr0Pe = 1ULL << 0;
 constexpr uint64_t kCr4Osxsave = 1ULL << 18;
 constexpr uint64_t kEferLma = 1ULL << 10;
 constexpr size_t kMaxInsn = 15;
+constexpr size_t kMaxCpuidConf = 32;  // NVMM's limit per vCPU
 
 // Delivered to a vCPU thread to make KVM_RUN return.  A real-time signal, so
 // that it is never one the application uses for something else by accident.
@@ -144,7 +145,7 @@ int Vcpu::install_reset_state()
         ioctl(fd_, KVM_GET_VCPU_EVENTS, &m.events) == -1) {
         return errno;
     }
-    if (int err = kvm::set_cpuid(fd_, cpuid_)) {
+    if (int err = kvm::set_cpuid(fd_, cpuid_, cpuid_conf_)) {
         return err;
     }
     run_->kvm_valid_regs = kSyncRegs;
@@ -402,9 +403,17 @@ int Vcpu::run()
     if (stashed_) {
         stashed_ = false;
         exit_ = stashed_exit_;
+        pending_ = exit_;
         completion_ = stashed_completion_;
         c.state_cached = c.state_commit;  // only what the VMM set is newer than KVM's
         return 0;
+    }
+    if (completion_ == Completion::Open) {
+        if (pending_.reason == NVMM_VCPU_EXIT_RDMSR || pending_.reason == NVMM_VCPU_EXIT_WRMSR) {
+            answer_msr();
+        } else if (c.state_commit & NVMM_X64_STATE_GPRS) {
+            answer_in_from_rax();
+        }
     }
     if (c.state_commit) {
         uint64_t flags = c.state_commit;
@@ -420,6 +429,15 @@ int Vcpu::run()
         }
     }
     c.state_cached = 0;
+    if (nmi_window_) {
+        // KVM holds an injected NMI until the guest can take it, so the NMI
+        // window is always open from the VMM's side.
+        nmi_window_ = false;
+        std::memset(&exit_, 0, sizeof(exit_));
+        exit_.reason = NVMM_VCPU_EXIT_NMI_READY;
+        fill_exitstate(&exit_);
+        return 0;
+    }
     return enter();
 }
 
@@ -427,8 +445,13 @@ int Vcpu::enter()
 {
     area_->tid.store(current_tid(), std::memory_order_relaxed);
     area_->in_run.store(true, std::memory_order_seq_cst);
-    int ret = ioctl(fd_, KVM_RUN, 0);
-    int err = errno;
+    int ret, err;
+    do {
+        ret = ioctl(fd_, KVM_RUN, 0);
+        err = errno;
+        // KVM exits whenever the guest lowers CR8 (no in-kernel LAPIC);
+        // that is news only to a VMM that asked for TPR exits.
+    } while (ret == 0 && run_->exit_reason == KVM_EXIT_SET_TPR && !tpr_exit_);
     area_->in_run.store(false, std::memory_order_seq_cst);
     completion_ = Completion::None;
     if (mirror().sregs.cr4 & kCr4Osxsave) {
@@ -445,6 +468,7 @@ int Vcpu::enter()
         return 0;
     }
     completion_ = translate_exit(&exit_);
+    pending_ = exit_;
     return 0;
 }
 
@@ -484,6 +508,13 @@ Vcpu::Completion Vcpu::translate_exit(nvmm_vcpu_exit* x)
             std::memset(run_->mmio.data, 0xFF, sizeof(run_->mmio.data));  // unanswered reads: all ones
         }
         completion = Completion::Open;
+        break;
+    case KVM_EXIT_X86_RDMSR:
+    case KVM_EXIT_X86_WRMSR:
+        completion = translate_msr(x);
+        break;
+    case KVM_EXIT_SET_TPR:
+        x->reason = NVMM_VCPU_EXIT_TPR_CHANGED;
         break;
     case KVM_EXIT_HLT:
         x->reason = NVMM_VCPU_EXIT_HALTED;
@@ -670,6 +701,55 @@ void Vcpu::resolve_ambiguous_out(nvmm_vcpu_exit* x)
 }
 
 // ---------------------------------------------------------------------------
+// MSR exits.  KVM leaves RIP on the RDMSR/WRMSR and finishes it on the next
+// entry from kvm_run->msr (data, or error -> #GP), skipping the instruction
+// itself.  NVMM's VMM instead sets RAX/RDX and RIP = npc, or injects #GP.
+
+Vcpu::Completion Vcpu::translate_msr(nvmm_vcpu_exit* x)
+{
+    bool write = run_->exit_reason == KVM_EXIT_X86_WRMSR;
+    msr_rip_ = mirror().regs.rip;
+    uint8_t window[2 * kMaxInsn] = {};
+    bool valid[2 * kMaxInsn] = {};
+    fetch_window(code_linear(msr_rip_), window, valid);
+    size_t n = 0;
+    while (n < kMaxInsn && valid[kMaxInsn + n]) {
+        n++;
+    }
+    uint8_t len = msr_insn_length(window + kMaxInsn, n, code_size(), write);
+    uint64_t npc = msr_rip_ + (len ? len : 2);
+    if (write) {
+        x->reason = NVMM_VCPU_EXIT_WRMSR;
+        x->u.wrmsr.msr = run_->msr.index;
+        x->u.wrmsr.val = run_->msr.data;
+        x->u.wrmsr.npc = npc;
+    } else {
+        x->reason = NVMM_VCPU_EXIT_RDMSR;
+        x->u.rdmsr.msr = run_->msr.index;
+        x->u.rdmsr.npc = npc;
+    }
+    run_->msr.error = 1;  // unanswered: #GP, as for an MSR nobody implements
+    return Completion::Open;
+}
+
+void Vcpu::answer_msr()
+{
+    nvmm_comm_page& c = comm();
+    bool rdmsr = pending_.reason == NVMM_VCPU_EXIT_RDMSR;
+    uint64_t npc = rdmsr ? pending_.u.rdmsr.npc : pending_.u.wrmsr.npc;
+    uint64_t* gprs = c.state.gprs;
+    if ((c.state_commit & NVMM_X64_STATE_GPRS) && gprs[NVMM_X64_GPR_RIP] == npc) {
+        run_->msr.error = 0;
+        if (rdmsr) {
+            run_->msr.data = (gprs[NVMM_X64_GPR_RDX] << 32) | (gprs[NVMM_X64_GPR_RAX] & 0xFFFFFFFFULL);
+        }
+        gprs[NVMM_X64_GPR_RIP] = msr_rip_;  // KVM's completion steps over it
+    } else if (c.event_commit && c.event.type == NVMM_VCPU_EVENT_EXCP && c.event.vector == 13) {
+        c.event_commit = false;  // msr.error makes KVM raise the #GP itself
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Assists.  KVM has decoded the access already: the callbacks see KVM's data
 // buffer, and KVM finishes the instruction with it on the next entry.
 
@@ -679,18 +759,38 @@ void Vcpu::complete_pio_here()
     // moved on the next entry and drops its own completion.
     nvmm_x64_state& s = comm().state;
     uint64_t& rax = s.gprs[NVMM_X64_GPR_RAX];
-    if (exit_.u.io.in) {
+    if (pending_.u.io.in) {
         const uint8_t* data = reinterpret_cast<const uint8_t*>(run_) + run_->io.data_offset;
         uint64_t value = 0;
-        std::memcpy(&value, data, exit_.u.io.operand_size);
-        switch (exit_.u.io.operand_size) {
+        std::memcpy(&value, data, pending_.u.io.operand_size);
+        switch (pending_.u.io.operand_size) {
         case 1: rax = (rax & ~0xFFULL) | value; break;
         case 2: rax = (rax & ~0xFFFFULL) | value; break;
         default: rax = value; break;  // a 32-bit IN zero-extends into RAX
         }
     }
-    s.gprs[NVMM_X64_GPR_RIP] = exit_.u.io.npc;
+    s.gprs[NVMM_X64_GPR_RIP] = pending_.u.io.npc;
     comm().state_commit |= NVMM_X64_STATE_GPRS;
+}
+
+// A VMM that answers an IN by hand (RAX, then RIP = npc) must win on every
+// path: KVM's fast path sees RIP moved and leaves RAX alone, but its
+// emulator finishes the IN from kvm_run's data buffer.  Put RAX there too.
+void Vcpu::answer_in_from_rax()
+{
+    if (pending_.reason != NVMM_VCPU_EXIT_IO || !pending_.u.io.in || pending_.u.io.str) {
+        return;
+    }
+    uint8_t* data = reinterpret_cast<uint8_t*>(run_) + run_->io.data_offset;
+    std::memcpy(data, &comm().state.gprs[NVMM_X64_GPR_RAX], pending_.u.io.operand_size);
+}
+
+// The instruction ends inside KVM: what getstate cached of the state before
+// it is stale, except what the VMM itself set.
+void Vcpu::finish_later()
+{
+    completion_ = Completion::InKernel;
+    comm().state_cached &= comm().state_commit;
 }
 
 int Vcpu::assist_io(struct nvmm_machine* mach, struct nvmm_vcpu* user)
@@ -706,7 +806,7 @@ int Vcpu::assist_io(struct nvmm_machine* mach, struct nvmm_vcpu* user)
         user->cbs.io(&req);
     }
     if (exit_.u.io.str) {
-        completion_ = Completion::InKernel;
+        finish_later();
         return 0;
     }
     completion_ = Completion::None;
@@ -730,8 +830,56 @@ int Vcpu::assist_mem(struct nvmm_machine* mach, struct nvmm_vcpu* user)
     user->cbs.mem(&req);
     // KVM retires a write before it exits; a read lands in its register on
     // the next entry.
-    completion_ = req.write ? Completion::None : Completion::InKernel;
+    if (req.write) {
+        completion_ = Completion::None;
+    } else {
+        finish_later();
+    }
     return 0;
+}
+
+// ---------------------------------------------------------------------------
+// Configuration.
+
+int Vcpu::configure(uint64_t op, const void* conf)
+{
+    switch (op) {
+    case NVMM_VCPU_CONF_CPUID:
+        return configure_cpuid(*static_cast<const nvmm_vcpu_conf_cpuid*>(conf));
+    case NVMM_VCPU_CONF_TPR:
+        tpr_exit_ = static_cast<const nvmm_vcpu_conf_tpr*>(conf)->exit_changed;
+        return 0;
+    default:
+        return EINVAL;
+    }
+}
+
+int Vcpu::configure_cpuid(const nvmm_vcpu_conf_cpuid& conf)
+{
+    const auto& set = conf.u.mask.set;
+    const auto& del = conf.u.mask.del;
+    // KVM answers CPUID in the kernel: a leaf cannot exit to the VMM.
+    if (conf.exit) {
+        return EINVAL;
+    }
+    if (conf.mask && ((set.eax & del.eax) || (set.ebx & del.ebx) || (set.ecx & del.ecx) ||
+                      (set.edx & del.edx))) {
+        return EINVAL;
+    }
+    auto it = std::find_if(cpuid_conf_.begin(), cpuid_conf_.end(),
+                           [&](const nvmm_vcpu_conf_cpuid& c) { return c.leaf == conf.leaf; });
+    if (!conf.mask) {
+        if (it != cpuid_conf_.end()) {
+            cpuid_conf_.erase(it);
+        }
+    } else if (it != cpuid_conf_.end()) {
+        *it = conf;
+    } else if (cpuid_conf_.size() >= kMaxCpuidConf) {
+        return ENOBUFS;
+    } else {
+        cpuid_conf_.push_back(conf);
+    }
+    return kvm::set_cpuid(fd_, cpuid_, cpuid_conf_);
 }
 
 // ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <sys/types.h>
+#include <vector>
 
 #include "nvmm.h"
 #include "x86_decode.h"
@@ -53,6 +54,7 @@ public:
     int assist_io(struct nvmm_machine* mach, struct nvmm_vcpu* user);
     int assist_mem(struct nvmm_machine* mach, struct nvmm_vcpu* user);
     int gva_to_gpa(uint64_t gva, uint64_t* gpa, nvmm_prot_t* prot);
+    int configure(uint64_t op, const void* conf);
 
 private:
     // How the instruction behind the last IO/MEMORY exit gets finished.
@@ -89,6 +91,11 @@ private:
     bool decode_before(const uint8_t* window, const bool* valid, IoInsn* insn) const;
     void resolve_ambiguous_out(nvmm_vcpu_exit* x);
     void complete_pio_here();
+    void answer_in_from_rax();
+    void finish_later();
+    Completion translate_msr(nvmm_vcpu_exit* x);
+    int configure_cpuid(const nvmm_vcpu_conf_cpuid& conf);
+    void answer_msr();
 
     Machine& mach_;
     unsigned cpuid_;
@@ -96,6 +103,7 @@ private:
     kvm_run* run_;
     std::unique_ptr<CommArea> area_;
     nvmm_vcpu_exit exit_{};
+    nvmm_vcpu_exit pending_{};      // the exit whose instruction is still open
 
     Completion completion_ = Completion::None;
     bool rip_at_insn_ = false;      // IO exit: RIP still on the IN/OUT
@@ -103,6 +111,9 @@ private:
     Completion stashed_completion_ = Completion::None;
     bool stashed_ = false;
 
+    uint64_t msr_rip_ = 0;          // RIP of the RDMSR/WRMSR behind the exit
+    bool tpr_exit_ = false;         // NVMM_VCPU_CONF_TPR exit_changed
+    std::vector<nvmm_vcpu_conf_cpuid> cpuid_conf_;
     bool nmi_window_ = false;
     uint64_t xcr0_ = 1;
     bool xcr0_known_ = true;

@@ -112,4 +112,16 @@ bool decode_io(const uint8_t* bytes, size_t len, unsigned mode, IoInsn* out)
     return true;
 }
 
+uint8_t msr_insn_length(const uint8_t* bytes, size_t len, unsigned mode, bool write)
+{
+    Prefixes p = scan_prefixes(bytes, len, mode);
+    if (p.count + 2 > len || p.count + 2 > kMaxInsn) {
+        return 0;
+    }
+    if (bytes[p.count] != 0x0F || bytes[p.count + 1] != (write ? 0x30 : 0x32)) {
+        return 0;
+    }
+    return static_cast<uint8_t>(p.count + 2);
+}
+
 }  // namespace vmruntime::nvmm

@@ -26,4 +26,7 @@ struct IoInsn {
 // with a complete port-I/O instruction.
 bool decode_io(const uint8_t* bytes, size_t len, unsigned mode, IoInsn* out);
 
+// Length of the RDMSR (0F 32) or WRMSR (0F 30) at `bytes`, or 0.
+uint8_t msr_insn_length(const uint8_t* bytes, size_t len, unsigned mode, bool write);
+
 }  // namespace vmruntime::nvmm
