@@ -81,6 +81,8 @@ int probe(int fd)
     g_system.max_vcpus = max_vcpus > 0 ? static_cast<unsigned>(max_vcpus) : 1;
     g_system.mxcsr_mask = host_mxcsr_mask();
     g_system.xcr0_mask = guest_xcr0_mask(fd);
+    int xsave2 = check_extension(fd, KVM_CAP_XSAVE2);
+    g_system.xsave_size = xsave2 > static_cast<int>(kXsaveSize) ? static_cast<size_t>(xsave2) : kXsaveSize;
     return 0;
 }
 
@@ -201,6 +203,24 @@ int set_cpuid(int vcpu_fd, unsigned cpuid, const std::vector<nvmm_vcpu_conf_cpui
         }
     }
     return ioctl_retry(vcpu_fd, kSetCpuid2, table->arg()) == -1 ? errno : 0;
+}
+
+}  // namespace vmruntime::nvmm::kvm
+
+namespace vmruntime::nvmm::kvm {
+
+// Images larger than struct kvm_xsave (AMX hosts) need KVM_GET_XSAVE2,
+// whose size field is nominal: KVM copies KVM_CAP_XSAVE2 bytes.
+int get_xsave(int vcpu_fd, XsaveImage& image)
+{
+    image.resize(g_system.xsave_size);
+    unsigned long request = g_system.xsave_size > kXsaveSize ? kGetXsave2 : kGetXsave;
+    return ioctl(vcpu_fd, request, image.bytes());
+}
+
+int set_xsave(int vcpu_fd, XsaveImage& image)
+{
+    return ioctl(vcpu_fd, kSetXsave, image.bytes());
 }
 
 }  // namespace vmruntime::nvmm::kvm

@@ -25,6 +25,30 @@ inline constexpr unsigned long kSetCpuid2 = _IOC(_IOC_WRITE, KVMIO, 0x90, kFlexH
 inline constexpr unsigned long kGetMsrs = _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x88, kFlexHeader);
 inline constexpr unsigned long kSetMsrs = _IOC(_IOC_WRITE, KVMIO, 0x89, kFlexHeader);
 
+// struct kvm_xsave is 4096 bytes in C; C++ sees the trailing array too.
+inline constexpr size_t kXsaveSize = 4096;
+inline constexpr unsigned long kGetXsave = _IOC(_IOC_READ, KVMIO, 0xa4, kXsaveSize);
+inline constexpr unsigned long kSetXsave = _IOC(_IOC_WRITE, KVMIO, 0xa5, kXsaveSize);
+inline constexpr unsigned long kGetXsave2 = _IOC(_IOC_READ, KVMIO, 0xcf, kXsaveSize);
+
+// A vCPU's XSAVE image: the FXSAVE legacy area, then the XSAVE header.
+class XsaveImage {
+public:
+    uint8_t* bytes() { return reinterpret_cast<uint8_t*>(words_.data()); }
+    size_t size() const { return words_.size() * 4; }
+    uint64_t xstate_bv() { return *reinterpret_cast<uint64_t*>(bytes() + kHeaderOffset); }
+    void set_xstate_bv(uint64_t bv) { *reinterpret_cast<uint64_t*>(bytes() + kHeaderOffset) = bv; }
+    void resize(size_t size) { words_.assign((size + 3) / 4, 0); }
+
+private:
+    static constexpr size_t kHeaderOffset = 512;
+    std::vector<uint32_t> words_ = std::vector<uint32_t>(kXsaveSize / 4);
+};
+
+// 0 or -1 with errno; sized for what this host's KVM saves.
+int get_xsave(int vcpu_fd, XsaveImage& image);
+int set_xsave(int vcpu_fd, XsaveImage& image);
+
 // A kernel-layout list: a header of two u32 (count, padding), then entries.
 template <typename Entry, size_t N>
 struct FlexList {
@@ -41,6 +65,7 @@ struct System {
     unsigned max_vcpus = 0;    // per VM
     uint32_t mxcsr_mask = 0;   // host FXSAVE MXCSR mask, reported to guests
     uint64_t xcr0_mask = 0;    // XCR0 bits guests may enable
+    size_t xsave_size = 0;     // KVM's XSAVE image size (KVM_CAP_XSAVE2)
 };
 
 // Opens /dev/kvm once and checks the capabilities the comm-page mapping

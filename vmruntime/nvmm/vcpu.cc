@@ -39,6 +39,8 @@ constexpr uint64_t kCr4Osxsave = 1ULL << 18;
 constexpr uint64_t kEferLma = 1ULL << 10;
 constexpr size_t kMaxInsn = 15;
 constexpr size_t kMaxCpuidConf = 32;  // NVMM's limit per vCPU
+// INVALID's hwcode when KVM_RUN itself failed: bit 63 set, then the errno.
+constexpr uint64_t kRunErrnoCode = 1ULL << 63;
 
 // Delivered to a vCPU thread to make KVM_RUN return.  A real-time signal, so
 // that it is never one the application uses for something else by accident.
@@ -280,6 +282,9 @@ int Vcpu::fetch_state(uint64_t flags)
     const kvm_sync_regs& m = mirror();
     if (flags & NVMM_X64_STATE_GPRS) {
         state::gprs_from_kvm(m.regs, s.gprs);
+        if (completion_ == Completion::Open && pending_.reason == NVMM_VCPU_EXIT_IO && io_rip_rewound_) {
+            s.gprs[NVMM_X64_GPR_RIP] = io_rip_;
+        }
     }
     if (flags & NVMM_X64_STATE_SEGS) {
         state::segs_from_kvm(m.sregs, s.segs);
@@ -312,7 +317,7 @@ int Vcpu::fetch_state(uint64_t flags)
         s.msrs[NVMM_X64_MSR_EFER] = m.sregs.efer;
     }
     if ((flags & NVMM_X64_STATE_FPU) &&
-        state::get_fpu(fd_, s.fpu, kvm::system().mxcsr_mask) == -1) {
+        state::get_fpu(fd_, s.fpu) == -1) {
         return errno;
     }
     return 0;
@@ -411,8 +416,9 @@ int Vcpu::run()
     if (completion_ == Completion::Open) {
         if (pending_.reason == NVMM_VCPU_EXIT_RDMSR || pending_.reason == NVMM_VCPU_EXIT_WRMSR) {
             answer_msr();
-        } else if (c.state_commit & NVMM_X64_STATE_GPRS) {
+        } else if (pending_.reason == NVMM_VCPU_EXIT_IO && (c.state_commit & NVMM_X64_STATE_GPRS)) {
             answer_in_from_rax();
+            settle_rewound_rip();
         }
     }
     if (c.state_commit) {
@@ -458,8 +464,14 @@ int Vcpu::enter()
         xcr0_known_ = false;  // the guest may have run XSETBV
     }
     if (ret == -1 && err != EINTR) {
+        // KVM could not run this guest (no memory behind the reset vector,
+        // a state the hardware refuses...): NVMM reports that as INVALID.
         run_->kvm_dirty_regs = 0;
-        return err;
+        std::memset(&exit_, 0, sizeof(exit_));
+        exit_.reason = NVMM_VCPU_EXIT_INVALID;
+        exit_.u.inv.hwcode = kRunErrnoCode | static_cast<uint64_t>(err);
+        fill_exitstate(&exit_);
+        return 0;
     }
     if (ret == -1) {
         std::memset(&exit_, 0, sizeof(exit_));
@@ -669,11 +681,7 @@ Vcpu::Completion Vcpu::translate_io(nvmm_vcpu_exit* x)
     bool here = decode_at(window, valid, &insn);
     IoInsn before;
     bool after = !in && decode_before(window, valid, &before);
-    rip_at_insn_ = here && !after;
-    x->u.io.npc = rip;
-    if (here) {
-        x->u.io.npc = rip + insn.length;
-    } else if (after) {
+    if (after && !here) {
         insn = before;
     }
     if (here || after) {
@@ -682,8 +690,21 @@ Vcpu::Completion Vcpu::translate_io(nvmm_vcpu_exit* x)
         x->u.io.seg = insn.seg;
         x->u.io.address_size = insn.address_size;
     }
-    if (here && after && !insn.str) {
-        resolve_ambiguous_out(x);
+    x->u.io.npc = rip;
+    io_rip_known_ = (here || after) && !insn.str;
+    io_rip_rewound_ = false;
+    if (!io_rip_known_) {
+        if (here) {
+            x->u.io.npc = rip + insn.length;
+        }
+    } else if (here && after) {
+        resolve_ambiguous_out(x, rip, before.length);
+    } else if (here) {
+        io_rip_ = rip;
+        x->u.io.npc = rip + insn.length;
+    } else {
+        io_rip_ = rip - before.length;
+        io_rip_rewound_ = true;
     }
     return Completion::Open;
 }
@@ -691,13 +712,26 @@ Vcpu::Completion Vcpu::translate_io(nvmm_vcpu_exit* x)
 // An OUT both at and right before RIP: let KVM finish the instruction now,
 // and RIP then is the next instruction whichever path KVM took.  The data
 // stays in kvm_run for the assist.
-void Vcpu::resolve_ambiguous_out(nvmm_vcpu_exit* x)
+void Vcpu::resolve_ambiguous_out(nvmm_vcpu_exit* x, uint64_t rip, uint8_t before_length)
 {
     __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
     ioctl(fd_, KVM_RUN, 0);
     __atomic_store_n(&run_->immediate_exit, 0, __ATOMIC_SEQ_CST);
-    x->u.io.npc = mirror().regs.rip;
-    rip_at_insn_ = false;
+    uint64_t next = mirror().regs.rip;
+    x->u.io.npc = next;
+    io_rip_ = next != rip ? rip : rip - before_length;
+    io_rip_rewound_ = true;
+}
+
+// KVM's emulator retires an OUT before the exit; NVMM shows the VMM the
+// instruction not yet done.  A VMM that leaves RIP there lets it complete,
+// as KVM's fast path does for an unanswered IO exit.
+void Vcpu::settle_rewound_rip()
+{
+    uint64_t& rip = comm().state.gprs[NVMM_X64_GPR_RIP];
+    if (io_rip_rewound_ && rip == io_rip_) {
+        rip = pending_.u.io.npc;
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -810,8 +844,8 @@ int Vcpu::assist_io(struct nvmm_machine* mach, struct nvmm_vcpu* user)
         return 0;
     }
     completion_ = Completion::None;
-    if (!rip_at_insn_) {
-        return 0;  // an OUT KVM's emulator already retired
+    if (!io_rip_known_) {
+        return 0;  // KVM finishes it; no decode told us where RIP goes
     }
     if (int err = getstate(NVMM_X64_STATE_GPRS)) {
         return err;

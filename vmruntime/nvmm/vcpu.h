@@ -89,7 +89,8 @@ private:
     bool io_matches(const IoInsn& insn) const;
     bool decode_at(const uint8_t* window, const bool* valid, IoInsn* insn) const;
     bool decode_before(const uint8_t* window, const bool* valid, IoInsn* insn) const;
-    void resolve_ambiguous_out(nvmm_vcpu_exit* x);
+    void resolve_ambiguous_out(nvmm_vcpu_exit* x, uint64_t rip, uint8_t before_length);
+    void settle_rewound_rip();
     void complete_pio_here();
     void answer_in_from_rax();
     void finish_later();
@@ -106,7 +107,11 @@ private:
     nvmm_vcpu_exit pending_{};      // the exit whose instruction is still open
 
     Completion completion_ = Completion::None;
-    bool rip_at_insn_ = false;      // IO exit: RIP still on the IN/OUT
+    // The IN/OUT behind the open IO exit: where it is, and whether KVM's
+    // RIP is already past it.
+    uint64_t io_rip_ = 0;
+    bool io_rip_known_ = false;
+    bool io_rip_rewound_ = false;
     nvmm_vcpu_exit stashed_exit_{}; // exit met while finishing in the kernel
     Completion stashed_completion_ = Completion::None;
     bool stashed_ = false;

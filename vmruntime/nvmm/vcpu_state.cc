@@ -10,11 +10,16 @@
 #include <sys/ioctl.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <initializer_list>
 
 namespace vmruntime::nvmm::state {
 namespace {
+
+constexpr uint64_t kXfeatureX87 = 1ULL << 0;
+constexpr uint64_t kXfeatureSse = 1ULL << 1;
+constexpr uint64_t kXfeatureYmm = 1ULL << 2;
 
 constexpr uint32_t kMsrTsc = 0x10;
 constexpr uint32_t kMsrSysenterCs = 0x174;
@@ -240,41 +245,48 @@ int set_msrs(int fd, const uint64_t* msrs)
     return 0;
 }
 
-int get_fpu(int fd, fxsave& fpu, uint32_t mxcsr_mask)
+int get_fpu(int fd, fxsave& fpu)
 {
-    kvm_fpu k = {};
-    if (ioctl(fd, KVM_GET_FPU, &k) == -1) {
+    kvm::XsaveImage image;
+    if (kvm::get_xsave(fd, image) == -1) {
         return -1;
     }
-    std::memset(&fpu, 0, sizeof(fpu));
-    fpu.fx_cw = k.fcw;
-    fpu.fx_sw = k.fsw;
-    fpu.fx_tw = k.ftwx;
-    fpu.fx_opcode = k.last_opcode;
-    fpu.fx_ip.fa_64 = k.last_ip;
-    fpu.fx_dp.fa_64 = k.last_dp;
-    fpu.fx_mxcsr = k.mxcsr;
-    fpu.fx_mxcsr_mask = mxcsr_mask;
-    static_assert(sizeof(fpu.fx_87_ac) == sizeof(k.fpr));
-    static_assert(sizeof(fpu.fx_xmm) == sizeof(k.xmm));
-    std::memcpy(fpu.fx_87_ac, k.fpr, sizeof(k.fpr));
-    std::memcpy(fpu.fx_xmm, k.xmm, sizeof(k.xmm));
+    std::memcpy(&fpu, image.bytes(), sizeof(fpu));
+    uint64_t present = image.xstate_bv();
+    // XSAVE leaves components in their init state out of the image.
+    if (!(present & kXfeatureX87)) {
+        fpu.fx_cw = 0x37F;
+        fpu.fx_sw = 0;
+        fpu.fx_tw = 0;
+        fpu.fx_opcode = 0;
+        fpu.fx_ip.fa_64 = 0;
+        fpu.fx_dp.fa_64 = 0;
+        std::memset(fpu.fx_87_ac, 0, sizeof(fpu.fx_87_ac));
+    }
+    if (!(present & kXfeatureSse)) {
+        std::memset(fpu.fx_xmm, 0, sizeof(fpu.fx_xmm));
+    }
+    if (!(present & (kXfeatureSse | kXfeatureYmm))) {
+        fpu.fx_mxcsr = 0x1F80;
+    }
+    fpu.fx_mxcsr_mask = kvm::system().mxcsr_mask;
+    std::memset(fpu.fx_rsvd, 0, sizeof(fpu.fx_rsvd));
+    std::memset(fpu.fx_kernel, 0, sizeof(fpu.fx_kernel));
     return 0;
 }
 
 int set_fpu(int fd, const fxsave& fpu)
 {
-    kvm_fpu k = {};
-    k.fcw = fpu.fx_cw;
-    k.fsw = fpu.fx_sw;
-    k.ftwx = fpu.fx_tw;
-    k.last_opcode = fpu.fx_opcode;
-    k.last_ip = fpu.fx_ip.fa_64;
-    k.last_dp = fpu.fx_dp.fa_64;
-    k.mxcsr = fpu.fx_mxcsr;
-    std::memcpy(k.fpr, fpu.fx_87_ac, sizeof(k.fpr));
-    std::memcpy(k.xmm, fpu.fx_xmm, sizeof(k.xmm));
-    return ioctl(fd, KVM_SET_FPU, &k);
+    // Keep the components past SSE (AVX, PKRU...) as the guest has them.
+    kvm::XsaveImage image;
+    if (kvm::get_xsave(fd, image) == -1) {
+        return -1;
+    }
+    fxsave legacy = fpu;
+    legacy.fx_mxcsr_mask = 0;  // ignored by XRSTOR, reserved here
+    std::memcpy(image.bytes(), &legacy, offsetof(fxsave, fx_rsvd));
+    image.set_xstate_bv(image.xstate_bv() | kXfeatureX87 | kXfeatureSse);
+    return kvm::set_xsave(fd, image);
 }
 
 void reset_state(nvmm_x64_state& s)

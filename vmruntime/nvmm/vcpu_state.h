@@ -29,7 +29,9 @@ int get_drs(int fd, uint64_t* drs);
 int set_drs(int fd, const uint64_t* drs);
 int get_msrs(int fd, uint64_t* msrs);  // every MSR but EFER, which is in kvm_sregs
 int set_msrs(int fd, const uint64_t* msrs);
-int get_fpu(int fd, fxsave& fpu, uint32_t mxcsr_mask);
+// Through KVM's XSAVE image: KVM_GET_FPU does not see x87/SSE components
+// that are in their init state, and some KVMs never sync it at all.
+int get_fpu(int fd, fxsave& fpu);
 int set_fpu(int fd, const fxsave& fpu);
 
 // The x86 RESET state NVMM gives a new vCPU.
