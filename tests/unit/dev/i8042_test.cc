@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// i8042 driven like Linux's i8042.c probe (flush, self-test, CTR read and
+// write, aux loop and toggle tests), atkbd's probe, and the reboot paths.
+#include "vmruntime/dev/i8042.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "tests/unit/dev/fakes.h"
+
+namespace vmruntime::dev {
+namespace {
+
+using testing::FakeIrqLine;
+
+class I8042Test : public ::testing::Test {
+protected:
+    uint8_t status() { return static_cast<uint8_t>(kbc_.command_port().read(0, 1)); }
+    uint8_t data() { return static_cast<uint8_t>(kbc_.data_port().read(0, 1)); }
+    void command(uint8_t v) { kbc_.command_port().write(0, 1, v); }
+    void send(uint8_t v) { kbc_.data_port().write(0, 1, v); }
+
+    // What Linux's i8042_wait_read + inb(0x60) loop collects.
+    std::vector<uint8_t> drain()
+    {
+        std::vector<uint8_t> got;
+        while (status() & I8042_STR_OBF) {
+            got.push_back(data());
+        }
+        return got;
+    }
+
+    FakeIrqLine kbd_irq_;
+    FakeIrqLine aux_irq_;
+    int resets_ = 0;
+    I8042 kbc_{kbd_irq_, aux_irq_, [this] { ++resets_; }};
+};
+
+using Bytes = std::vector<uint8_t>;
+
+TEST_F(I8042Test, PowerOnState)
+{
+    EXPECT_EQ(status(), I8042_STR_KEYLOCK);  // empty, IBF clear, SYS not yet set
+    EXPECT_EQ(kbc_.command_byte(), I8042_CTR_KBDINT | I8042_CTR_AUXDIS | I8042_CTR_XLATE);
+    EXPECT_TRUE(drain().empty());
+}
+
+TEST_F(I8042Test, SelfTestAnswers55AndSetsTheSystemFlag)
+{
+    command(I8042_CMD_CTL_TEST);
+    EXPECT_EQ(status(), I8042_STR_OBF | I8042_STR_SYSFLAG | I8042_STR_CMDDAT | I8042_STR_KEYLOCK);
+    EXPECT_EQ(data(), 0x55);
+    EXPECT_EQ(status(), I8042_STR_SYSFLAG | I8042_STR_CMDDAT | I8042_STR_KEYLOCK);
+    EXPECT_EQ(kbc_.command_byte() & I8042_CTR_SYSFLAG, I8042_CTR_SYSFLAG);
+}
+
+TEST_F(I8042Test, InterfaceTestsPass)
+{
+    command(I8042_CMD_KBD_TEST);
+    EXPECT_EQ(drain(), Bytes{0x00});
+    command(I8042_CMD_AUX_TEST);
+    EXPECT_EQ(drain(), Bytes{0x00});
+}
+
+// i8042_controller_init: read CTR until two reads agree, disable the
+// keyboard and its interrupt, write CTR back, flush.
+TEST_F(I8042Test, LinuxControllerInit)
+{
+    command(I8042_CMD_CTL_RCTR);
+    const Bytes first = drain();
+    command(I8042_CMD_CTL_RCTR);
+    const Bytes second = drain();
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_EQ(first, second);
+    uint8_t ctr = first[0];
+    ctr |= I8042_CTR_KBDDIS;
+    ctr &= static_cast<uint8_t>(~I8042_CTR_KBDINT);
+    command(I8042_CMD_CTL_WCTR);
+    send(ctr);
+    EXPECT_EQ(kbc_.command_byte(), ctr);
+    command(I8042_CMD_CTL_RCTR);
+    EXPECT_EQ(drain(), Bytes{ctr});
+}
+
+// i8042_check_aux: the aux loopback must echo, and AUXDIS must follow
+// the disable/enable commands.
+TEST_F(I8042Test, LinuxAuxChecks)
+{
+    command(I8042_CMD_AUX_LOOP);
+    send(0x5a);
+    EXPECT_EQ(status() & (I8042_STR_OBF | I8042_STR_AUXDATA), I8042_STR_OBF | I8042_STR_AUXDATA);
+    EXPECT_EQ(drain(), Bytes{0x5a});
+
+    command(I8042_CMD_AUX_DISABLE);
+    command(I8042_CMD_CTL_RCTR);
+    EXPECT_EQ(drain()[0] & I8042_CTR_AUXDIS, I8042_CTR_AUXDIS);
+    command(I8042_CMD_AUX_ENABLE);
+    command(I8042_CMD_CTL_RCTR);
+    EXPECT_EQ(drain()[0] & I8042_CTR_AUXDIS, 0);
+}
+
+TEST_F(I8042Test, AuxLoopRaisesIrq12WhenEnabled)
+{
+    command(I8042_CMD_CTL_WCTR);
+    send(I8042_CTR_AUXINT | I8042_CTR_XLATE);
+    command(I8042_CMD_AUX_LOOP);
+    send(0xa5);
+    EXPECT_TRUE(aux_irq_.level());
+    EXPECT_FALSE(kbd_irq_.level());
+    EXPECT_EQ(data(), 0xa5);
+    EXPECT_FALSE(aux_irq_.level());
+}
+
+TEST_F(I8042Test, BytesToTheEmptyAuxPortTimeOut)
+{
+    command(I8042_CMD_AUX_SEND);
+    send(0xf2);  // PSMOUSE_CMD_GETID
+    EXPECT_EQ(status() & (I8042_STR_OBF | I8042_STR_AUXDATA | I8042_STR_TIMEOUT),
+              I8042_STR_OBF | I8042_STR_AUXDATA | I8042_STR_TIMEOUT);
+    EXPECT_EQ(data(), PS2_RET_NAK);
+    EXPECT_EQ(status() & I8042_STR_TIMEOUT, 0);
+}
+
+TEST_F(I8042Test, KeyboardPortEnableBitFollowsAdAe)
+{
+    command(I8042_CMD_KBD_DISABLE);
+    EXPECT_EQ(kbc_.command_byte() & I8042_CTR_KBDDIS, I8042_CTR_KBDDIS);
+    command(I8042_CMD_KBD_ENABLE);
+    EXPECT_EQ(kbc_.command_byte() & I8042_CTR_KBDDIS, 0);
+}
+
+TEST_F(I8042Test, SystemFlagFollowsTheCommandByte)
+{
+    command(I8042_CMD_CTL_WCTR);
+    send(I8042_CTR_SYSFLAG);
+    EXPECT_EQ(status() & I8042_STR_SYSFLAG, I8042_STR_SYSFLAG);
+    command(I8042_CMD_CTL_WCTR);
+    send(0);
+    EXPECT_EQ(status() & I8042_STR_SYSFLAG, 0);
+}
+
+TEST_F(I8042Test, CommandDataBitRecordsTheLastPortWritten)
+{
+    command(I8042_CMD_KBD_ENABLE);
+    EXPECT_EQ(status() & I8042_STR_CMDDAT, I8042_STR_CMDDAT);
+    send(ATKBD_CMD_ENABLE);
+    EXPECT_EQ(status() & I8042_STR_CMDDAT, 0);
+}
+
+// One edge per byte: the line drops when a byte is read and rises again
+// for the next, as Linux's edge-triggered IRQ 1 needs.
+TEST_F(I8042Test, KeyboardResetAnswersAckThenBatWithAnEdgeEach)
+{
+    send(ATKBD_CMD_RESET_BAT);
+    EXPECT_TRUE(kbd_irq_.level());
+    EXPECT_EQ(data(), PS2_RET_ACK);
+    EXPECT_TRUE(kbd_irq_.level());
+    EXPECT_EQ(data(), ATKBD_RET_BAT);
+    EXPECT_FALSE(kbd_irq_.level());
+    EXPECT_EQ(kbd_irq_.rising_edges(), 2u);
+    EXPECT_FALSE(aux_irq_.level());
+}
+
+TEST_F(I8042Test, NoKeyboardIrqWhenKbdIntIsOff)
+{
+    command(I8042_CMD_CTL_WCTR);
+    send(I8042_CTR_XLATE);
+    send(ATKBD_CMD_RESET_BAT);
+    EXPECT_FALSE(kbd_irq_.level());
+    EXPECT_EQ(drain(), (Bytes{PS2_RET_ACK, ATKBD_RET_BAT}));
+    EXPECT_TRUE(kbd_irq_.history().empty());
+}
+
+TEST_F(I8042Test, KeyboardIdIsTranslatedWhenXlateIsOn)
+{
+    send(ATKBD_CMD_GETID);
+    EXPECT_EQ(drain(), (Bytes{PS2_RET_ACK, 0xab, 0x41}));
+    command(I8042_CMD_CTL_WCTR);
+    send(I8042_CTR_KBDINT);
+    send(ATKBD_CMD_GETID);
+    EXPECT_EQ(drain(), (Bytes{PS2_RET_ACK, 0xab, 0x83}));
+}
+
+// atkbd_probe / atkbd_activate: LEDs, typematic rate, enable, disable.
+TEST_F(I8042Test, KeyboardAcknowledgesCommandsAndArguments)
+{
+    send(ATKBD_CMD_SETLEDS);
+    send(0x00);
+    send(ATKBD_CMD_SETREP);
+    send(0x20);
+    send(ATKBD_CMD_ENABLE);
+    send(ATKBD_CMD_RESET_DIS);
+    send(ATKBD_CMD_RESET_DEF);
+    EXPECT_EQ(drain(), Bytes(7, PS2_RET_ACK));
+
+    send(ATKBD_CMD_SSCANSET);
+    send(0x00);  // query
+    EXPECT_EQ(drain(), (Bytes{PS2_RET_ACK, PS2_RET_ACK, 0x02}));
+    send(ATKBD_CMD_ECHO);
+    EXPECT_EQ(drain(), Bytes{ATKBD_CMD_ECHO});
+    send(0x01);
+    EXPECT_EQ(drain(), Bytes{PS2_RET_NAK});
+}
+
+TEST_F(I8042Test, PulseResetCommandResets)
+{
+    command(0xff);  // pulses nothing
+    EXPECT_EQ(resets_, 0);
+    command(I8042_CMD_PULSE_RESET);
+    EXPECT_EQ(resets_, 1);
+    command(0xf0);  // pulses all four lines, reset included
+    EXPECT_EQ(resets_, 2);
+}
+
+TEST_F(I8042Test, OutputPortBit0LowResets)
+{
+    command(I8042_CMD_READ_OUTPORT);
+    EXPECT_EQ(drain(), Bytes{I8042_OUTPORT_RESET | I8042_OUTPORT_A20});
+    command(I8042_CMD_WRITE_OUTPORT);
+    send(I8042_OUTPORT_RESET);  // A20 off: no reset
+    EXPECT_EQ(resets_, 0);
+    command(I8042_CMD_READ_OUTPORT);
+    EXPECT_EQ(drain(), Bytes{I8042_OUTPORT_RESET});
+    command(I8042_CMD_WRITE_OUTPORT);
+    send(I8042_OUTPORT_A20);
+    EXPECT_EQ(resets_, 1);
+}
+
+TEST_F(I8042Test, KeyboardLoopbackComesBackAsKeyboardData)
+{
+    command(I8042_CMD_KBD_LOOP);
+    send(0x1c);
+    EXPECT_EQ(status() & (I8042_STR_OBF | I8042_STR_AUXDATA), I8042_STR_OBF);
+    EXPECT_TRUE(kbd_irq_.level());
+    EXPECT_EQ(data(), 0x1c);
+}
+
+TEST_F(I8042Test, EmptyBufferReadsTheStaleByte)
+{
+    command(I8042_CMD_CTL_TEST);
+    EXPECT_EQ(data(), 0x55);
+    EXPECT_EQ(data(), 0x55);
+}
+
+TEST_F(I8042Test, OtherWidthsAreIgnored)
+{
+    EXPECT_EQ(kbc_.command_port().read(0, 2), 0xffffu);
+    EXPECT_EQ(kbc_.data_port().read(0, 4), 0xffffffffu);
+    kbc_.command_port().write(0, 2, I8042_CMD_PULSE_RESET);
+    kbc_.data_port().write(0, 4, ATKBD_CMD_RESET_BAT);
+    EXPECT_EQ(resets_, 0);
+    EXPECT_TRUE(drain().empty());
+}
+
+}  // namespace
+}  // namespace vmruntime::dev

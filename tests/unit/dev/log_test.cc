@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// The log line format, level filtering and the sink, including lines from
+// several threads arriving whole.
+#include "vmruntime/base/log.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace vmruntime::base {
+namespace {
+
+// Installs a capturing sink and a level for one test, and puts both back.
+class CapturedLog {
+public:
+    explicit CapturedLog(LogLevel level) : old_level_(log_level())
+    {
+        set_log_level(level);
+        old_sink_ = set_log_sink([this](std::string_view line) {
+            std::lock_guard lock(mutex_);
+            lines_.emplace_back(line);
+        });
+    }
+    ~CapturedLog()
+    {
+        set_log_sink(std::move(old_sink_));
+        set_log_level(old_level_);
+    }
+
+    std::vector<std::string> lines()
+    {
+        std::lock_guard lock(mutex_);
+        return lines_;
+    }
+
+private:
+    LogLevel old_level_;
+    LogSink old_sink_;
+    std::mutex mutex_;
+    std::vector<std::string> lines_;
+};
+
+TEST(Log, FormatsUtcTimestampWithMilliseconds)
+{
+    using namespace std::chrono;
+    // 2026-11-25T10:00:00Z is 1795600800 s after the epoch.
+    const system_clock::time_point t{seconds{1795600800} + milliseconds{123} + microseconds{999}};
+    EXPECT_EQ(format_log_line(t, LogLevel::kWarn, "uart", "hello"),
+              "2026-11-25T10:00:00.123Z WARN [uart] hello");
+    EXPECT_EQ(format_log_line(system_clock::time_point{seconds{5}}, LogLevel::kDebug, "x", ""),
+              "1970-01-01T00:00:05.000Z DEBUG [x] ");
+}
+
+TEST(Log, LevelNames)
+{
+    EXPECT_EQ(log_level_name(LogLevel::kDebug), "DEBUG");
+    EXPECT_EQ(log_level_name(LogLevel::kInfo), "INFO");
+    EXPECT_EQ(log_level_name(LogLevel::kWarn), "WARN");
+    EXPECT_EQ(log_level_name(LogLevel::kError), "ERROR");
+}
+
+TEST(Log, FormatsArgumentsWithStreams)
+{
+    CapturedLog log(LogLevel::kDebug);
+    log_info("io_bus", "port ", hex(0x3f8), " size ", 4, " ok=", true);
+    const auto lines = log.lines();
+    ASSERT_EQ(lines.size(), 1u);
+    const std::regex line(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO \[io_bus\] port 0x3f8 size 4 ok=1)");
+    EXPECT_TRUE(std::regex_match(lines[0], line)) << lines[0];
+}
+
+TEST(Log, DropsMessagesBelowTheMinimumLevel)
+{
+    CapturedLog log(LogLevel::kWarn);
+    log_debug("t", "d");
+    log_info("t", "i");
+    log_warn("t", "w");
+    log_error("t", "e");
+    const auto lines = log.lines();
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_NE(lines[0].find(" WARN [t] w"), std::string::npos);
+    EXPECT_NE(lines[1].find(" ERROR [t] e"), std::string::npos);
+    EXPECT_FALSE(log_enabled(LogLevel::kInfo));
+    EXPECT_TRUE(log_enabled(LogLevel::kError));
+}
+
+struct CountsFormatting {
+    int* count;
+};
+
+std::ostream& operator<<(std::ostream& os, const CountsFormatting& c)
+{
+    ++*c.count;
+    return os << "formatted";
+}
+
+// Arguments are not even formatted when their level is off.
+TEST(Log, DoesNotFormatDisabledMessages)
+{
+    CapturedLog log(LogLevel::kInfo);
+    int formatted = 0;
+    log_debug("t", CountsFormatting{&formatted});
+    EXPECT_EQ(formatted, 0);
+    EXPECT_TRUE(log.lines().empty());
+    log_info("t", CountsFormatting{&formatted});
+    EXPECT_EQ(formatted, 1);
+    ASSERT_EQ(log.lines().size(), 1u);
+    EXPECT_NE(log.lines()[0].find("[t] formatted"), std::string::npos);
+}
+
+TEST(Log, HexFormatting)
+{
+    EXPECT_EQ(hex(0), "0x0");
+    EXPECT_EQ(hex(0x3f8), "0x3f8");
+    EXPECT_EQ(hex(0xffffffffffffffffull), "0xffffffffffffffff");
+}
+
+TEST(Log, LinesFromManyThreadsArriveWhole)
+{
+    CapturedLog log(LogLevel::kInfo);
+    constexpr int kThreads = 4;
+    constexpr int kLines = 200;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([t] {
+            for (int i = 0; i < kLines; ++i) {
+                log_info("thread", "t=", t, " i=", i, " end");
+            }
+        });
+    }
+    for (auto& th : threads) {
+        th.join();
+    }
+    const auto lines = log.lines();
+    ASSERT_EQ(lines.size(), size_t{kThreads * kLines});
+    const std::regex line(R"(.*Z INFO \[thread\] t=\d i=\d+ end)");
+    for (const auto& l : lines) {
+        ASSERT_TRUE(std::regex_match(l, line)) << l;
+    }
+}
+
+TEST(Log, EmptySinkRestoresStderr)
+{
+    const LogLevel old = log_level();
+    set_log_level(LogLevel::kInfo);
+    LogSink previous = set_log_sink([](std::string_view) {});
+    LogSink mine = set_log_sink(nullptr);
+    EXPECT_TRUE(static_cast<bool>(mine));
+    testing::internal::CaptureStderr();
+    log_warn("stderr", "to stderr");
+    const std::string err = testing::internal::GetCapturedStderr();
+    set_log_sink(std::move(previous));
+    set_log_level(old);
+    EXPECT_NE(err.find(" WARN [stderr] to stderr\n"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace vmruntime::base

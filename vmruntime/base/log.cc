@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// The logger behind log.h: a minimum level read without a lock on every
+// call, and a sink guarded by one mutex so each line reaches it whole.
+#include "vmruntime/base/log.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <ctime>
+#include <iomanip>
+#include <mutex>
+
+namespace vmruntime::base {
+namespace {
+
+constinit std::atomic<LogLevel> g_level{LogLevel::kInfo};
+
+struct SinkSlot {
+    std::mutex mutex;
+    LogSink sink;
+};
+
+// A function-local static, so code logging from static initialisers finds
+// the slot constructed.
+SinkSlot& sink_slot()
+{
+    static SinkSlot slot;
+    return slot;
+}
+
+// One write(2) per line keeps lines from different processes sharing the
+// same stderr from interleaving too.
+void write_stderr(std::string_view line)
+{
+    std::string buf;
+    buf.reserve(line.size() + 1);
+    buf.append(line);
+    buf.push_back('\n');
+    const char* p = buf.data();
+    size_t left = buf.size();
+    while (left > 0) {
+        ssize_t n = ::write(STDERR_FILENO, p, left);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return;  // Nowhere left to report a failing stderr.
+        }
+        p += n;
+        left -= static_cast<size_t>(n);
+    }
+}
+
+}  // namespace
+
+void set_log_level(LogLevel level)
+{
+    g_level.store(level, std::memory_order_relaxed);
+}
+
+LogLevel log_level()
+{
+    return g_level.load(std::memory_order_relaxed);
+}
+
+bool log_enabled(LogLevel level)
+{
+    return level >= log_level();
+}
+
+LogSink set_log_sink(LogSink sink)
+{
+    SinkSlot& slot = sink_slot();
+    std::lock_guard lock(slot.mutex);
+    std::swap(slot.sink, sink);
+    return sink;
+}
+
+std::string_view log_level_name(LogLevel level)
+{
+    switch (level) {
+    case LogLevel::kDebug:
+        return "DEBUG";
+    case LogLevel::kInfo:
+        return "INFO";
+    case LogLevel::kWarn:
+        return "WARN";
+    case LogLevel::kError:
+        return "ERROR";
+    }
+    return "?";
+}
+
+std::string format_log_line(std::chrono::system_clock::time_point when, LogLevel level,
+                            std::string_view component, std::string_view message)
+{
+    using namespace std::chrono;
+    const auto ms = floor<milliseconds>(when.time_since_epoch());
+    const auto secs = floor<seconds>(ms);
+    const std::time_t t = static_cast<std::time_t>(secs.count());
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+
+    std::ostringstream out;
+    out << std::put_time(&tm, "%Y-%m-%dT%H:%M:%S") << '.' << std::setfill('0') << std::setw(3)
+        << (ms - secs).count() << "Z " << log_level_name(level) << " [" << component << "] " << message;
+    return out.str();
+}
+
+void log_message(LogLevel level, std::string_view component, std::string_view message)
+{
+    if (!log_enabled(level)) {
+        return;
+    }
+    const std::string line = format_log_line(std::chrono::system_clock::now(), level, component, message);
+    SinkSlot& slot = sink_slot();
+    std::lock_guard lock(slot.mutex);
+    if (slot.sink) {
+        slot.sink(line);
+    } else {
+        write_stderr(line);
+    }
+}
+
+std::string hex(uint64_t value)
+{
+    std::ostringstream out;
+    out << "0x" << std::hex << value;
+    return out.str();
+}
+
+}  // namespace vmruntime::base

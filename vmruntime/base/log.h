@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// A small logging facility for the runtime.  Each message becomes one line,
+//
+//     2026-11-25T10:00:00.123Z WARN [io_bus] unclaimed read of port 0x2f9
+//
+// (UTC, milliseconds), written to stderr in a single write(2) unless a test
+// or the daemon installs its own sink.  Arguments are formatted with
+// operator<<, so the call sites are type-safe and need no format strings
+// (std::format is not in GCC 12).  Safe to call from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+namespace vmruntime::base {
+
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+
+// Receives each finished line, without the trailing newline.  Called with
+// the logger's lock held, so lines never interleave; it must not log.
+using LogSink = std::function<void(std::string_view line)>;
+
+// Messages below `level` are dropped before they are formatted.  The
+// default is kInfo.
+void set_log_level(LogLevel level);
+LogLevel log_level();
+bool log_enabled(LogLevel level);
+
+// Replaces the sink and returns the previous one; an empty sink restores
+// the default (stderr).
+LogSink set_log_sink(LogSink sink);
+
+// "DEBUG", "INFO", "WARN" or "ERROR".
+std::string_view log_level_name(LogLevel level);
+
+// The line for one message, as the sink receives it.
+std::string format_log_line(std::chrono::system_clock::time_point when, LogLevel level,
+                            std::string_view component, std::string_view message);
+
+// Stamps `message` with the current time and hands it to the sink, if
+// `level` is enabled.
+void log_message(LogLevel level, std::string_view component, std::string_view message);
+
+// Formats an unsigned value as lowercase hex with a 0x prefix ("0x3f8").
+std::string hex(uint64_t value);
+
+template <typename... Args>
+void log(LogLevel level, std::string_view component, const Args&... args)
+{
+    if (!log_enabled(level)) {
+        return;
+    }
+    std::ostringstream out;
+    (out << ... << args);
+    log_message(level, component, out.str());
+}
+
+template <typename... Args>
+void log_debug(std::string_view component, const Args&... args)
+{
+    log(LogLevel::kDebug, component, args...);
+}
+
+template <typename... Args>
+void log_info(std::string_view component, const Args&... args)
+{
+    log(LogLevel::kInfo, component, args...);
+}
+
+template <typename... Args>
+void log_warn(std::string_view component, const Args&... args)
+{
+    log(LogLevel::kWarn, component, args...);
+}
+
+template <typename... Args>
+void log_error(std::string_view component, const Args&... args)
+{
+    log(LogLevel::kError, component, args...);
+}
+
+}  // namespace vmruntime::base

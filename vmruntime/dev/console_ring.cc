@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// ConsoleRing: one mutex around the buffer and the end offset; readers copy
+// out under it, so a reader never sees a byte half-overwritten.
+#include "vmruntime/dev/console_ring.h"
+
+#include <algorithm>
+
+namespace vmruntime::dev {
+
+ConsoleRing::ConsoleRing(size_t capacity) : buf_(std::max<size_t>(capacity, 1))
+{
+}
+
+void ConsoleRing::write(std::span<const uint8_t> bytes)
+{
+    append(bytes);
+}
+
+void ConsoleRing::append(std::span<const uint8_t> bytes)
+{
+    if (bytes.empty()) {
+        return;
+    }
+    {
+        std::lock_guard lock(mutex_);
+        const size_t cap = buf_.size();
+        // Only the last `cap` bytes of a huge append can survive it.
+        const size_t skip = bytes.size() > cap ? bytes.size() - cap : 0;
+        uint64_t at = end_ + skip;
+        for (size_t i = skip; i < bytes.size();) {
+            const size_t pos = static_cast<size_t>(at % cap);
+            const size_t n = std::min(cap - pos, bytes.size() - i);
+            std::copy_n(bytes.begin() + static_cast<std::ptrdiff_t>(i), n, buf_.begin() + static_cast<std::ptrdiff_t>(pos));
+            i += n;
+            at += n;
+        }
+        end_ += bytes.size();
+    }
+    grew_.notify_all();
+}
+
+uint64_t ConsoleRing::begin_locked() const
+{
+    return end_ > buf_.size() ? end_ - buf_.size() : 0;
+}
+
+ConsoleRing::Chunk ConsoleRing::read(uint64_t from, size_t max) const
+{
+    std::lock_guard lock(mutex_);
+    Chunk chunk;
+    chunk.offset = std::clamp(from, begin_locked(), end_);
+    const size_t cap = buf_.size();
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(max, end_ - chunk.offset));
+    chunk.bytes.reserve(n);
+    uint64_t at = chunk.offset;
+    while (chunk.bytes.size() < n) {
+        const size_t pos = static_cast<size_t>(at % cap);
+        const size_t run = std::min(cap - pos, n - chunk.bytes.size());
+        chunk.bytes.insert(chunk.bytes.end(), buf_.begin() + static_cast<std::ptrdiff_t>(pos),
+                           buf_.begin() + static_cast<std::ptrdiff_t>(pos + run));
+        at += run;
+    }
+    return chunk;
+}
+
+bool ConsoleRing::wait_for(uint64_t offset, std::chrono::nanoseconds timeout) const
+{
+    // condition_variable::wait_for adds the timeout to now(): keep the sum
+    // representable for callers that pass nanoseconds::max() for "forever".
+    constexpr std::chrono::nanoseconds kLongest = std::chrono::hours(24 * 365);
+    std::unique_lock lock(mutex_);
+    grew_.wait_for(lock, std::min(timeout, kLongest), [&] { return end_ > offset || closed_; });
+    return end_ > offset;
+}
+
+void ConsoleRing::close()
+{
+    {
+        std::lock_guard lock(mutex_);
+        closed_ = true;
+    }
+    grew_.notify_all();
+}
+
+bool ConsoleRing::closed() const
+{
+    std::lock_guard lock(mutex_);
+    return closed_;
+}
+
+uint64_t ConsoleRing::end_offset() const
+{
+    std::lock_guard lock(mutex_);
+    return end_;
+}
+
+uint64_t ConsoleRing::begin_offset() const
+{
+    std::lock_guard lock(mutex_);
+    return begin_locked();
+}
+
+}  // namespace vmruntime::dev

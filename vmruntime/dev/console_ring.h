@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// The console output of a VM: a fixed-size ring of the most recent bytes,
+// addressed by absolute offsets since boot so any number of readers can
+// follow it at their own pace.  A reader that falls more than the capacity
+// behind learns how much it lost from the offset it gets back.
+//
+// Unlike the devices, this object is shared across threads: the UART writes
+// into it on the device strand while console streams read and wait on
+// theirs.  So it has its own mutex and condition variable.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "vmruntime/dev/device.h"
+
+namespace vmruntime::dev {
+
+class ConsoleRing final : public ByteSink {
+public:
+    static constexpr size_t kDefaultCapacity = size_t{1} << 20;
+
+    // A run of console bytes.  `offset` is the absolute offset of bytes[0];
+    // when it is past the offset asked for, the bytes in between were
+    // overwritten before the reader got to them.
+    struct Chunk {
+        uint64_t offset = 0;
+        std::vector<uint8_t> bytes;
+    };
+
+    // A capacity of 0 is taken as 1.
+    explicit ConsoleRing(size_t capacity = kDefaultCapacity);
+
+    // ByteSink: the same as append().
+    void write(std::span<const uint8_t> bytes) override;
+
+    // Adds bytes at the end, overwriting the oldest ones once full, and wakes
+    // every waiting reader.
+    void append(std::span<const uint8_t> bytes);
+
+    // Up to `max` bytes starting at `from`, or at the oldest byte still held
+    // if `from` was overwritten.  At or past the end: no bytes, and offset is
+    // the end.
+    Chunk read(uint64_t from, size_t max) const;
+
+    // Blocks until the ring ends past `offset`, the ring is closed, or
+    // `timeout` passes.  Returns true when there are bytes at or after
+    // `offset` to read (some may be overwritten by then).
+    bool wait_for(uint64_t offset, std::chrono::nanoseconds timeout) const;
+
+    // Wakes all waiters for good: the VM is gone.  Appends are still taken,
+    // so the last output stays readable.
+    void close();
+    bool closed() const;
+
+    // Offset one past the last byte ever appended.
+    uint64_t end_offset() const;
+    // Offset of the oldest byte still held.
+    uint64_t begin_offset() const;
+    size_t capacity() const { return buf_.size(); }
+
+private:
+    uint64_t begin_locked() const;
+
+    mutable std::mutex mutex_;
+    mutable std::condition_variable grew_;
+    std::vector<uint8_t> buf_;  // byte at offset o lives at buf_[o % capacity]
+    uint64_t end_ = 0;
+    bool closed_ = false;
+};
+
+}  // namespace vmruntime::dev

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// The seams between legacy PC devices and the rest of the runtime.  A device
+// sees only these interfaces: it never knows about vCPUs, KVM, queues or the
+// transport that carries its console.  Devices are driven from one strand at
+// a time (the machine's device strand), so they take no locks of their own.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <span>
+
+namespace vmruntime::dev {
+
+// A device on the port-I/O bus.  `offset` is relative to the base port the
+// device was registered at; `size` is the access width in bytes (1, 2 or 4).
+// A width the hardware does not decode is the device's to ignore (reads
+// return all ones): guests misbehave, the VMM does not stop.
+class PioDevice {
+public:
+    virtual ~PioDevice() = default;
+    virtual uint32_t read(uint16_t offset, unsigned size) = 0;
+    virtual void write(uint16_t offset, unsigned size, uint32_t value) = 0;
+};
+
+// One interrupt request line into an interrupt controller.  Edge-triggered
+// devices raise then lower it; level-triggered ones hold it.
+class IrqLine {
+public:
+    virtual ~IrqLine() = default;
+    virtual void set_level(bool high) = 0;
+    void pulse()
+    {
+        set_level(true);
+        set_level(false);
+    }
+};
+
+// Time as devices see it.  Tests replace it with a clock they step by hand.
+class Clock {
+public:
+    virtual ~Clock() = default;
+    virtual std::chrono::nanoseconds monotonic() const = 0;       // since an arbitrary epoch
+    virtual std::chrono::system_clock::time_point wall() const = 0; // for the RTC
+};
+
+// A one-shot timer on the device strand.  arm() replaces any earlier
+// deadline; the callback runs on the device strand, never on a vCPU thread.
+class Timer {
+public:
+    virtual ~Timer() = default;
+    virtual void arm(std::chrono::nanoseconds deadline, std::function<void()> fire) = 0;
+    virtual void cancel() = 0;
+};
+
+// Where a device's byte output goes (the UART's transmitter).
+class ByteSink {
+public:
+    virtual ~ByteSink() = default;
+    virtual void write(std::span<const uint8_t> bytes) = 0;
+};
+
+}  // namespace vmruntime::dev

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// i8042 controller plus the keyboard behind it.  Writes are taken at once,
+// so IBF never shows; every byte the controller or the keyboard produces
+// goes into one queue whose head is the output buffer.
+#include "vmruntime/dev/i8042.h"
+
+#include <utility>
+
+#include "vmruntime/dev/io_bus.h"
+
+namespace vmruntime::dev {
+namespace {
+
+constexpr uint8_t kKbdIdFirst = 0xab;       // MF2 keyboard: 0xab 0x83
+constexpr uint8_t kKbdIdSecond = 0x83;
+constexpr uint8_t kKbdIdSecondXlate = 0x41;  // 0x83 after set-2 -> set-1 translation
+constexpr uint8_t kKbdScanSet = 0x02;        // answer to "get scan code set"
+constexpr uint8_t kPulseCommands = 0xf0;     // 0xf0..0xff pulse output port bits 0-3 low
+
+}  // namespace
+
+uint32_t I8042::View::read(uint16_t offset, unsigned size)
+{
+    if (offset != 0 || size != 1) {
+        return all_ones(size);
+    }
+    return command_ ? controller_.read_status() : controller_.read_data();
+}
+
+void I8042::View::write(uint16_t offset, unsigned size, uint32_t value)
+{
+    if (offset != 0 || size != 1) {
+        return;
+    }
+    if (command_) {
+        controller_.write_command(static_cast<uint8_t>(value));
+    } else {
+        controller_.write_data(static_cast<uint8_t>(value));
+    }
+}
+
+I8042::I8042(IrqLine& kbd_irq, IrqLine& aux_irq, std::function<void()> reset)
+    : kbd_irq_(kbd_irq), aux_irq_(aux_irq), reset_(std::move(reset))
+{
+}
+
+uint8_t I8042::read_status() const
+{
+    uint8_t status = I8042_STR_KEYLOCK;
+    if (!out_.empty()) {
+        status |= I8042_STR_OBF;
+        status |= out_.front().aux ? I8042_STR_AUXDATA : 0;
+        status |= out_.front().timeout ? I8042_STR_TIMEOUT : 0;
+    }
+    status |= (ctr_ & I8042_CTR_SYSFLAG) ? I8042_STR_SYSFLAG : 0;
+    status |= last_was_command_ ? I8042_STR_CMDDAT : 0;
+    return status;
+}
+
+// Reading the output buffer drops the IRQ line; the next queued byte raises
+// it again, so an edge-triggered PIC sees one edge per byte as it would
+// with the keyboard clocking bytes in one at a time.
+uint8_t I8042::read_data()
+{
+    if (out_.empty()) {
+        return last_read_;
+    }
+    last_read_ = out_.front().value;
+    out_.pop_front();
+    if (kbd_line_) {
+        kbd_line_ = false;
+        kbd_irq_.set_level(false);
+    }
+    if (aux_line_) {
+        aux_line_ = false;
+        aux_irq_.set_level(false);
+    }
+    update_irq();
+    return last_read_;
+}
+
+void I8042::write_command(uint8_t value)
+{
+    last_was_command_ = true;
+    pending_command_ = 0;
+    switch (value) {
+    case I8042_CMD_CTL_RCTR:
+        push_output(ctr_, false);
+        break;
+    case I8042_CMD_CTL_WCTR:
+    case I8042_CMD_WRITE_OUTPORT:
+    case I8042_CMD_KBD_LOOP:
+    case I8042_CMD_AUX_LOOP:
+    case I8042_CMD_AUX_SEND:
+        pending_command_ = value;
+        break;
+    case I8042_CMD_AUX_DISABLE:
+        write_ctr(ctr_ | I8042_CTR_AUXDIS);
+        break;
+    case I8042_CMD_AUX_ENABLE:
+        write_ctr(ctr_ & static_cast<uint8_t>(~I8042_CTR_AUXDIS));
+        break;
+    case I8042_CMD_KBD_DISABLE:
+        write_ctr(ctr_ | I8042_CTR_KBDDIS);
+        break;
+    case I8042_CMD_KBD_ENABLE:
+        write_ctr(ctr_ & static_cast<uint8_t>(~I8042_CTR_KBDDIS));
+        break;
+    case I8042_CMD_AUX_TEST:
+    case I8042_CMD_KBD_TEST:
+        push_output(0x00, false);  // no clock or data line stuck
+        break;
+    case I8042_CMD_CTL_TEST:
+        write_ctr(ctr_ | I8042_CTR_SYSFLAG);
+        push_output(I8042_RET_CTL_TEST, false);
+        break;
+    case I8042_CMD_READ_OUTPORT:
+        push_output(outport_, false);
+        break;
+    default:
+        // 0xf0..0xff pulse the output port bits whose mask bit is 0; bit 0
+        // is the CPU reset line (Linux's reboot=k writes 0xfe).
+        if ((value & kPulseCommands) == kPulseCommands && !(value & I8042_OUTPORT_RESET) && reset_) {
+            reset_();
+        }
+        break;
+    }
+}
+
+void I8042::write_data(uint8_t value)
+{
+    last_was_command_ = false;
+    const uint8_t command = std::exchange(pending_command_, 0);
+    switch (command) {
+    case I8042_CMD_CTL_WCTR:
+        write_ctr(value);
+        break;
+    case I8042_CMD_WRITE_OUTPORT:
+        write_outport(value);
+        break;
+    case I8042_CMD_KBD_LOOP:
+        push_output(value, false);
+        break;
+    case I8042_CMD_AUX_LOOP:
+        push_output(value, true);
+        break;
+    case I8042_CMD_AUX_SEND:
+        // Nothing is plugged into the aux port: the controller gives up
+        // waiting for the device's clock and reports a time-out.
+        push_output(PS2_RET_NAK, true, true);
+        break;
+    default:
+        keyboard_receive(value);
+        break;
+    }
+}
+
+// The keyboard: answers what Linux's atkbd sends while probing and
+// activating it.  Commands that take an argument acknowledge both bytes.
+void I8042::keyboard_receive(uint8_t value)
+{
+    if (const uint8_t command = std::exchange(kbd_pending_, 0)) {
+        keyboard_reply(PS2_RET_ACK);
+        if (command == ATKBD_CMD_SSCANSET && value == 0) {
+            keyboard_reply(kKbdScanSet);
+        }
+        return;
+    }
+    switch (value) {
+    case ATKBD_CMD_RESET_BAT:
+        keyboard_reply(PS2_RET_ACK);
+        keyboard_reply(ATKBD_RET_BAT);
+        break;
+    case ATKBD_CMD_GETID:
+        keyboard_reply(PS2_RET_ACK);
+        keyboard_reply(kKbdIdFirst);
+        keyboard_reply((ctr_ & I8042_CTR_XLATE) ? kKbdIdSecondXlate : kKbdIdSecond);
+        break;
+    case ATKBD_CMD_ECHO:
+        keyboard_reply(ATKBD_CMD_ECHO);
+        break;
+    case ATKBD_CMD_SETLEDS:
+    case ATKBD_CMD_SETREP:
+    case ATKBD_CMD_SSCANSET:
+        kbd_pending_ = value;
+        keyboard_reply(PS2_RET_ACK);
+        break;
+    case ATKBD_CMD_ENABLE:
+    case ATKBD_CMD_RESET_DIS:
+    case ATKBD_CMD_RESET_DEF:
+        keyboard_reply(PS2_RET_ACK);
+        break;
+    default:
+        keyboard_reply(PS2_RET_NAK);  // "resend": not a command this keyboard knows
+        break;
+    }
+}
+
+void I8042::keyboard_reply(uint8_t value)
+{
+    push_output(value, false);
+}
+
+void I8042::write_ctr(uint8_t value)
+{
+    ctr_ = value;
+    update_irq();
+}
+
+void I8042::write_outport(uint8_t value)
+{
+    outport_ = value;
+    if (!(value & I8042_OUTPORT_RESET) && reset_) {
+        reset_();
+    }
+}
+
+void I8042::push_output(uint8_t value, bool aux, bool timeout)
+{
+    out_.push_back(OutByte{value, aux, timeout});
+    update_irq();
+}
+
+void I8042::update_irq()
+{
+    const bool full = !out_.empty();
+    const bool kbd = full && !out_.front().aux && (ctr_ & I8042_CTR_KBDINT);
+    const bool aux = full && out_.front().aux && (ctr_ & I8042_CTR_AUXINT);
+    if (kbd != kbd_line_) {
+        kbd_line_ = kbd;
+        kbd_irq_.set_level(kbd);
+    }
+    if (aux != aux_line_) {
+        aux_line_ = aux;
+        aux_irq_.set_level(aux);
+    }
+}
+
+}  // namespace vmruntime::dev

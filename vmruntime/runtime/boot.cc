@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// Loading a machine's image and putting its boot vCPU where the loader says.
+#include <nvmm.h>
+
+#include <cerrno>
+#include <cstring>
+#include <span>
+
+#include "vmruntime/loader/elf.h"
+#include "vmruntime/loader/flat.h"
+#include "vmruntime/loader/nvmm_state.h"
+#include "vmruntime/runtime/machine.h"
+#include "vmruntime/runtime/vcpu_runner.h"
+
+namespace vmruntime::runtime {
+namespace {
+
+loader::Result<loader::BootState> load_image(const MachineSpec& spec, std::span<uint8_t> ram)
+{
+    loader::BootOptions options;
+    options.cmdline = spec.cmdline;
+    switch (spec.format) {
+    case ImageFormat::Elf64:
+        return loader::load_elf64(spec.image, ram, options);
+    case ImageFormat::FlatReal:
+        return loader::load_flat(spec.image, ram, loader::Mode::Real16, spec.load_address, options);
+    case ImageFormat::FlatProtected:
+        return loader::load_flat(spec.image, ram, loader::Mode::Protected32, spec.load_address, options);
+    case ImageFormat::FlatLong:
+        return loader::load_flat(spec.image, ram, loader::Mode::Long64, spec.load_address, options);
+    }
+    return loader::Error{"unknown image format"};
+}
+
+}  // namespace
+
+bool Machine::load(std::string* error)
+{
+    auto boot = load_image(spec_, std::span<uint8_t>(ram_, spec_.memory_bytes));
+    if (!boot.ok()) {
+        *error = "image rejected: " + boot.error();
+        return false;
+    }
+    // Before the first run the vCPU is ours: no thread serves it yet.
+    nvmm_vcpu* vcpu = vcpus_[0]->vcpu();
+    if (nvmm_vcpu_getstate(&mach_, vcpu, NVMM_X64_STATE_ALL) == -1) {
+        *error = std::string("nvmm_vcpu_getstate: ") + std::strerror(errno);
+        return false;
+    }
+    loader::to_nvmm_state(boot.value(), *vcpu->state);
+    nvmm_vcpu_setstate(&mach_, vcpu, loader::kBootStateAreas);
+    return true;
+}
+
+}  // namespace vmruntime::runtime

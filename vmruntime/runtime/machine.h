@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// A running virtual machine: guest RAM, an nvmm machine, one pinned thread
+// per vCPU and the PC devices on a strand of the shared device layer.
+//
+// Threads: vCPU threads run the guest and own their vCPU; the device strand
+// owns the devices; any other thread may call the public methods.  Anything
+// that touches a vCPU (its registers, pausing it) is served on the vCPU's
+// own thread at its next exit, so the run loop takes no lock.
+#pragma once
+
+#include <nvmm.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vmruntime/dev/console_ring.h"
+#include "vmruntime/runtime/device_layer.h"
+#include "vmruntime/runtime/host_time.h"
+#include "vmruntime/runtime/machine_spec.h"
+
+namespace vmruntime::runtime {
+
+class PcDevices;
+class VcpuRunner;
+
+enum class MachineState { Created, Running, Paused, Stopped, Crashed };
+const char* to_string(MachineState state);
+
+struct MachineStatus {
+    MachineState state = MachineState::Created;
+    uint32_t exit_status = 0;  // Stopped: the guest's power-off status
+    std::string reason;        // Stopped/Crashed: why
+};
+
+// Exits by reason, summed over the vCPUs.
+struct ExitCounters {
+    uint64_t io = 0, mmio = 0, halted = 0, interrupts = 0, stopped = 0, other = 0;
+};
+
+class Machine {
+public:
+    // Builds the machine and loads its image; nothing runs yet.  Returns
+    // nullptr and a message for a spec or image that cannot work.
+    static std::unique_ptr<Machine> create(const MachineSpec& spec, DeviceLayer& layer,
+                                           std::string* error);
+    ~Machine();
+    Machine(const Machine&) = delete;
+    Machine& operator=(const Machine&) = delete;
+
+    const MachineSpec& spec() const { return spec_; }
+    MachineStatus status() const;
+    // Called with every new status, on whichever thread changed it.
+    void on_status(std::function<void(const MachineStatus&)> observer);
+
+    // Each returns false, changing nothing, when the state forbids it.
+    bool start();
+    bool pause();   // returns once every vCPU is parked at an instruction boundary
+    bool resume();
+    // Ends the machine (forced power off); returns once its threads are gone.
+    void stop(const std::string& reason = "stopped by request");
+
+    // Waits until the machine has stopped or crashed.
+    bool wait(std::chrono::milliseconds timeout);
+
+    // The vCPU's state classes `flags` (NVMM_X64_STATE_*), read or written
+    // on the vCPU's own thread.  False if the vCPU does not exist, the
+    // machine is not running or paused, or nvmm refused.
+    bool get_state(unsigned vcpu, uint64_t flags, nvmm_x64_state* out, std::string* error);
+    bool set_state(unsigned vcpu, uint64_t flags, const nvmm_x64_state& in, std::string* error);
+
+    dev::ConsoleRing& console() { return console_; }
+    // Host -> guest UART input; returns how many bytes the UART took.
+    size_t console_input(std::span<const uint8_t> bytes);
+
+    ExitCounters exit_counters() const;
+    std::chrono::nanoseconds uptime() const;
+    uint8_t* ram() { return ram_; }
+    uint64_t ram_size() const { return spec_.memory_bytes; }
+
+private:
+    friend class VcpuRunner;
+
+    Machine(const MachineSpec& spec, DeviceLayer& layer);
+    bool build(std::string* error);
+    bool load(std::string* error);
+    int host_cpu_for(unsigned vcpu) const;
+
+    bool interrupt_pending() const { return intr_.load(std::memory_order_acquire); }
+    // Called by vCPU threads and device callbacks alike.
+    void finish(MachineState state, uint32_t exit_status, std::string reason);
+
+    void schedule_drain();
+    void drain();
+    void set_status(MachineStatus status);
+    bool run_on_vcpu(unsigned vcpu, std::function<bool(std::string*)> fn, std::string* error);
+
+    MachineSpec spec_;
+    DeviceLayer& layer_;
+    Strand strand_;
+    HostClock clock_;
+    dev::ConsoleRing console_;
+
+    nvmm_machine mach_{};
+    bool have_mach_ = false;
+    uint8_t* ram_ = nullptr;
+    std::unique_ptr<PcDevices> devices_;
+    std::vector<std::unique_ptr<VcpuRunner>> vcpus_;
+
+    std::atomic<bool> intr_{false};
+    std::atomic<bool> drain_scheduled_{false};
+
+    mutable std::mutex status_mutex_;
+    std::condition_variable status_cv_;
+    MachineStatus status_;
+    std::function<void(const MachineStatus&)> observer_;
+    std::chrono::steady_clock::time_point started_{};
+    std::mutex control_mutex_;  // serializes start/pause/resume/stop
+};
+
+}  // namespace vmruntime::runtime

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// What a machine is made of, as its creator describes it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vmruntime::runtime {
+
+enum class ImageFormat {
+    Elf64,          // PT_LOAD segments, entered in 64-bit mode
+    FlatReal,       // raw bytes at load_address, entered in real mode
+    FlatProtected,  // raw bytes, entered in 32-bit protected mode
+    FlatLong,       // raw bytes, entered in 64-bit long mode
+};
+
+struct MachineSpec {
+    std::string name;
+    uint64_t memory_bytes = 16ULL << 20;
+    unsigned vcpus = 1;
+    std::vector<uint8_t> image;
+    ImageFormat format = ImageFormat::Elf64;
+    uint64_t load_address = 0x100000;  // flat images only
+    std::string cmdline;
+    // Host CPUs for the vCPU threads, vCPU i on cpus[i % size]; empty:
+    // spread over the CPUs this process may use.
+    std::vector<int> cpus;
+};
+
+}  // namespace vmruntime::runtime

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// The path of one vCPU's port accesses to its machine's device strand: a
+// lock-free single-producer/single-consumer ring (the vCPU thread produces,
+// the strand consumes) and a completion counter the vCPU waits on for
+// reads and for writes it may not post.
+#pragma once
+
+#include <boost/lockfree/spsc_queue.hpp>
+
+#include <atomic>
+#include <cstdint>
+
+namespace vmruntime::runtime {
+
+struct PioRequest {
+    enum class Kind : uint8_t {
+        Read,         // answer: the value
+        Write,        // answer: completion only
+        PostedWrite,  // no answer
+        Acknowledge,  // interrupt acknowledge; answer: vector, or kNoVector
+    };
+    Kind kind;
+    uint8_t size;
+    uint16_t port;
+    uint32_t value;
+};
+
+inline constexpr uint32_t kNoVector = 0xFFFFFFFF;
+
+struct alignas(64) PioChannel {
+    boost::lockfree::spsc_queue<PioRequest, boost::lockfree::capacity<256>> ring;
+    // On their own cache lines: the strand writes them while the vCPU spins
+    // on `done`, and the ring's indices must not share a line with them.
+    alignas(64) std::atomic<uint32_t> done{0};
+    uint32_t answer = 0;  // published by the release increment of `done`
+};
+
+}  // namespace vmruntime::runtime

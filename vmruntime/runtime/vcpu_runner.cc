@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "vmruntime/runtime/vcpu_runner.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <string>
+
+#include "vmruntime/base/log.h"
+#include "vmruntime/runtime/machine.h"
+#include "vmruntime/runtime/pc_devices.h"
+
+namespace vmruntime::runtime {
+namespace {
+
+constexpr uint64_t kRflagsIf = 1ULL << 9;
+// A device answer usually comes within a few microseconds when a device
+// thread is awake; spinning that long is cheaper than a futex sleep and
+// wake-up (bench/pio_queue measures both).
+constexpr auto kSpin = std::chrono::microseconds(20);
+
+thread_local VcpuRunner* t_runner = nullptr;
+
+void on_io(struct nvmm_io* io)
+{
+    uint32_t value = 0;
+    if (io->in) {
+        value = t_runner->call({PioRequest::Kind::Read, static_cast<uint8_t>(io->size), io->port, 0});
+        std::memcpy(io->data, &value, io->size);
+        return;
+    }
+    std::memcpy(&value, io->data, io->size);
+    PioRequest request{PioRequest::Kind::PostedWrite, static_cast<uint8_t>(io->size), io->port, value};
+    if (PcDevices::write_is_posted(io->port)) {
+        t_runner->post(request);
+    } else {
+        request.kind = PioRequest::Kind::Write;
+        t_runner->call(request);
+    }
+}
+
+// The PC has no MMIO devices here: reads float, writes vanish, as on a bus
+// with nothing behind the address.
+void on_mem(struct nvmm_mem* mem)
+{
+    if (!mem->write) {
+        std::memset(mem->data, 0xFF, mem->size);
+    }
+}
+
+void cpu_relax()
+{
+    __builtin_ia32_pause();
+}
+
+}  // namespace
+
+VcpuRunner::VcpuRunner(Machine& machine, unsigned id, int host_cpu)
+    : machine_(machine), id_(id), host_cpu_(host_cpu)
+{
+}
+
+VcpuRunner::~VcpuRunner()
+{
+    finish();
+    join();
+    if (have_vcpu_) {
+        nvmm_vcpu_destroy(mach_, &vcpu_);
+    }
+}
+
+int VcpuRunner::create(nvmm_machine* mach)
+{
+    mach_ = mach;
+    if (nvmm_vcpu_create(mach, id_, &vcpu_) == -1) {
+        return errno;
+    }
+    have_vcpu_ = true;
+    struct nvmm_assist_callbacks cbs = {on_io, on_mem};
+    return nvmm_vcpu_configure(mach, &vcpu_, NVMM_VCPU_CONF_CALLBACKS, &cbs) == -1 ? errno : 0;
+}
+
+void VcpuRunner::start()
+{
+    thread_ = std::thread([this] { thread_main(); });
+}
+
+void VcpuRunner::thread_main()
+{
+    std::string name = "vcpu" + std::to_string(id_);
+    pthread_setname_np(pthread_self(), name.c_str());
+    if (host_cpu_ >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(host_cpu_, &set);
+        pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    }
+    t_runner = this;
+    loop();
+    std::lock_guard lock(mutex_);
+    exited_ = true;
+    for (PendingRequest* r : requests_) {
+        r->done = true;
+        r->error = "the vCPU has stopped";
+    }
+    requests_.clear();
+    cv_.notify_all();
+}
+
+void VcpuRunner::loop()
+{
+    while (!finishing_.load(std::memory_order_acquire)) {
+        if (attention_.load(std::memory_order_acquire) && !attend()) {
+            return;
+        }
+        pre_run();
+        if (nvmm_vcpu_run(mach_, &vcpu_) == -1) {
+            machine_.finish(MachineState::Crashed, 0,
+                            "vcpu " + std::to_string(id_) + ": nvmm_vcpu_run: " + std::strerror(errno));
+            return;
+        }
+        if (!handle_exit()) {
+            return;
+        }
+    }
+}
+
+// Serves what other threads asked of this vCPU.  False: leave the loop.
+bool VcpuRunner::attend()
+{
+    std::unique_lock lock(mutex_);
+    attention_.store(false, std::memory_order_relaxed);
+    serve_requests(lock);
+    if (pause_) {
+        park(lock);
+    }
+    return !finishing_.load(std::memory_order_acquire);
+}
+
+void VcpuRunner::serve_requests(std::unique_lock<std::mutex>& lock)
+{
+    while (!requests_.empty()) {
+        PendingRequest* r = requests_.front();
+        requests_.pop_front();
+        lock.unlock();
+        bool ok = r->fn(mach_, &vcpu_, &r->error);
+        lock.lock();
+        r->ok = ok;
+        r->done = true;
+        cv_.notify_all();
+    }
+}
+
+// Paused: the last run ended at an instruction boundary with no I/O half
+// done (an IO exit is always answered before the next run).
+void VcpuRunner::park(std::unique_lock<std::mutex>& lock)
+{
+    parked_ = true;
+    cv_.notify_all();
+    while (pause_ && !finishing_.load(std::memory_order_acquire)) {
+        cv_.wait(lock, [&] { return !pause_ || !requests_.empty() || finishing_.load(); });
+        serve_requests(lock);
+    }
+    parked_ = false;
+}
+
+// NVMM's interrupt window protocol: inject the PIC's vector only when the
+// guest can take it, else ask for an exit when it can.  The PIC's INT line
+// goes to vCPU 0, as ExtINT does on a PC without an APIC.
+void VcpuRunner::pre_run()
+{
+    if (id_ != 0 || !machine_.interrupt_pending()) {
+        return;
+    }
+    const auto& es = vcpu_.exit->exitstate;
+    if ((es.rflags & kRflagsIf) && !es.int_shadow && !es.evt_pending) {
+        uint32_t vector = call({PioRequest::Kind::Acknowledge, 0, 0, 0});
+        if (vector != kNoVector) {
+            vcpu_.event->type = NVMM_VCPU_EVENT_INTR;
+            vcpu_.event->vector = static_cast<uint8_t>(vector);
+            nvmm_vcpu_inject(mach_, &vcpu_);
+            n_interrupts_.fetch_add(1, std::memory_order_relaxed);
+        }
+    } else if (!es.int_window_exiting) {
+        nvmm_vcpu_getstate(mach_, &vcpu_, NVMM_X64_STATE_INTR);
+        vcpu_.state->intr.int_window_exiting = 1;
+        nvmm_vcpu_setstate(mach_, &vcpu_, NVMM_X64_STATE_INTR);
+    }
+}
+
+// False: the machine is over for this vCPU.
+bool VcpuRunner::handle_exit()
+{
+    const nvmm_vcpu_exit& exit = *vcpu_.exit;
+    switch (exit.reason) {
+    case NVMM_VCPU_EXIT_NONE:
+    case NVMM_VCPU_EXIT_INT_READY:
+    case NVMM_VCPU_EXIT_NMI_READY:
+    case NVMM_VCPU_EXIT_TPR_CHANGED:
+        n_other_.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    case NVMM_VCPU_EXIT_STOPPED:
+        n_stopped_.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    case NVMM_VCPU_EXIT_IO:
+        n_io_.fetch_add(1, std::memory_order_relaxed);
+        return nvmm_assist_io(mach_, &vcpu_) == 0 ||
+               (machine_.finish(MachineState::Crashed, 0, "nvmm_assist_io failed"), false);
+    case NVMM_VCPU_EXIT_MEMORY:
+        n_mmio_.fetch_add(1, std::memory_order_relaxed);
+        return nvmm_assist_mem(mach_, &vcpu_) == 0 ||
+               (machine_.finish(MachineState::Crashed, 0, "nvmm_assist_mem failed"), false);
+    case NVMM_VCPU_EXIT_RDMSR:
+    case NVMM_VCPU_EXIT_WRMSR:
+        // Unanswered, the access raises #GP in the guest, as an MSR the
+        // platform lacks does.
+        n_other_.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    case NVMM_VCPU_EXIT_HALTED:
+        n_halted_.fetch_add(1, std::memory_order_relaxed);
+        wait_for_interrupt();
+        return true;
+    case NVMM_VCPU_EXIT_SHUTDOWN:
+        machine_.finish(MachineState::Crashed, 0, "vcpu " + std::to_string(id_) + ": triple fault");
+        return false;
+    default:
+        machine_.finish(MachineState::Crashed, 0,
+                        "vcpu " + std::to_string(id_) + ": exit " + base::hex(exit.reason) +
+                            " (hwcode " + base::hex(exit.u.inv.hwcode) + ")");
+        return false;
+    }
+}
+
+// A halted vCPU costs no host CPU: it sleeps until an interrupt it can take
+// or a control request arrives.
+void VcpuRunner::wait_for_interrupt()
+{
+    bool interruptible = vcpu_.exit->exitstate.rflags & kRflagsIf;
+    for (;;) {
+        uint32_t seen = wake_.load(std::memory_order_acquire);
+        if (finishing_.load(std::memory_order_acquire) || attention_.load(std::memory_order_acquire) ||
+            (interruptible && id_ == 0 && machine_.interrupt_pending())) {
+            return;
+        }
+        wake_.wait(seen, std::memory_order_acquire);
+    }
+}
+
+void VcpuRunner::kick()
+{
+    wake_.fetch_add(1, std::memory_order_acq_rel);
+    wake_.notify_all();
+    if (have_vcpu_) {
+        nvmm_vcpu_stop(&vcpu_);
+    }
+}
+
+void VcpuRunner::set_paused(bool paused)
+{
+    {
+        std::lock_guard lock(mutex_);
+        pause_ = paused;
+        attention_.store(true, std::memory_order_release);
+        cv_.notify_all();
+    }
+    kick();
+}
+
+void VcpuRunner::wait_parked()
+{
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return parked_ || exited_ || !thread_.joinable(); });
+}
+
+void VcpuRunner::finish()
+{
+    {
+        std::lock_guard lock(mutex_);
+        finishing_.store(true, std::memory_order_release);
+        attention_.store(true, std::memory_order_release);
+        cv_.notify_all();
+    }
+    kick();
+}
+
+void VcpuRunner::join()
+{
+    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) {
+        thread_.join();
+    }
+}
+
+bool VcpuRunner::run_request(Request fn, std::string* error)
+{
+    PendingRequest request;
+    request.fn = std::move(fn);
+    {
+        std::unique_lock lock(mutex_);
+        if (exited_ || !thread_.joinable()) {
+            *error = "vcpu " + std::to_string(id_) + " is not running";
+            return false;
+        }
+        requests_.push_back(&request);
+        attention_.store(true, std::memory_order_release);
+        cv_.notify_all();
+    }
+    kick();
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return request.done; });
+    if (!request.ok) {
+        *error = request.error;
+    }
+    return request.ok;
+}
+
+// ---------------------------------------------------------------------------
+// The port channel.
+
+void VcpuRunner::push(const PioRequest& request)
+{
+    while (!channel_.ring.push(request)) {
+        machine_.schedule_drain();  // full of posted writes: let the strand catch up
+        std::this_thread::yield();
+    }
+    machine_.schedule_drain();
+}
+
+void VcpuRunner::post(PioRequest request)
+{
+    push(request);
+}
+
+uint32_t VcpuRunner::call(PioRequest request)
+{
+    uint32_t ticket = ++calls_;
+    push(request);
+    auto deadline = std::chrono::steady_clock::now() + kSpin;
+    while (channel_.done.load(std::memory_order_acquire) != ticket) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            channel_.done.wait(ticket - 1, std::memory_order_acquire);
+        } else {
+            cpu_relax();
+        }
+    }
+    return channel_.answer;
+}
+
+void VcpuRunner::serve_channel(PcDevices& devices)
+{
+    PioRequest r;
+    while (channel_.ring.pop(r)) {
+        switch (r.kind) {
+        case PioRequest::Kind::Read:
+            channel_.answer = devices.read(r.port, r.size);
+            break;
+        case PioRequest::Kind::Write:
+        case PioRequest::Kind::PostedWrite:
+            devices.write(r.port, r.size, r.value);
+            break;
+        case PioRequest::Kind::Acknowledge: {
+            auto vector = devices.acknowledge();
+            channel_.answer = vector ? *vector : kNoVector;
+            break;
+        }
+        }
+        if (r.kind != PioRequest::Kind::PostedWrite) {
+            channel_.done.fetch_add(1, std::memory_order_release);
+            channel_.done.notify_one();
+        }
+    }
+}
+
+void VcpuRunner::add_counters(ExitCounters& total) const
+{
+    total.io += n_io_.load(std::memory_order_relaxed);
+    total.mmio += n_mmio_.load(std::memory_order_relaxed);
+    total.halted += n_halted_.load(std::memory_order_relaxed);
+    total.interrupts += n_interrupts_.load(std::memory_order_relaxed);
+    total.stopped += n_stopped_.load(std::memory_order_relaxed);
+    total.other += n_other_.load(std::memory_order_relaxed);
+}
+
+}  // namespace vmruntime::runtime

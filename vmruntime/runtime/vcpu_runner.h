@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// One vCPU's thread: pinned to a host CPU, it runs the zero-copy loop on
+// the vCPU's comm page (registers are read and written in place), sends
+// port accesses to the device strand through its PioChannel, injects the
+// PIC's interrupts at NVMM's interrupt windows, sleeps while the guest is
+// halted, and serves the machine's control requests at exits.
+#pragma once
+
+#include <nvmm.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "vmruntime/runtime/pio_channel.h"
+
+namespace vmruntime::runtime {
+
+class Machine;
+class PcDevices;
+struct ExitCounters;
+
+class VcpuRunner {
+public:
+    using Request = std::function<bool(nvmm_machine*, nvmm_vcpu*, std::string*)>;
+
+    VcpuRunner(Machine& machine, unsigned id, int host_cpu);
+    ~VcpuRunner();
+    VcpuRunner(const VcpuRunner&) = delete;
+    VcpuRunner& operator=(const VcpuRunner&) = delete;
+
+    // nvmm_vcpu_create and the assist callbacks; 0 or an errno.
+    int create(nvmm_machine* mach);
+    nvmm_vcpu* vcpu() { return &vcpu_; }
+
+    void start();
+    void set_paused(bool paused);
+    void wait_parked();
+    void finish();
+    void join();
+    // Runs `fn` on the vCPU thread at its next exit (or while parked) and
+    // returns its result; false with a message if the thread is gone.
+    bool run_request(Request fn, std::string* error);
+    // Makes the vCPU look at its interrupt line and requests now.
+    void kick();
+
+    // Device-strand side of the channel.
+    void serve_channel(PcDevices& devices);
+    bool channel_busy() { return !channel_.ring.empty(); }
+
+    // vCPU side of the channel.
+    uint32_t call(PioRequest request);
+    void post(PioRequest request);
+
+    void add_counters(ExitCounters& total) const;
+
+private:
+    struct PendingRequest {
+        Request fn;
+        bool done = false;
+        bool ok = false;
+        std::string error;
+    };
+
+    void thread_main();
+    void loop();
+    bool attend();
+    void serve_requests(std::unique_lock<std::mutex>& lock);
+    void park(std::unique_lock<std::mutex>& lock);
+    void pre_run();
+    bool handle_exit();
+    void wait_for_interrupt();
+    void push(const PioRequest& request);
+
+    Machine& machine_;
+    unsigned id_;
+    int host_cpu_;
+    nvmm_machine* mach_ = nullptr;
+    nvmm_vcpu vcpu_{};
+    bool have_vcpu_ = false;
+    std::thread thread_;
+
+    PioChannel channel_;
+    uint32_t calls_ = 0;  // vCPU thread only: tickets of waited requests
+
+    // Control: `attention_` is the run loop's only per-exit check.
+    std::atomic<bool> attention_{false};
+    std::atomic<bool> finishing_{false};
+    std::atomic<uint32_t> wake_{0};
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool pause_ = false;
+    bool parked_ = false;
+    bool exited_ = false;
+    std::deque<PendingRequest*> requests_;
+
+    std::atomic<uint64_t> n_io_{0}, n_mmio_{0}, n_halted_{0}, n_interrupts_{0}, n_stopped_{0},
+        n_other_{0};
+};
+
+}  // namespace vmruntime::runtime

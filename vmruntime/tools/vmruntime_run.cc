@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// vmruntime-run: boots one guest image in-process with the runtime, its
+// console on this terminal, until the guest powers off.  Keys go to the
+// guest's UART; Ctrl-] ends the machine.  Exits with the guest's power-off
+// status (1 if it crashed or was stopped).
+#include <termios.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <string>
+#include <thread>
+
+#include "vmruntime/runtime/device_layer.h"
+#include "vmruntime/runtime/machine.h"
+
+namespace {
+
+using vmruntime::runtime::ImageFormat;
+using vmruntime::runtime::Machine;
+using vmruntime::runtime::MachineSpec;
+using vmruntime::runtime::MachineState;
+
+constexpr uint8_t kDetachKey = 0x1D;  // Ctrl-]
+
+int usage()
+{
+    std::cerr << "usage: vmruntime-run [--memory MiB] [--vcpus N] [--cmdline TEXT]\n"
+                 "                     [--format elf|flat-real|flat-protected|flat-long] IMAGE\n";
+    return 2;
+}
+
+bool parse_format(const std::string& text, ImageFormat* format)
+{
+    if (text == "elf") *format = ImageFormat::Elf64;
+    else if (text == "flat-real") *format = ImageFormat::FlatReal;
+    else if (text == "flat-protected") *format = ImageFormat::FlatProtected;
+    else if (text == "flat-long") *format = ImageFormat::FlatLong;
+    else return false;
+    return true;
+}
+
+bool parse_args(int argc, char** argv, MachineSpec* spec, std::string* image)
+{
+    for (int i = 1; i < argc; i++) {
+        std::string arg = argv[i];
+        bool has_value = i + 1 < argc;
+        if (arg == "--memory" && has_value) {
+            spec->memory_bytes = std::stoull(argv[++i]) << 20;
+        } else if (arg == "--vcpus" && has_value) {
+            spec->vcpus = static_cast<unsigned>(std::stoul(argv[++i]));
+        } else if (arg == "--cmdline" && has_value) {
+            spec->cmdline = argv[++i];
+        } else if (arg == "--format" && has_value) {
+            if (!parse_format(argv[++i], &spec->format)) return false;
+        } else if (arg.rfind("--", 0) == 0 || !image->empty()) {
+            return false;
+        } else {
+            *image = arg;
+        }
+    }
+    return !image->empty();
+}
+
+// Raw keyboard while the guest owns the terminal; restored on the way out.
+class RawTerminal {
+public:
+    RawTerminal()
+    {
+        active_ = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_) == 0;
+        if (active_) {
+            termios raw = saved_;
+            cfmakeraw(&raw);
+            raw.c_oflag |= OPOST | ONLCR;
+            tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+        }
+    }
+    ~RawTerminal()
+    {
+        if (active_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
+    }
+
+private:
+    termios saved_{};
+    bool active_ = false;
+};
+
+void pump_console(Machine& machine, std::atomic<bool>& done)
+{
+    auto& ring = machine.console();
+    uint64_t offset = 0;
+    while (!done.load() || ring.end_offset() > offset) {
+        if (!ring.wait_for(offset, std::chrono::milliseconds(100))) continue;
+        auto chunk = ring.read(offset, 4096);
+        fwrite(chunk.bytes.data(), 1, chunk.bytes.size(), stdout);
+        fflush(stdout);
+        offset = chunk.offset + chunk.bytes.size();
+    }
+}
+
+void pump_keyboard(Machine& machine, std::atomic<bool>& done)
+{
+    while (!done.load()) {
+        fd_set fds;
+        FD_ZERO(&fds);
+        FD_SET(STDIN_FILENO, &fds);
+        timeval tv{0, 100000};
+        if (select(STDIN_FILENO + 1, &fds, nullptr, nullptr, &tv) <= 0) continue;
+        uint8_t buf[256];
+        ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+        if (n <= 0) return;  // no more input: the guest runs on
+        if (std::memchr(buf, kDetachKey, static_cast<size_t>(n))) {
+            machine.stop("detached from the terminal");
+            return;
+        }
+        machine.console_input(std::span<const uint8_t>(buf, static_cast<size_t>(n)));
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    MachineSpec spec;
+    spec.name = "run";
+    std::string path;
+    try {
+        if (!parse_args(argc, argv, &spec, &path)) return usage();
+    } catch (const std::exception&) {
+        return usage();
+    }
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+        std::cerr << "vmruntime-run: cannot read " << path << "\n";
+        return 1;
+    }
+    spec.image.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+
+    vmruntime::runtime::DeviceLayer layer(1);
+    std::string error;
+    auto machine = Machine::create(spec, layer, &error);
+    if (!machine) {
+        std::cerr << "vmruntime-run: " << error << "\n";
+        return 1;
+    }
+    std::atomic<bool> done{false};
+    int status = 1;
+    {
+        RawTerminal terminal;
+        machine->start();
+        std::thread console([&] { pump_console(*machine, done); });
+        std::thread keyboard([&] { pump_keyboard(*machine, done); });
+        while (!machine->wait(std::chrono::milliseconds(200))) {
+        }
+        done = true;
+        console.join();
+        keyboard.join();
+        auto end = machine->status();
+        std::fprintf(stderr, "\r\nvmruntime-run: machine %s: %s\r\n", to_string(end.state), end.reason.c_str());
+        status = end.state == MachineState::Stopped && end.reason.rfind("guest powered off", 0) == 0
+                     ? static_cast<int>(end.exit_status)
+                     : 1;
+    }
+    machine.reset();
+    return status;
+}
