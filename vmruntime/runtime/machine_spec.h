@@ -27,6 +27,9 @@ struct MachineSpec {
     // Host CPUs for the vCPU threads, vCPU i on cpus[i % size]; empty:
     // spread over the CPUs this process may use.
     std::vector<int> cpus;
+    // Writes to devices that allow it go to the device strand without the
+    // vCPU waiting for them; false makes every write wait (for comparison).
+    bool posted_writes = true;
 };
 
 }  // namespace vmruntime::runtime

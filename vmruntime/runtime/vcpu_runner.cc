@@ -34,7 +34,7 @@ void on_io(struct nvmm_io* io)
     }
     std::memcpy(&value, io->data, io->size);
     PioRequest request{PioRequest::Kind::PostedWrite, static_cast<uint8_t>(io->size), io->port, value};
-    if (PcDevices::write_is_posted(io->port)) {
+    if (t_runner->posts_writes() && PcDevices::write_is_posted(io->port)) {
         t_runner->post(request);
     } else {
         request.kind = PioRequest::Kind::Write;
@@ -331,6 +331,11 @@ void VcpuRunner::push(const PioRequest& request)
 void VcpuRunner::post(PioRequest request)
 {
     push(request);
+}
+
+bool VcpuRunner::posts_writes() const
+{
+    return machine_.spec().posted_writes;
 }
 
 uint32_t VcpuRunner::call(PioRequest request)

@@ -57,6 +57,7 @@ public:
     // vCPU side of the channel.
     uint32_t call(PioRequest request);
     void post(PioRequest request);
+    bool posts_writes() const;
 
     void add_counters(ExitCounters& total) const;
 
