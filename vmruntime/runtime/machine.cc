@@ -171,18 +171,34 @@ void Machine::on_status(std::function<void(const MachineStatus&)> observer)
     observer_ = std::move(observer);
 }
 
-void Machine::set_status(MachineStatus status)
+bool Machine::update_status(const std::function<bool(MachineStatus&)>& change)
 {
+    MachineStatus now;
     std::function<void(const MachineStatus&)> observer;
     {
         std::lock_guard lock(status_mutex_);
-        status_ = status;
+        if (!change(status_)) {
+            return false;
+        }
+        now = status_;
         observer = observer_;
         status_cv_.notify_all();
     }
     if (observer) {
-        observer(status);
+        observer(now);
     }
+    return true;
+}
+
+bool Machine::transition(MachineState from, MachineState to)
+{
+    return update_status([&](MachineStatus& s) {
+        if (s.state != from) {
+            return false;
+        }
+        s = {to, 0, ""};
+        return true;
+    });
 }
 
 bool Machine::start()
@@ -195,7 +211,7 @@ bool Machine::start()
         std::lock_guard lock(status_mutex_);
         started_ = std::chrono::steady_clock::now();
     }
-    set_status({MachineState::Running, 0, ""});
+    transition(MachineState::Created, MachineState::Running);
     for (auto& v : vcpus_) {
         v->start();
     }
@@ -215,29 +231,15 @@ bool Machine::pause()
         v->wait_parked();
     }
     // The guest may have powered off meanwhile: that state wins.
-    std::lock_guard lock(status_mutex_);
-    if (status_.state != MachineState::Running) {
-        return false;
-    }
-    status_.state = MachineState::Paused;
-    status_cv_.notify_all();
-    auto observer = observer_;
-    if (observer) {
-        observer(status_);
-    }
-    return true;
+    return transition(MachineState::Running, MachineState::Paused);
 }
 
 bool Machine::resume()
 {
     std::lock_guard control(control_mutex_);
-    {
-        std::lock_guard lock(status_mutex_);
-        if (status_.state != MachineState::Paused) {
-            return false;
-        }
+    if (!transition(MachineState::Paused, MachineState::Running)) {
+        return false;
     }
-    set_status({MachineState::Running, 0, ""});
     for (auto& v : vcpus_) {
         v->set_paused(false);
     }
@@ -255,16 +257,19 @@ void Machine::stop(const std::string& reason)
 
 void Machine::finish(MachineState state, uint32_t exit_status, std::string reason)
 {
-    {
-        std::lock_guard lock(status_mutex_);
-        if (status_.state == MachineState::Stopped || status_.state == MachineState::Crashed) {
-            return;  // the first end wins
+    bool first = update_status([&](MachineStatus& s) {
+        if (s.state == MachineState::Stopped || s.state == MachineState::Crashed) {
+            return false;  // the first end wins
         }
+        s = {state, exit_status, reason};
+        return true;
+    });
+    if (!first) {
+        return;
     }
     if (state == MachineState::Crashed) {
         base::log_warn("machine", spec_.name, ": crashed: ", reason);
     }
-    set_status({state, exit_status, std::move(reason)});
     for (auto& v : vcpus_) {
         v->finish();
     }

@@ -100,7 +100,11 @@ private:
 
     void schedule_drain();
     void drain();
-    void set_status(MachineStatus status);
+    // Applies `change` to the status under its lock (false: no change) and
+    // tells the observer, outside the lock.
+    bool update_status(const std::function<bool(MachineStatus&)>& change);
+    // Moves from `from` to `to`; false if the machine is not in `from`.
+    bool transition(MachineState from, MachineState to);
     bool run_on_vcpu(unsigned vcpu, std::function<bool(std::string*)> fn, std::string* error);
 
     MachineSpec spec_;
