@@ -181,6 +181,11 @@ uint64_t Machine::ram_size() const
 bool Machine::read(uint64_t gpa, void* out, size_t len) const
 {
     std::shared_lock lock(areas_mutex_);
+    return read_locked(gpa, out, len);
+}
+
+bool Machine::read_locked(uint64_t gpa, void* out, size_t len) const
+{
     const Area* a = find_area(gpa);
     if (!a || a->slot < 0 || len > a->size - (gpa - a->gpa)) {
         return false;

@@ -49,6 +49,17 @@ public:
 
     bool read(uint64_t gpa, void* out, size_t len) const override;
 
+    // Guest RAM with the mappings held still: many reads, one lock.
+    class ReadView final : public GuestMemory {
+    public:
+        explicit ReadView(const Machine& m) : m_(m), lock_(m.areas_mutex_) {}
+        bool read(uint64_t gpa, void* out, size_t len) const override { return m_.read_locked(gpa, out, len); }
+
+    private:
+        const Machine& m_;
+        std::shared_lock<std::shared_mutex> lock_;
+    };
+
     int vcpu_create(unsigned cpuid, struct nvmm_vcpu* user);
     int vcpu_destroy(unsigned cpuid);
     Vcpu* vcpu(unsigned cpuid) const;
@@ -69,6 +80,7 @@ private:
 
     explicit Machine(int vm_fd);
     const Area* find_area(uint64_t gpa) const;
+    bool read_locked(uint64_t gpa, void* out, size_t len) const;
     int free_slot() const;
 
     int vm_fd_;

@@ -389,10 +389,18 @@ bool Vcpu::consume_stop()
     return __atomic_exchange_n(&comm().stop, 0, __ATOMIC_SEQ_CST) != 0;
 }
 
+// The common case before an entry: nobody asked for a stop, nothing to
+// clear.  A late immediate_exit left by a consumed stop only costs one NONE
+// exit: KVM returns EINTR and the EINTR path clears it.
+bool Vcpu::stop_requested()
+{
+    return __atomic_load_n(&comm().stop, __ATOMIC_SEQ_CST) != 0 && consume_stop();
+}
+
 int Vcpu::run()
 {
     nvmm_comm_page& c = comm();
-    if (!stashed_ && consume_stop()) {
+    if (!stashed_ && stop_requested()) {
         std::memset(&exit_, 0, sizeof(exit_));
         exit_.reason = NVMM_VCPU_EXIT_STOPPED;
         fill_exitstate(&exit_);
@@ -605,6 +613,7 @@ PagingRegs Vcpu::mirror_paging() const
 // `valid` says which bytes could be read.
 void Vcpu::fetch_window(uint64_t linear, uint8_t* window, bool* valid)
 {
+    Machine::ReadView mem(mach_);  // one lock for the whole walk and fetch
     PagingRegs regs = mirror_paging();
     uint64_t start = linear - kMaxInsn;
     size_t done = 0;
@@ -612,8 +621,7 @@ void Vcpu::fetch_window(uint64_t linear, uint8_t* window, bool* valid)
         uint64_t at = start + done;
         size_t chunk = std::min<size_t>(2 * kMaxInsn - done, 4096 - (at & 0xFFF));
         uint64_t gpa = 0, prot = 0;
-        bool ok = walk_page_tables(regs, mach_, at, &gpa, &prot) == 0 &&
-                  mach_.read(gpa, window + done, chunk);
+        bool ok = walk_page_tables(regs, mem, at, &gpa, &prot) == 0 && mem.read(gpa, window + done, chunk);
         std::memset(valid + done, ok, chunk);
         done += chunk;
     }
@@ -637,19 +645,30 @@ bool Vcpu::decode_at(const uint8_t* window, const bool* valid, IoInsn* insn) con
     return decode_io(window + kMaxInsn, n, code_size(), insn) && io_matches(*insn);
 }
 
-// The matching I/O instruction ending exactly at window[15], if any.
+// The matching OUT/OUTS ending exactly at window[15], if any.  Its opcode
+// is the last byte (EE, EF, 6E, 6F) or the one before (E6, E7 and imm8);
+// only prefix bytes may precede it, so few starts need decoding.
 bool Vcpu::decode_before(const uint8_t* window, const bool* valid, IoInsn* insn) const
 {
-    for (size_t len = 1; len <= kMaxInsn; len++) {
-        size_t at = kMaxInsn - len;
-        if (!valid[at]) {
-            break;
+    for (size_t tail : {size_t{1}, size_t{2}}) {
+        size_t op = kMaxInsn - tail;
+        if (!valid[op] || !is_out_opcode(window[op], tail)) {
+            continue;
         }
-        IoInsn candidate;
-        if (decode_io(window + at, len, code_size(), &candidate) && candidate.length == len &&
-            io_matches(candidate)) {
-            *insn = candidate;
-            return true;
+        for (size_t start = op + 1; start-- > 0;) {
+            if (!valid[start]) {
+                break;
+            }
+            size_t len = kMaxInsn - start;
+            IoInsn candidate;
+            if (decode_io(window + start, len, code_size(), &candidate) && candidate.length == len &&
+                io_matches(candidate)) {
+                *insn = candidate;
+                return true;
+            }
+            if (start == 0 || !is_prefix(window[start - 1], code_size())) {
+                break;
+            }
         }
     }
     return false;

@@ -76,6 +76,7 @@ private:
     int get_xcr0(uint64_t* value);
     int set_xcr0(uint64_t value);
     bool consume_stop();
+    bool stop_requested();
     int enter();
     int finish_in_kernel();
     Completion translate_exit(nvmm_vcpu_exit* x);

@@ -33,6 +33,21 @@ int8_t segment_prefix(uint8_t b)
     }
 }
 
+}  // namespace
+
+bool is_prefix(uint8_t b, unsigned mode)
+{
+    return segment_prefix(b) >= 0 || b == 0x66 || b == 0x67 || b == 0xF0 || b == 0xF2 || b == 0xF3 ||
+           (mode == 8 && (b & 0xF0) == 0x40);
+}
+
+bool is_out_opcode(uint8_t b, size_t tail)
+{
+    return tail == 1 ? (b == 0xEE || b == 0xEF || b == 0x6E || b == 0x6F) : (b == 0xE6 || b == 0xE7);
+}
+
+namespace {
+
 Prefixes scan_prefixes(const uint8_t* bytes, size_t len, unsigned mode)
 {
     Prefixes p;
