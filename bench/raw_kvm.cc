@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// Raw KVM VM of nvmm-bench (see raw_kvm.h).  Names are the KVM API's
+// (<linux/kvm.h>, Documentation/virt/kvm/api.rst).
+#include "raw_kvm.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace vmruntime::bench {
+
+RawKvmVm::RawKvmVm()
+{
+    kvm_fd_ = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (kvm_fd_ == -1) {
+        die_errno("open /dev/kvm");
+    }
+    if (ioctl(kvm_fd_, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+        die("unexpected KVM API version");
+    }
+    int sync = ioctl(kvm_fd_, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+    if (sync == -1 || !(sync & KVM_SYNC_X86_REGS)) {
+        die("KVM lacks KVM_CAP_SYNC_REGS for REGS");
+    }
+    vm_fd_ = ioctl(kvm_fd_, KVM_CREATE_VM, 0);
+    if (vm_fd_ == -1) {
+        die_errno("KVM_CREATE_VM");
+    }
+    ram_.load_guest();
+    kvm_userspace_memory_region slot{};
+    slot.memory_size = kGuestRamSize;
+    slot.userspace_addr = reinterpret_cast<uint64_t>(ram_.hva());
+    if (ioctl(vm_fd_, KVM_SET_USER_MEMORY_REGION, &slot) == -1) {
+        die_errno("KVM_SET_USER_MEMORY_REGION");
+    }
+    create_vcpu();
+    enter_real_mode();
+}
+
+RawKvmVm::~RawKvmVm()
+{
+    munmap(run_, run_size_);
+    close(vcpu_fd_);
+    close(vm_fd_);
+    close(kvm_fd_);
+}
+
+void RawKvmVm::create_vcpu()
+{
+    vcpu_fd_ = ioctl(vm_fd_, KVM_CREATE_VCPU, 0);
+    if (vcpu_fd_ == -1) {
+        die_errno("KVM_CREATE_VCPU");
+    }
+    int size = ioctl(kvm_fd_, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (size == -1) {
+        die_errno("KVM_GET_VCPU_MMAP_SIZE");
+    }
+    run_size_ = static_cast<size_t>(size);
+    void* p = mmap(nullptr, run_size_, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu_fd_, 0);
+    if (p == MAP_FAILED) {
+        die_errno("mmap kvm_run");
+    }
+    run_ = static_cast<kvm_run*>(p);
+}
+
+// A new vCPU is in the RESET state (real mode); only CS:IP has to move.
+void RawKvmVm::enter_real_mode()
+{
+    kvm_sregs sregs{};
+    if (ioctl(vcpu_fd_, KVM_GET_SREGS, &sregs) == -1) {
+        die_errno("KVM_GET_SREGS");
+    }
+    sregs.cs.selector = 0;
+    sregs.cs.base = 0;
+    if (ioctl(vcpu_fd_, KVM_SET_SREGS, &sregs) == -1) {
+        die_errno("KVM_SET_SREGS");
+    }
+    kvm_regs regs{};
+    regs.rip = kGuestEntry;
+    regs.rflags = 0x2;  // bit 1 is reserved and reads as one
+    regs.rax = rax_;
+    if (ioctl(vcpu_fd_, KVM_SET_REGS, &regs) == -1) {
+        die_errno("KVM_SET_REGS");
+    }
+}
+
+void RawKvmVm::run_once()
+{
+    if (ioctl(vcpu_fd_, KVM_RUN, 0) == -1) {
+        die_errno("KVM_RUN");
+    }
+    if (run_->exit_reason != KVM_EXIT_IO || run_->io.port != kGuestPort ||
+        run_->io.direction != KVM_EXIT_IO_OUT) {
+        std::fprintf(stderr, "nvmm-bench: raw KVM: unexpected exit %u\n", run_->exit_reason);
+        std::exit(1);
+    }
+}
+
+void RawKvmVm::run_exits(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        run_once();
+    }
+}
+
+void RawKvmVm::run_sync_regs(uint64_t n)
+{
+    run_->kvm_valid_regs = KVM_SYNC_X86_REGS;
+    for (uint64_t i = 0; i < n; i++) {
+        run_once();
+        kvm_regs& regs = run_->s.regs.regs;
+        if (regs.rax != rax_) {
+            die("raw KVM: a RAX write through sync regs was lost");
+        }
+        regs.rax = ++rax_;
+        run_->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+    }
+    // The last write is still pending in kvm_dirty_regs; the next KVM_RUN applies it.
+    run_->kvm_valid_regs = 0;
+}
+
+}  // namespace vmruntime::bench
