@@ -262,6 +262,7 @@ void Machine::finish(MachineState state, uint32_t exit_status, std::string reaso
             return false;  // the first end wins
         }
         s = {state, exit_status, reason};
+        ended_ = std::chrono::steady_clock::now();
         return true;
     });
     if (!first) {
@@ -364,7 +365,8 @@ std::chrono::nanoseconds Machine::uptime() const
     if (status_.state == MachineState::Created) {
         return std::chrono::nanoseconds(0);
     }
-    return std::chrono::steady_clock::now() - started_;
+    bool ended = status_.state == MachineState::Stopped || status_.state == MachineState::Crashed;
+    return (ended ? ended_ : std::chrono::steady_clock::now()) - started_;
 }
 
 // ---------------------------------------------------------------------------

@@ -127,6 +127,7 @@ private:
     MachineStatus status_;
     std::function<void(const MachineStatus&)> observer_;
     std::chrono::steady_clock::time_point started_{};
+    std::chrono::steady_clock::time_point ended_{};
     std::mutex control_mutex_;  // serializes start/pause/resume/stop
 };
 

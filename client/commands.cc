@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// vmctl's verbs other than the console ones: one small function per RPC,
+// printing either for people or, with --json, the response as JSON.
+#include <google/protobuf/descriptor.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "vmctl.h"
+
+namespace vmruntime::vmctl {
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+
+std::string state_name(v1::MachineState state)
+{
+    std::string name = v1::MachineState_Name(state);
+    std::string prefix = "MACHINE_STATE_";
+    name = name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
+    for (char& c : name) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return name;
+}
+
+std::string seconds(uint64_t ns)
+{
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ns) / 1e9);
+    return buf;
+}
+
+void print_machine(const Context& ctx, const v1::MachineInfo& m)
+{
+    if (ctx.json) {
+        return print_json(m);
+    }
+    const auto& s = m.spec();
+    std::cout << "name:     " << s.name() << "\n"
+              << "state:    " << state_name(m.state()) << "\n";
+    if (!m.reason().empty()) {
+        std::cout << "reason:   " << m.reason() << " (exit status " << m.exit_status() << ")\n";
+    }
+    std::cout << "uptime:   " << seconds(m.uptime_ns()) << "\n"
+              << "memory:   " << (s.memory_mib() ? s.memory_mib() : 16) << " MiB\n"
+              << "vcpus:    " << (s.vcpus() ? s.vcpus() : 1) << "\n"
+              << "loader:   " << v1::LoaderKind_Name(s.loader()) << "\n"
+              << "image:    " << (s.image_path().empty() ? "(uploaded)" : s.image_path()) << ", "
+              << m.image_size() << " bytes\n"
+              << "cmdline:  " << s.cmdline() << "\n";
+}
+
+// Unary call helper: runs `call`, prints the machine in the response.
+template <typename Request, typename Response, typename Call>
+int unary_machine(Context& ctx, const Request& req, Call call)
+{
+    grpc::ClientContext cc;
+    Response resp;
+    grpc::Status status = (ctx.stub.get()->*call)(&cc, req, &resp);
+    if (!status.ok()) {
+        return fail(ctx, status);
+    }
+    print_machine(ctx, resp.machine());
+    return kExitOk;
+}
+
+bool parse_loader(const std::string& text, v1::LoaderKind* kind)
+{
+    if (text == "elf") *kind = v1::LOADER_KIND_ELF64;
+    else if (text == "flat-real") *kind = v1::LOADER_KIND_FLAT_REAL;
+    else if (text == "flat-protected") *kind = v1::LOADER_KIND_FLAT_PROTECTED;
+    else if (text == "flat-long") *kind = v1::LOADER_KIND_FLAT_LONG;
+    else return false;
+    return true;
+}
+
+bool parse_cpus(const std::string& text, v1::MachineSpec* spec)
+{
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        uint64_t cpu;
+        if (!parse_u64(item, &cpu) || cpu > 4095) {
+            return false;
+        }
+        spec->add_cpus(static_cast<int32_t>(cpu));
+    }
+    return true;
+}
+
+}  // namespace
+
+// Shared with `run` (console.cc) through build_spec().
+int build_spec(const Args& args, const std::string& name, const std::string& image, v1::MachineSpec* spec)
+{
+    spec->set_name(name);
+    uint64_t n = 0;
+    if (args.has("--memory")) {
+        if (!parse_u64(args.value("--memory"), &n)) return usage_error("--memory takes MiB");
+        spec->set_memory_mib(n);
+    }
+    if (args.has("--vcpus")) {
+        if (!parse_u64(args.value("--vcpus"), &n) || n > UINT32_MAX) return usage_error("--vcpus takes a count");
+        spec->set_vcpus(static_cast<uint32_t>(n));
+    }
+    v1::LoaderKind kind = v1::LOADER_KIND_ELF64;
+    if (!parse_loader(args.value("--loader", "elf"), &kind)) {
+        return usage_error("--loader is elf, flat-real, flat-protected or flat-long");
+    }
+    spec->set_loader(kind);
+    if (args.has("--load-address")) {
+        if (!parse_u64(args.value("--load-address"), &n)) return usage_error("--load-address takes an address");
+        spec->set_load_address(n);
+    }
+    spec->set_cmdline(args.value("--cmdline"));
+    if (args.has("--cpus") && !parse_cpus(args.value("--cpus"), spec)) {
+        return usage_error("--cpus takes a list like 0,2,3");
+    }
+    if (args.flags.count("--upload")) {
+        std::ifstream file(image, std::ios::binary);
+        if (!file) {
+            std::cerr << "vmctl: cannot read " << image << "\n";
+            return kExitFailed;
+        }
+        spec->set_image_bytes(std::string(std::istreambuf_iterator<char>(file), {}));
+    } else {
+        std::error_code ec;
+        spec->set_image_path(std::filesystem::absolute(image, ec).string());
+    }
+    return -1;
+}
+
+namespace {
+
+int cmd_create(Context& ctx, const Args& args)
+{
+    v1::CreateRequest req;
+    if (int err = build_spec(args, args.positional[0], args.positional[1], req.mutable_spec()); err >= 0) {
+        return err;
+    }
+    return unary_machine<v1::CreateRequest, v1::CreateResponse>(ctx, req, &v1::Machines::Stub::Create);
+}
+
+int cmd_start(Context& ctx, const Args& args)
+{
+    v1::StartRequest req;
+    req.set_name(args.positional[0]);
+    return unary_machine<v1::StartRequest, v1::StartResponse>(ctx, req, &v1::Machines::Stub::Start);
+}
+
+int cmd_pause(Context& ctx, const Args& args)
+{
+    v1::PauseRequest req;
+    req.set_name(args.positional[0]);
+    return unary_machine<v1::PauseRequest, v1::PauseResponse>(ctx, req, &v1::Machines::Stub::Pause);
+}
+
+int cmd_resume(Context& ctx, const Args& args)
+{
+    v1::ResumeRequest req;
+    req.set_name(args.positional[0]);
+    return unary_machine<v1::ResumeRequest, v1::ResumeResponse>(ctx, req, &v1::Machines::Stub::Resume);
+}
+
+int cmd_stop(Context& ctx, const Args& args)
+{
+    v1::StopRequest req;
+    req.set_name(args.positional[0]);
+    uint64_t ms = 0;
+    if (!parse_u64(args.value("--timeout", "0"), &ms) || ms > UINT32_MAX) {
+        return usage_error("--timeout takes milliseconds");
+    }
+    req.set_timeout_ms(static_cast<uint32_t>(ms));
+    grpc::ClientContext cc;
+    v1::StopResponse resp;
+    grpc::Status status = ctx.stub->Stop(&cc, req, &resp);
+    if (!status.ok()) {
+        return fail(ctx, status);
+    }
+    if (ctx.json) {
+        print_json(resp);
+    } else {
+        print_machine(ctx, resp.machine());
+    }
+    return kExitOk;
+}
+
+int cmd_delete(Context& ctx, const Args& args)
+{
+    v1::DeleteRequest req;
+    req.set_name(args.positional[0]);
+    grpc::ClientContext cc;
+    v1::DeleteResponse resp;
+    grpc::Status status = ctx.stub->Delete(&cc, req, &resp);
+    return status.ok() ? kExitOk : fail(ctx, status);
+}
+
+int cmd_get(Context& ctx, const Args& args)
+{
+    v1::GetRequest req;
+    req.set_name(args.positional[0]);
+    return unary_machine<v1::GetRequest, v1::GetResponse>(ctx, req, &v1::Machines::Stub::Get);
+}
+
+int cmd_list(Context& ctx, const Args&)
+{
+    grpc::ClientContext cc;
+    v1::ListResponse resp;
+    grpc::Status status = ctx.stub->List(&cc, v1::ListRequest(), &resp);
+    if (!status.ok()) {
+        return fail(ctx, status);
+    }
+    if (ctx.json) {
+        print_json(resp);
+        return kExitOk;
+    }
+    std::printf("%-24s %-9s %5s %8s %9s  %s\n", "NAME", "STATE", "VCPUS", "MEMORY", "UPTIME", "REASON");
+    for (const auto& m : resp.machines()) {
+        std::printf("%-24s %-9s %5u %6" PRIu64 "Mi %9s  %s\n", m.spec().name().c_str(),
+                    state_name(m.state()).c_str(), m.spec().vcpus() ? m.spec().vcpus() : 1,
+                    m.spec().memory_mib() ? m.spec().memory_mib() : 16, seconds(m.uptime_ns()).c_str(),
+                    m.reason().c_str());
+    }
+    return kExitOk;
+}
+
+int cmd_watch(Context& ctx, const Args& args)
+{
+    v1::WatchRequest req;
+    if (!args.positional.empty()) {
+        req.set_name(args.positional[0]);
+    }
+    grpc::ClientContext cc;
+    auto reader = ctx.stub->Watch(&cc, req);
+    v1::WatchEvent event;
+    while (reader->Read(&event)) {
+        if (ctx.json) {
+            print_json(event);
+        } else {
+            std::cout << event.name() << " "
+                      << (event.deleted() ? std::string("deleted") : state_name(event.state()))
+                      << (event.reason().empty() ? "" : ": " + event.reason()) << std::endl;
+        }
+    }
+    grpc::Status status = reader->Finish();
+    return status.ok() ? kExitOk : fail(ctx, status);
+}
+
+// ---------------------------------------------------------------------------
+// regs
+
+// Prints every set field of a register class, generically.
+void print_class(const std::string& title, const Message& msg)
+{
+    const auto* desc = msg.GetDescriptor();
+    const auto* refl = msg.GetReflection();
+    std::cout << title << ":\n";
+    int column = 0;
+    for (int i = 0; i < desc->field_count(); i++) {
+        const FieldDescriptor* f = desc->field(i);
+        char buf[160];
+        if (f->type() == FieldDescriptor::TYPE_MESSAGE && !f->is_repeated()) {
+            const auto& seg = static_cast<const v1::Segment&>(refl->GetMessage(msg, f));
+            std::snprintf(buf, sizeof buf, "  %-4s sel=0x%04x base=0x%016" PRIx64 " limit=0x%08x type=%u s=%d "
+                          "dpl=%u p=%d l=%d db=%d g=%d\n", f->name().c_str(), seg.selector(), seg.base(),
+                          seg.limit(), seg.type(), seg.s(), seg.dpl(), seg.p(), seg.l(), seg.def(), seg.g());
+            std::cout << buf;
+        } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_UINT64 ||
+                   f->cpp_type() == FieldDescriptor::CPPTYPE_UINT32) {
+            uint64_t v = f->cpp_type() == FieldDescriptor::CPPTYPE_UINT64 ? refl->GetUInt64(msg, f)
+                                                                          : refl->GetUInt32(msg, f);
+            std::snprintf(buf, sizeof buf, "  %-14s 0x%016" PRIx64, f->name().c_str(), v);
+            std::cout << buf << (++column % 3 == 0 ? "\n" : "");
+        } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_BOOL) {
+            std::cout << "  " << f->name() << "=" << refl->GetBool(msg, f) << (++column % 3 == 0 ? "\n" : "");
+        }
+    }
+    if (column % 3 != 0) {
+        std::cout << "\n";
+    }
+}
+
+void print_registers(const v1::Registers& regs)
+{
+    const auto* desc = regs.GetDescriptor();
+    const auto* refl = regs.GetReflection();
+    for (int i = 0; i < desc->field_count(); i++) {
+        if (refl->HasField(regs, desc->field(i))) {
+            print_class(desc->field(i)->name(), refl->GetMessage(regs, desc->field(i)));
+        }
+    }
+}
+
+// Sets "name=value" in whichever integer register class has that field and
+// adds that class to `touched`.
+bool apply_set(const std::string& assignment, v1::Registers* regs, std::set<int>* touched, std::string* error)
+{
+    auto eq = assignment.find('=');
+    uint64_t value = 0;
+    if (eq == std::string::npos || !parse_u64(assignment.substr(eq + 1), &value)) {
+        *error = "--set takes REGISTER=VALUE, like rax=0x10";
+        return false;
+    }
+    std::string name = assignment.substr(0, eq);
+    const auto* desc = regs->GetDescriptor();
+    const auto* refl = regs->GetReflection();
+    for (int i = 0; i < desc->field_count(); i++) {
+        Message* cls = refl->MutableMessage(regs, desc->field(i));
+        const FieldDescriptor* f = cls->GetDescriptor()->FindFieldByName(name);
+        if (f && f->cpp_type() == FieldDescriptor::CPPTYPE_UINT64) {
+            cls->GetReflection()->SetUInt64(cls, f, value);
+            touched->insert(i);
+            return true;
+        }
+    }
+    *error = "no register named " + name + " (general, control, debug and MSR names are settable)";
+    return false;
+}
+
+int cmd_regs(Context& ctx, const Args& args)
+{
+    uint64_t vcpu = 0;
+    if (!parse_u64(args.value("--vcpu", "0"), &vcpu) || vcpu > UINT32_MAX) {
+        return usage_error("--vcpu takes an index");
+    }
+    v1::GetRegistersRequest get;
+    get.set_name(args.positional[0]);
+    get.set_vcpu(static_cast<uint32_t>(vcpu));
+    for (auto c : {v1::STATE_CLASS_GPRS, v1::STATE_CLASS_SEGMENTS, v1::STATE_CLASS_CONTROL,
+                   v1::STATE_CLASS_DEBUG, v1::STATE_CLASS_MSRS, v1::STATE_CLASS_INTERRUPT}) {
+        get.add_classes(c);
+    }
+    grpc::ClientContext cc;
+    v1::GetRegistersResponse regs;
+    grpc::Status status = ctx.stub->GetRegisters(&cc, get, &regs);
+    if (!status.ok()) {
+        return fail(ctx, status);
+    }
+    if (args.has("--set")) {
+        v1::SetRegistersRequest set;
+        set.set_name(get.name());
+        set.set_vcpu(get.vcpu());
+        *set.mutable_registers() = regs.registers();
+        std::string error;
+        std::set<int> touched;
+        for (const auto& a : args.options.at("--set")) {
+            if (!apply_set(a, set.mutable_registers(), &touched, &error)) {
+                return usage_error(error);
+            }
+        }
+        // A class is written whole: send only the ones changed.
+        auto* regs_out = set.mutable_registers();
+        const auto* desc = regs_out->GetDescriptor();
+        for (int i = 0; i < desc->field_count(); i++) {
+            if (!touched.count(i)) {
+                regs_out->GetReflection()->ClearField(regs_out, desc->field(i));
+            }
+        }
+        grpc::ClientContext sc;
+        v1::SetRegistersResponse done;
+        status = ctx.stub->SetRegisters(&sc, set, &done);
+        return status.ok() ? kExitOk : fail(ctx, status);
+    }
+    if (ctx.json) {
+        print_json(regs);
+    } else {
+        print_registers(regs.registers());
+    }
+    return kExitOk;
+}
+
+// ---------------------------------------------------------------------------
+// mem
+
+void hexdump(uint64_t address, const std::string& data)
+{
+    for (size_t i = 0; i < data.size(); i += 16) {
+        std::printf("%016" PRIx64 " ", address + i);
+        std::string ascii;
+        for (size_t j = i; j < i + 16; j++) {
+            if (j < data.size()) {
+                auto c = static_cast<unsigned char>(data[j]);
+                std::printf(" %02x", c);
+                ascii += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '.';
+            } else {
+                std::printf("   ");
+            }
+        }
+        std::printf("  |%s|\n", ascii.c_str());
+    }
+}
+
+bool parse_hex_bytes(const std::string& text, std::string* out)
+{
+    if (text.size() % 2 != 0) {
+        return false;
+    }
+    for (size_t i = 0; i < text.size(); i += 2) {
+        uint64_t byte;
+        if (!std::isxdigit(static_cast<unsigned char>(text[i])) || !parse_u64("0x" + text.substr(i, 2), &byte)) {
+            return false;
+        }
+        out->push_back(static_cast<char>(byte));
+    }
+    return !out->empty();
+}
+
+int cmd_mem(Context& ctx, const Args& args)
+{
+    uint64_t address = 0, length = 0;
+    if (!parse_u64(args.positional[1], &address)) {
+        return usage_error("bad address " + args.positional[1]);
+    }
+    grpc::ClientContext cc;
+    if (args.has("--write")) {
+        v1::WriteMemoryRequest req;
+        req.set_name(args.positional[0]);
+        req.set_address(address);
+        if (args.positional.size() != 2 || !parse_hex_bytes(args.value("--write"), req.mutable_data())) {
+            return usage_error("mem NAME ADDR --write HEXBYTES, like --write 90ebfe");
+        }
+        v1::WriteMemoryResponse resp;
+        grpc::Status status = ctx.stub->WriteMemory(&cc, req, &resp);
+        return status.ok() ? kExitOk : fail(ctx, status);
+    }
+    if (args.positional.size() != 3 || !parse_u64(args.positional[2], &length) || length > UINT32_MAX) {
+        return usage_error("mem NAME ADDR LEN reads LEN bytes");
+    }
+    v1::ReadMemoryRequest req;
+    req.set_name(args.positional[0]);
+    req.set_address(address);
+    req.set_length(static_cast<uint32_t>(length));
+    v1::ReadMemoryResponse resp;
+    grpc::Status status = ctx.stub->ReadMemory(&cc, req, &resp);
+    if (!status.ok()) {
+        return fail(ctx, status);
+    }
+    if (ctx.json) {
+        print_json(resp);
+    } else {
+        hexdump(address, resp.data());
+    }
+    return kExitOk;
+}
+
+int cmd_stats(Context& ctx, const Args& args)
+{
+    v1::StatsRequest req;
+    req.set_name(args.positional[0]);
+    grpc::ClientContext cc;
+    v1::StatsResponse resp;
+    grpc::Status status = ctx.stub->Stats(&cc, req, &resp);
+    if (!status.ok()) {
+        return fail(ctx, status);
+    }
+    if (ctx.json) {
+        print_json(resp);
+        return kExitOk;
+    }
+    const auto& e = resp.exits();
+    std::cout << "state:          " << state_name(resp.state()) << "\n"
+              << "uptime:         " << seconds(resp.uptime_ns()) << "\n"
+              << "console bytes:  " << resp.console_bytes() << "\n"
+              << "exits:          io " << e.io() << ", mmio " << e.mmio() << ", halted " << e.halted()
+              << ", interrupts " << e.interrupts() << ", stopped " << e.stopped() << ", other " << e.other()
+              << "\n";
+    return kExitOk;
+}
+
+}  // namespace
+
+const std::vector<Command>& commands()
+{
+    static const std::set<std::string> kSpecOptions = {"--memory", "--vcpus", "--loader", "--load-address",
+                                                       "--cmdline", "--cpus"};
+    static const std::vector<Command> kCommands = {
+        {"create", "NAME IMAGE [--memory MiB] [--vcpus N] [--loader KIND] [--load-address ADDR]\n"
+                   "         [--cmdline TEXT] [--cpus LIST] [--upload]",
+         "Creates machine NAME from IMAGE without starting it.  The daemon reads IMAGE (made\n"
+         "absolute here) at create and at each fresh start; --upload sends its bytes instead.\n"
+         "KIND is elf (default), flat-real, flat-protected or flat-long; --load-address places\n"
+         "a flat image (default 0x100000).  --cpus pins vCPU i to host CPU LIST[i % n].",
+         kSpecOptions, {"--upload"}, 2, 2, cmd_create},
+        {"start", "NAME", "Starts a created machine, or re-creates a stopped one and starts it afresh.", {}, {}, 1,
+         1, cmd_start},
+        {"stop", "NAME [--timeout MS]",
+         "Gives a running guest MS milliseconds (default 0) to power off by itself, then powers it off.",
+         {"--timeout"}, {}, 1, 1, cmd_stop},
+        {"pause", "NAME", "Parks every vCPU of a running machine.", {}, {}, 1, 1, cmd_pause},
+        {"resume", "NAME", "Lets a paused machine run on.", {}, {}, 1, 1, cmd_resume},
+        {"delete", "NAME", "Powers the machine off if needed and forgets it.", {}, {}, 1, 1, cmd_delete},
+        {"list", "", "Lists the machines.", {}, {}, 0, 0, cmd_list},
+        {"get", "NAME", "Shows one machine.", {}, {}, 1, 1, cmd_get},
+        {"regs", "NAME [--vcpu N] [--set REG=VALUE]...",
+         "Prints a vCPU's registers (the machine must be running or paused; pause it for a\n"
+         "stable view), or sets general, control, debug or MSR registers by name.  --set\n"
+         "writes back the whole class of each register named (all GPRs for rax), as read\n"
+         "just before: pause the machine first.",
+         {"--vcpu", "--set"}, {}, 1, 1, cmd_regs},
+        {"mem", "NAME ADDR LEN | NAME ADDR --write HEXBYTES",
+         "Hexdumps LEN bytes of guest-physical memory at ADDR, or writes bytes there\n"
+         "(at most 1 MiB per call).",
+         {"--write"}, {}, 2, 3, cmd_mem},
+        {"console", "NAME [--from OFFSET]",
+         "Attaches to the serial console: output from OFFSET (default: from now on, 0: all\n"
+         "that is kept), keystrokes to the guest.  Ctrl-] detaches.",
+         {"--from"}, {}, 1, 1, cmd_console},
+        {"stats", "NAME", "Shows state, uptime, console size and VM exits by reason.", {}, {}, 1, 1, cmd_stats},
+        {"watch", "[NAME]", "Prints state changes of all machines (or NAME) until interrupted.", {}, {}, 0, 1,
+         cmd_watch},
+        {"run", "IMAGE [--name NAME] [--rm] [create options]",
+         "Creates a machine from IMAGE (named after the file unless --name), starts it and\n"
+         "attaches to its console from the start.  Exits with the guest's power-off status\n"
+         "(1 if it was stopped or crashed).  Ctrl-] detaches; --rm deletes the machine after.",
+         [] {
+             auto o = kSpecOptions;
+             o.insert("--name");
+             return o;
+         }(),
+         {"--upload", "--rm"}, 1, 1, cmd_run},
+    };
+    return kCommands;
+}
+
+}  // namespace vmruntime::vmctl

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// vmctl: the command-line client of vmruntimed.  Global options, argument
+// parsing and dispatch to the command table; the verbs mirror the RPCs of
+// vmruntime.v1.Machines (Pause -> vmctl pause).
+#include <google/protobuf/util/json_util.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <iostream>
+#include <iterator>
+
+#include "vmctl.h"
+
+namespace vmruntime::vmctl {
+
+std::string Args::value(const std::string& key, const std::string& fallback) const
+{
+    auto it = options.find(key);
+    return it == options.end() ? fallback : it->second.back();
+}
+
+int fail(const Context& ctx, const grpc::Status& status)
+{
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+        std::cerr << "vmctl: vmruntimed at " << ctx.socket << " is unavailable: " << status.error_message()
+                  << " (is it running? see --socket)\n";
+        return kExitFailed;
+    }
+    static const char* const kNames[] = {
+        "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+        "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
+        "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+    auto code = static_cast<size_t>(status.error_code());
+    std::cerr << "vmctl: " << (code < std::size(kNames) ? kNames[code] : "ERROR") << ": "
+              << status.error_message() << "\n";
+    return kExitFailed;
+}
+
+int usage_error(const std::string& message)
+{
+    std::cerr << "vmctl: " << message << " (vmctl help shows the commands)\n";
+    return kExitUsage;
+}
+
+void print_json(const google::protobuf::Message& msg)
+{
+    std::string out;
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    options.always_print_primitive_fields = true;
+    (void)google::protobuf::util::MessageToJsonString(msg, &out, options);
+    std::cout << out << "\n";
+}
+
+bool parse_u64(const std::string& text, uint64_t* value)
+{
+    if (text.empty() || text[0] == '-') {
+        return false;
+    }
+    char* end = nullptr;
+    errno = 0;
+    *value = std::strtoull(text.c_str(), &end, 0);
+    return errno == 0 && *end == '\0';
+}
+
+namespace {
+
+constexpr const char* kDefaultSocket = "/run/vmruntime/vmruntimed.sock";
+
+void print_help()
+{
+    std::cout << "usage: vmctl [--socket PATH] [--json] COMMAND [ARGS]\n\n"
+                 "Controls the machines of vmruntimed.\n\n"
+                 "  --socket PATH  the daemon's socket (default " << kDefaultSocket << ")\n"
+                 "  --json         machine-readable output (one JSON object per line)\n\n"
+                 "Exit status: 0 done, 1 the daemon refused (its message is printed), 2 bad usage.\n\n"
+                 "Commands:\n";
+    for (const auto& c : commands()) {
+        std::cout << "  " << c.verb << " " << c.synopsis << "\n";
+    }
+    std::cout << "\nvmctl help COMMAND (or vmctl COMMAND --help) describes one.\n";
+}
+
+void print_command_help(const Command& c)
+{
+    std::cout << "usage: vmctl " << c.verb << " " << c.synopsis << "\n\n" << c.help << "\n";
+}
+
+const Command* find_command(const std::string& verb)
+{
+    for (const auto& c : commands()) {
+        if (verb == c.verb) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
+// Global options may come before or after the verb.
+int parse(const Command& cmd, int argc, char** argv, int first, Context* ctx, Args* args)
+{
+    for (int i = first; i < argc; i++) {
+        std::string arg = argv[i];
+        if (arg == "--json") {
+            ctx->json = true;
+        } else if (arg == "--help" || arg == "-h") {
+            print_command_help(cmd);
+            return kExitOk;
+        } else if (arg == "--socket" || cmd.options.count(arg)) {
+            if (i + 1 >= argc) {
+                return usage_error(arg + " needs a value");
+            }
+            if (arg == "--socket") {
+                ctx->socket = argv[++i];
+            } else {
+                args->options[arg].push_back(argv[++i]);
+            }
+        } else if (cmd.flags.count(arg)) {
+            args->flags.insert(arg);
+        } else if (arg.size() > 1 && arg[0] == '-' && arg != "-") {
+            return usage_error("unknown option " + arg + " for " + cmd.verb);
+        } else {
+            args->positional.push_back(arg);
+        }
+    }
+    if (args->positional.size() < cmd.min_args || args->positional.size() > cmd.max_args) {
+        return usage_error(std::string("wrong number of arguments; usage: vmctl ") + cmd.verb + " " +
+                           cmd.synopsis);
+    }
+    return -1;
+}
+
+}  // namespace
+}  // namespace vmruntime::vmctl
+
+int main(int argc, char** argv)
+{
+    using namespace vmruntime::vmctl;
+    Context ctx;
+    ctx.socket = kDefaultSocket;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        std::string arg = argv[i];
+        if (arg == "--json") {
+            ctx.json = true;
+        } else if (arg == "--socket" && i + 1 < argc) {
+            ctx.socket = argv[++i];
+        } else if (arg == "--help" || arg == "-h") {
+            print_help();
+            return kExitOk;
+        } else {
+            return usage_error("unknown option " + arg);
+        }
+    }
+    if (i >= argc) {
+        print_help();
+        return kExitUsage;
+    }
+    std::string verb = argv[i];
+    if (verb == "help") {
+        const Command* cmd = i + 1 < argc ? find_command(argv[i + 1]) : nullptr;
+        cmd ? print_command_help(*cmd) : print_help();
+        return kExitOk;
+    }
+    const Command* cmd = find_command(verb);
+    if (!cmd) {
+        return usage_error("unknown command " + verb);
+    }
+    Args args;
+    if (int done = parse(*cmd, argc, argv, i + 1, &ctx, &args); done >= 0) {
+        return done;
+    }
+    ctx.stub = vmruntime::v1::Machines::NewStub(
+        grpc::CreateChannel("unix:" + ctx.socket, grpc::InsecureChannelCredentials()));
+    return cmd->run(ctx, args);
+}

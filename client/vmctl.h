@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// vmctl's shared pieces: parsed arguments, the connection to vmruntimed and
+// the command table.  vmctl speaks only the vmruntime.v1 API; it never links
+// the runtime.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "vmruntime/v1/vmruntime.grpc.pb.h"
+
+namespace vmruntime::vmctl {
+
+// Exit codes.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;  // the daemon (or the host) said no
+inline constexpr int kExitUsage = 2;
+
+// A command line after the verb: --key value options (repeatable), bare
+// --flags and positional arguments.
+struct Args {
+    std::map<std::string, std::vector<std::string>> options;
+    std::set<std::string> flags;
+    std::vector<std::string> positional;
+
+    bool has(const std::string& key) const { return options.count(key) != 0; }
+    // The last value given for `key`, or `fallback`.
+    std::string value(const std::string& key, const std::string& fallback = "") const;
+};
+
+struct Context {
+    std::unique_ptr<v1::Machines::Stub> stub;
+    std::string socket;
+    bool json = false;
+};
+
+struct Command {
+    const char* verb;
+    const char* synopsis;  // arguments, after "vmctl VERB"
+    const char* help;      // what it does, one paragraph
+    std::set<std::string> options;  // taking a value
+    std::set<std::string> flags;    // taking none
+    size_t min_args;
+    size_t max_args;
+    int (*run)(Context& ctx, const Args& args);
+};
+
+// Every verb, in help order (commands.cc).
+const std::vector<Command>& commands();
+
+// Prints the daemon's error as "vmctl: CODE: message"; returns kExitFailed.
+int fail(const Context& ctx, const grpc::Status& status);
+// Prints "vmctl: message"; returns kExitUsage.
+int usage_error(const std::string& message);
+// Prints a message as one line of JSON (--json) to stdout.
+void print_json(const google::protobuf::Message& msg);
+// Parses a number in C syntax (0x.., 0.., decimal); false if malformed.
+bool parse_u64(const std::string& text, uint64_t* value);
+
+// Fills `spec` from the create options; -1 when done, else an exit code.
+int build_spec(const Args& args, const std::string& name, const std::string& image, v1::MachineSpec* spec);
+
+// Console verbs (console.cc).
+int cmd_console(Context& ctx, const Args& args);
+int cmd_run(Context& ctx, const Args& args);
+
+}  // namespace vmruntime::vmctl

@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "server/machine_service.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <memory>
+
+#include "server/registers.h"
+#include "server/status.h"
+#include "vmruntime/base/log.h"
+
+namespace vmruntime::server {
+namespace {
+
+using runtime::MachineState;
+
+constexpr uint32_t kMaxMemoryTransfer = 1U << 20;
+constexpr uint32_t kMaxStopTimeoutMs = 600000;
+constexpr auto kStopPoll = std::chrono::milliseconds(20);
+
+bool ended(MachineState state)
+{
+    return state == MachineState::Stopped || state == MachineState::Crashed;
+}
+
+grpc::ServerUnaryReactor* finish_now(grpc::CallbackServerContext* ctx, const absl::Status& status)
+{
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(to_grpc(status));
+    return reactor;
+}
+
+// Runs `fn` (returning absl::Status) on the pool and finishes the RPC with it.
+template <typename Fn>
+grpc::ServerUnaryReactor* offload(grpc::CallbackServerContext* ctx, boost::asio::thread_pool& pool, Fn fn)
+{
+    auto* reactor = ctx->DefaultReactor();
+    boost::asio::post(pool, [reactor, fn = std::move(fn)]() mutable { reactor->Finish(to_grpc(fn())); });
+    return reactor;
+}
+
+template <typename Response>
+absl::Status reply(const absl::StatusOr<v1::MachineInfo>& info, Response* resp)
+{
+    if (info.ok()) {
+        *resp->mutable_machine() = *info;
+    }
+    return info.status();
+}
+
+// A Stop in progress: polls until the guest powers off or the deadline
+// passes, then powers it off.  Owned by its pending timer.
+class GracefulStop : public std::enable_shared_from_this<GracefulStop> {
+public:
+    GracefulStop(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
+                 v1::StopResponse* resp, Registry& registry, std::shared_ptr<runtime::Machine> machine,
+                 boost::asio::thread_pool& pool, std::chrono::milliseconds timeout)
+        : ctx_(ctx), reactor_(reactor), resp_(resp), registry_(registry), machine_(std::move(machine)),
+          timer_(pool), timeout_(timeout), deadline_(std::chrono::steady_clock::now() + timeout)
+    {
+    }
+
+    void poll()
+    {
+        if (ended(machine_->status().state)) {
+            return finish(false);
+        }
+        auto now = std::chrono::steady_clock::now();
+        if (now >= deadline_ || ctx_->IsCancelled()) {
+            machine_->stop("stopped by request: no power-off within " + std::to_string(timeout_.count()) +
+                           " ms");
+            return finish(true);
+        }
+        timer_.expires_after(std::min<std::chrono::steady_clock::duration>(kStopPoll, deadline_ - now));
+        timer_.async_wait([self = shared_from_this()](const boost::system::error_code&) { self->poll(); });
+    }
+
+private:
+    void finish(bool forced)
+    {
+        resp_->set_forced(forced);
+        auto info = registry_.get(machine_->spec().name);
+        if (info.ok()) {
+            *resp_->mutable_machine() = *info;
+        }
+        reactor_->Finish(grpc::Status::OK);
+    }
+
+    grpc::CallbackServerContext* ctx_;
+    grpc::ServerUnaryReactor* reactor_;
+    v1::StopResponse* resp_;
+    Registry& registry_;
+    std::shared_ptr<runtime::Machine> machine_;
+    boost::asio::steady_timer timer_;
+    std::chrono::milliseconds timeout_;
+    std::chrono::steady_clock::time_point deadline_;
+};
+
+// Checks a guest-physical range against RAM and the per-call cap.
+absl::Status check_range(const runtime::Machine& machine, uint64_t address, uint64_t length)
+{
+    if (length == 0 || length > kMaxMemoryTransfer) {
+        return bad_request("transfer " + std::to_string(length) + " bytes: give 1 to " +
+                           std::to_string(kMaxMemoryTransfer) + " per call");
+    }
+    uint64_t size = machine.ram_size();
+    if (address > size || length > size - address) {
+        return outside_ram("range " + base::hex(address) + "+" + std::to_string(length) +
+                           " is outside guest RAM (" + std::to_string(size >> 20) + " MiB)");
+    }
+    return absl::OkStatus();
+}
+
+// The vCPU exists and can answer.
+absl::Status check_vcpu(const std::string& name, runtime::Machine& machine, uint32_t vcpu)
+{
+    if (vcpu >= machine.spec().vcpus) {
+        return bad_request("machine '" + name + "' has no vCPU " + std::to_string(vcpu) + " (it has " +
+                           std::to_string(machine.spec().vcpus) + ")");
+    }
+    auto state = machine.status().state;
+    if (state != MachineState::Running && state != MachineState::Paused) {
+        return wrong_state(name, runtime::to_string(state), "access the registers of");
+    }
+    return absl::OkStatus();
+}
+
+}  // namespace
+
+MachineService::MachineService(Registry& registry, unsigned workers) : registry_(registry), pool_(workers)
+{
+}
+
+MachineService::~MachineService()
+{
+    pool_.join();
+}
+
+grpc::ServerUnaryReactor* MachineService::Create(grpc::CallbackServerContext* ctx,
+                                                 const v1::CreateRequest* req, v1::CreateResponse* resp)
+{
+    return offload(ctx, pool_, [this, req, resp] { return reply(registry_.create(req->spec()), resp); });
+}
+
+grpc::ServerUnaryReactor* MachineService::Start(grpc::CallbackServerContext* ctx, const v1::StartRequest* req,
+                                                v1::StartResponse* resp)
+{
+    return offload(ctx, pool_, [this, req, resp] { return reply(registry_.start(req->name()), resp); });
+}
+
+grpc::ServerUnaryReactor* MachineService::Pause(grpc::CallbackServerContext* ctx, const v1::PauseRequest* req,
+                                                v1::PauseResponse* resp)
+{
+    return offload(ctx, pool_, [this, req, resp] { return reply(registry_.pause(req->name()), resp); });
+}
+
+grpc::ServerUnaryReactor* MachineService::Resume(grpc::CallbackServerContext* ctx,
+                                                 const v1::ResumeRequest* req, v1::ResumeResponse* resp)
+{
+    return offload(ctx, pool_, [this, req, resp] { return reply(registry_.resume(req->name()), resp); });
+}
+
+grpc::ServerUnaryReactor* MachineService::Stop(grpc::CallbackServerContext* ctx, const v1::StopRequest* req,
+                                               v1::StopResponse* resp)
+{
+    if (req->timeout_ms() > kMaxStopTimeoutMs) {
+        return finish_now(ctx, bad_request("stop timeout " + std::to_string(req->timeout_ms()) +
+                                               " ms is over the limit of " +
+                                               std::to_string(kMaxStopTimeoutMs) + " ms"));
+    }
+    auto machine = registry_.machine(req->name(), "stop");
+    if (!machine.ok()) {
+        return finish_now(ctx, machine.status());
+    }
+    auto state = (*machine)->status().state;
+    if (ended(state)) {
+        return finish_now(ctx, wrong_state(req->name(), runtime::to_string(state), "stop"));
+    }
+    // Only a running guest can power itself off.
+    auto timeout = std::chrono::milliseconds(state == MachineState::Running ? req->timeout_ms() : 0);
+    auto* reactor = ctx->DefaultReactor();
+    auto stop = std::make_shared<GracefulStop>(ctx, reactor, resp, registry_, *machine, pool_, timeout);
+    boost::asio::post(pool_, [stop] { stop->poll(); });
+    return reactor;
+}
+
+grpc::ServerUnaryReactor* MachineService::Delete(grpc::CallbackServerContext* ctx,
+                                                 const v1::DeleteRequest* req, v1::DeleteResponse*)
+{
+    return offload(ctx, pool_, [this, req] { return registry_.remove(req->name()); });
+}
+
+grpc::ServerUnaryReactor* MachineService::Get(grpc::CallbackServerContext* ctx, const v1::GetRequest* req,
+                                              v1::GetResponse* resp)
+{
+    return finish_now(ctx, reply(registry_.get(req->name()), resp));
+}
+
+grpc::ServerUnaryReactor* MachineService::List(grpc::CallbackServerContext* ctx, const v1::ListRequest*,
+                                               v1::ListResponse* resp)
+{
+    for (auto& info : registry_.list()) {
+        *resp->add_machines() = std::move(info);
+    }
+    return finish_now(ctx, absl::OkStatus());
+}
+
+grpc::ServerWriteReactor<v1::WatchEvent>* MachineService::Watch(grpc::CallbackServerContext*,
+                                                                const v1::WatchRequest* req)
+{
+    return make_watch(registry_, *req);
+}
+
+grpc::ServerUnaryReactor* MachineService::GetRegisters(grpc::CallbackServerContext* ctx,
+                                                       const v1::GetRegistersRequest* req,
+                                                       v1::GetRegistersResponse* resp)
+{
+    auto flags = state_flags(req->classes());
+    auto machine = registry_.machine(req->name(), "access the registers of");
+    if (!flags.ok() || !machine.ok()) {
+        return finish_now(ctx, flags.ok() ? machine.status() : flags.status());
+    }
+    return offload(ctx, pool_, [req, resp, flags = *flags, machine = *machine]() -> absl::Status {
+        if (auto ok = check_vcpu(req->name(), *machine, req->vcpu()); !ok.ok()) {
+            return ok;
+        }
+        nvmm_x64_state state;
+        std::string error;
+        if (!machine->get_state(req->vcpu(), flags, &state, &error)) {
+            return host_failure("vCPU " + std::to_string(req->vcpu()) + ": " + error);
+        }
+        to_proto(state, flags, resp->mutable_registers());
+        return absl::OkStatus();
+    });
+}
+
+grpc::ServerUnaryReactor* MachineService::SetRegisters(grpc::CallbackServerContext* ctx,
+                                                       const v1::SetRegistersRequest* req,
+                                                       v1::SetRegistersResponse*)
+{
+    auto state = std::make_shared<nvmm_x64_state>();
+    std::memset(state.get(), 0, sizeof *state);
+    auto flags = from_proto(req->registers(), state.get());
+    auto machine = registry_.machine(req->name(), "access the registers of");
+    if (!flags.ok() || !machine.ok()) {
+        return finish_now(ctx, flags.ok() ? machine.status() : flags.status());
+    }
+    return offload(ctx, pool_, [req, state, flags = *flags, machine = *machine]() -> absl::Status {
+        if (auto ok = check_vcpu(req->name(), *machine, req->vcpu()); !ok.ok()) {
+            return ok;
+        }
+        std::string error;
+        if (!machine->set_state(req->vcpu(), flags, *state, &error)) {
+            return host_failure("vCPU " + std::to_string(req->vcpu()) + ": " + error);
+        }
+        return absl::OkStatus();
+    });
+}
+
+// Guest RAM is plain host memory: a copy never waits for the guest.
+grpc::ServerUnaryReactor* MachineService::ReadMemory(grpc::CallbackServerContext* ctx,
+                                                     const v1::ReadMemoryRequest* req,
+                                                     v1::ReadMemoryResponse* resp)
+{
+    auto machine = registry_.machine(req->name(), "read the memory of");
+    if (!machine.ok()) {
+        return finish_now(ctx, machine.status());
+    }
+    auto ok = check_range(**machine, req->address(), req->length());
+    if (ok.ok()) {
+        resp->set_data(reinterpret_cast<const char*>((*machine)->ram() + req->address()), req->length());
+    }
+    return finish_now(ctx, ok);
+}
+
+grpc::ServerUnaryReactor* MachineService::WriteMemory(grpc::CallbackServerContext* ctx,
+                                                      const v1::WriteMemoryRequest* req,
+                                                      v1::WriteMemoryResponse*)
+{
+    auto machine = registry_.machine(req->name(), "write the memory of");
+    if (!machine.ok()) {
+        return finish_now(ctx, machine.status());
+    }
+    auto ok = check_range(**machine, req->address(), req->data().size());
+    if (ok.ok()) {
+        std::memcpy((*machine)->ram() + req->address(), req->data().data(), req->data().size());
+    }
+    return finish_now(ctx, ok);
+}
+
+grpc::ServerBidiReactor<v1::ConsoleRequest, v1::ConsoleResponse>* MachineService::Console(
+    grpc::CallbackServerContext*)
+{
+    return make_console(registry_, pool_);
+}
+
+grpc::ServerUnaryReactor* MachineService::Stats(grpc::CallbackServerContext* ctx, const v1::StatsRequest* req,
+                                                v1::StatsResponse* resp)
+{
+    auto machine = registry_.machine(req->name(), "get the stats of");
+    if (!machine.ok()) {
+        return finish_now(ctx, machine.status());
+    }
+    auto& m = **machine;
+    resp->set_state(to_proto(m.status().state));
+    resp->set_uptime_ns(static_cast<uint64_t>(m.uptime().count()));
+    auto counters = m.exit_counters();
+    auto* exits = resp->mutable_exits();
+    exits->set_io(counters.io);
+    exits->set_mmio(counters.mmio);
+    exits->set_halted(counters.halted);
+    exits->set_interrupts(counters.interrupts);
+    exits->set_stopped(counters.stopped);
+    exits->set_other(counters.other);
+    resp->set_console_bytes(m.console().end_offset());
+    return finish_now(ctx, absl::OkStatus());
+}
+
+}  // namespace vmruntime::server

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// vmruntimed: hosts named machines and serves vmruntime.v1.Machines on a
+// Unix socket (mode 0660).  Machine specs live in the state directory and
+// survive restarts.  SIGTERM or SIGINT powers the guests off and exits.
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+#include "server/machine_service.h"
+#include "server/registry.h"
+#include "vmruntime/base/log.h"
+
+namespace {
+
+using vmruntime::base::LogLevel;
+
+// Streams that never end by themselves (Watch) are cancelled after this.
+constexpr auto kShutdownGrace = std::chrono::milliseconds(500);
+
+struct Options {
+    std::string socket = "/run/vmruntime/vmruntimed.sock";
+    std::string state_dir = "/var/lib/vmruntime";
+    LogLevel level = LogLevel::kInfo;
+};
+
+int usage()
+{
+    std::cerr << "usage: vmruntimed [--socket PATH] [--state-dir DIR] [--log-level debug|info|warn|error]\n"
+                 "  --socket PATH     Unix socket to serve on (default /run/vmruntime/vmruntimed.sock)\n"
+                 "  --state-dir DIR   where machine specs are kept (default /var/lib/vmruntime)\n"
+                 "  --log-level L     least severe messages logged (default info)\n";
+    return 2;
+}
+
+bool parse_level(const std::string& text, LogLevel* level)
+{
+    if (text == "debug") *level = LogLevel::kDebug;
+    else if (text == "info") *level = LogLevel::kInfo;
+    else if (text == "warn") *level = LogLevel::kWarn;
+    else if (text == "error") *level = LogLevel::kError;
+    else return false;
+    return true;
+}
+
+bool parse_args(int argc, char** argv, Options* opt)
+{
+    for (int i = 1; i < argc; i++) {
+        std::string arg = argv[i];
+        if (i + 1 >= argc) {
+            return false;
+        }
+        std::string value = argv[++i];
+        if (arg == "--socket") {
+            opt->socket = value;
+        } else if (arg == "--state-dir") {
+            opt->state_dir = value;
+        } else if (arg != "--log-level" || !parse_level(value, &opt->level)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Takes over `path` for the socket: refuses if a daemon answers there,
+// removes a stale socket file left by one that died.
+bool claim_socket_path(const std::string& path)
+{
+    if (path.size() >= sizeof(sockaddr_un::sun_path)) {
+        std::cerr << "vmruntimed: socket path " << path << " is too long\n";
+        return false;
+    }
+    struct stat st;
+    if (lstat(path.c_str(), &st) == -1) {
+        std::error_code ec;
+        std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+        return true;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        std::cerr << "vmruntimed: " << path << " exists and is not a socket; remove it or pick another\n";
+        return false;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    bool live = fd != -1 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    if (fd != -1) {
+        close(fd);
+    }
+    if (live) {
+        std::cerr << "vmruntimed: another daemon is serving " << path
+                  << "; stop it or use --socket with another path\n";
+        return false;
+    }
+    unlink(path.c_str());
+    return true;
+}
+
+// Blocks SIGTERM and SIGINT in every thread (they are inherited), so that
+// only sigwait() in main sees them.
+sigset_t block_stop_signals()
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+    return set;
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    Options opt;
+    if (!parse_args(argc, argv, &opt)) {
+        return usage();
+    }
+    vmruntime::base::set_log_level(opt.level);
+    sigset_t stop_signals = block_stop_signals();
+    if (!claim_socket_path(opt.socket)) {
+        return 1;
+    }
+
+    vmruntime::runtime::DeviceLayer layer(2);
+    vmruntime::server::Registry registry(layer, opt.state_dir, vmruntime::server::Limits{});
+    if (auto ok = registry.load(); !ok.ok()) {
+        std::cerr << "vmruntimed: " << ok.message() << "\n";
+        return 1;
+    }
+    vmruntime::server::MachineService service(registry);
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("unix:" + opt.socket, grpc::InsecureServerCredentials());
+    builder.RegisterService(&service);
+    // The socket is born with mode 0660: no window where others may connect.
+    mode_t old_mask = umask(0117);
+    std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+    umask(old_mask);
+    if (!server) {
+        std::cerr << "vmruntimed: cannot serve on " << opt.socket << "\n";
+        return 1;
+    }
+    vmruntime::base::log_info("vmruntimed", "serving on ", opt.socket, ", state in ", opt.state_dir);
+
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    vmruntime::base::log_info("vmruntimed", "signal ", sig, ": shutting down");
+    // Guests first, so that their consoles end with their final output.
+    registry.stop_all("the daemon is shutting down");
+    server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+    server->Wait();
+    unlink(opt.socket.c_str());
+    vmruntime::base::log_info("vmruntimed", "bye");
+    return 0;
+}

@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "server/registry.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <google/protobuf/util/json_util.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include "server/status.h"
+#include "vmruntime/base/log.h"
+
+namespace vmruntime::server {
+namespace {
+
+constexpr uint64_t kDefaultMemoryMib = 16;
+constexpr size_t kMaxNameLength = 64;
+constexpr const char* kNotBuiltReason = "not started since the daemon started";
+
+bool valid_name(const std::string& name)
+{
+    if (name.empty() || name.size() > kMaxNameLength || name[0] == '.') {
+        return false;
+    }
+    for (char c : name) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == '-';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string errno_text(const std::string& what)
+{
+    return what + ": " + std::strerror(errno);
+}
+
+runtime::ImageFormat to_format(v1::LoaderKind kind)
+{
+    switch (kind) {
+    case v1::LOADER_KIND_FLAT_REAL: return runtime::ImageFormat::FlatReal;
+    case v1::LOADER_KIND_FLAT_PROTECTED: return runtime::ImageFormat::FlatProtected;
+    case v1::LOADER_KIND_FLAT_LONG: return runtime::ImageFormat::FlatLong;
+    default: return runtime::ImageFormat::Elf64;
+    }
+}
+
+absl::StatusOr<std::vector<uint8_t>> read_image(const v1::MachineSpec& spec)
+{
+    if (spec.image_case() == v1::MachineSpec::kImageBytes) {
+        return std::vector<uint8_t>(spec.image_bytes().begin(), spec.image_bytes().end());
+    }
+    std::ifstream file(spec.image_path(), std::ios::binary);
+    if (!file) {
+        return bad_request(errno_text("cannot read image " + spec.image_path()));
+    }
+    return std::vector<uint8_t>(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+}
+
+// Writes `text` to `path` so that a crash leaves the old file or the new
+// one, never a mix: temp file, fsync, rename, fsync of the directory.
+absl::Status write_atomically(const std::filesystem::path& path, const std::string& text)
+{
+    std::string tmp = path.string() + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd == -1) {
+        return host_failure(errno_text("open " + tmp));
+    }
+    size_t done = 0;
+    while (done < text.size()) {
+        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n == -1 && errno == EINTR) {
+            continue;
+        }
+        if (n == -1) {
+            std::string err = errno_text("write " + tmp);
+            ::close(fd);
+            return host_failure(err);
+        }
+        done += static_cast<size_t>(n);
+    }
+    if (::fsync(fd) == -1 || ::close(fd) == -1) {
+        return host_failure(errno_text("fsync " + tmp));
+    }
+    if (::rename(tmp.c_str(), path.c_str()) == -1) {
+        return host_failure(errno_text("rename " + tmp));
+    }
+    int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir != -1) {
+        ::fsync(dir);
+        ::close(dir);
+    }
+    return absl::OkStatus();
+}
+
+v1::WatchEvent make_event(const std::string& name, const runtime::MachineStatus& status)
+{
+    v1::WatchEvent event;
+    event.set_name(name);
+    event.set_state(to_proto(status.state));
+    event.set_exit_status(status.exit_status);
+    event.set_reason(status.reason);
+    return event;
+}
+
+}  // namespace
+
+v1::MachineState to_proto(runtime::MachineState state)
+{
+    switch (state) {
+    case runtime::MachineState::Created: return v1::MACHINE_STATE_CREATED;
+    case runtime::MachineState::Running: return v1::MACHINE_STATE_RUNNING;
+    case runtime::MachineState::Paused: return v1::MACHINE_STATE_PAUSED;
+    case runtime::MachineState::Stopped: return v1::MACHINE_STATE_STOPPED;
+    case runtime::MachineState::Crashed: return v1::MACHINE_STATE_CRASHED;
+    }
+    return v1::MACHINE_STATE_UNSPECIFIED;
+}
+
+Registry::Registry(runtime::DeviceLayer& layer, std::filesystem::path state_dir, Limits limits)
+    : layer_(layer), dir_(std::move(state_dir)), limits_(limits)
+{
+}
+
+Registry::~Registry()
+{
+    stop_all("the daemon is shutting down");
+}
+
+absl::Status Registry::load()
+{
+    std::error_code ec;
+    std::filesystem::create_directories(dir_ / "machines", ec);
+    if (ec) {
+        return host_failure("cannot create " + (dir_ / "machines").string() + ": " + ec.message());
+    }
+    for (const auto& file : std::filesystem::directory_iterator(dir_ / "machines", ec)) {
+        if (file.path().extension() != ".json") {
+            continue;
+        }
+        std::ifstream in(file.path());
+        std::stringstream text;
+        text << in.rdbuf();
+        auto entry = std::make_shared<Entry>();
+        auto parsed = google::protobuf::util::JsonStringToMessage(text.str(), &entry->spec);
+        if (!parsed.ok() || entry->spec.name() != file.path().stem().string()) {
+            base::log_warn("registry", "skipping ", file.path().string(), ": not a machine spec");
+            continue;
+        }
+        entry->building = false;
+        std::lock_guard lock(mutex_);
+        entries_[entry->spec.name()] = entry;
+    }
+    if (ec) {
+        return host_failure("cannot list " + (dir_ / "machines").string() + ": " + ec.message());
+    }
+    std::lock_guard lock(mutex_);
+    base::log_info("registry", "loaded ", entries_.size(), " machine(s) from ", dir_.string());
+    return absl::OkStatus();
+}
+
+absl::Status Registry::check_spec(const v1::MachineSpec& spec) const
+{
+    if (!valid_name(spec.name())) {
+        return bad_request("bad machine name '" + spec.name() +
+                           "': use 1 to 64 of A-Z a-z 0-9 _ . - and do not start with '.'");
+    }
+    if (spec.memory_mib() > limits_.max_memory_mib) {
+        return over_limit("machine '" + spec.name() + "' asks for " + std::to_string(spec.memory_mib()) +
+                          " MiB; this daemon allows at most " + std::to_string(limits_.max_memory_mib) +
+                          " MiB per machine");
+    }
+    if (spec.vcpus() > limits_.max_vcpus) {
+        return over_limit("machine '" + spec.name() + "' asks for " + std::to_string(spec.vcpus()) +
+                          " vCPUs; this daemon allows at most " + std::to_string(limits_.max_vcpus));
+    }
+    if (!v1::LoaderKind_IsValid(spec.loader())) {
+        return bad_request("unknown loader kind " + std::to_string(spec.loader()));
+    }
+    if (spec.image_case() == v1::MachineSpec::IMAGE_NOT_SET) {
+        return bad_request("the spec has no image: give image_path or image_bytes");
+    }
+    if (spec.image_case() == v1::MachineSpec::kImagePath &&
+        (spec.image_path().empty() || spec.image_path().front() != '/')) {
+        return bad_request("image path '" + spec.image_path() +
+                           "' is relative: the daemon needs an absolute path");
+    }
+    for (int cpu : spec.cpus()) {
+        if (cpu < 0 || cpu >= CPU_SETSIZE) {
+            return bad_request("host CPU " + std::to_string(cpu) + " does not exist");
+        }
+    }
+    return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::build(const v1::MachineSpec& spec)
+{
+    auto image = read_image(spec);
+    if (!image.ok()) {
+        return image.status();
+    }
+    runtime::MachineSpec rs;
+    rs.name = spec.name();
+    rs.memory_bytes = (spec.memory_mib() ? spec.memory_mib() : kDefaultMemoryMib) << 20;
+    rs.vcpus = spec.vcpus() ? spec.vcpus() : 1;
+    rs.image = std::move(*image);
+    rs.format = to_format(spec.loader());
+    if (spec.has_load_address()) {
+        rs.load_address = spec.load_address();
+    }
+    rs.cmdline = spec.cmdline();
+    rs.cpus.assign(spec.cpus().begin(), spec.cpus().end());
+    std::string error;
+    std::shared_ptr<runtime::Machine> machine = runtime::Machine::create(rs, layer_, &error);
+    if (!machine) {
+        return bad_request("machine '" + spec.name() + "': " + error);
+    }
+    std::string name = spec.name();
+    machine->on_status([this, name](const runtime::MachineStatus& s) { publish(make_event(name, s)); });
+    return machine;
+}
+
+absl::Status Registry::persist(const v1::MachineSpec& spec) const
+{
+    std::string json;
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    if (!google::protobuf::util::MessageToJsonString(spec, &json, options).ok()) {
+        return host_failure("cannot encode the spec of '" + spec.name() + "'");
+    }
+    return write_atomically(spec_path(spec.name()), json + "\n");
+}
+
+std::filesystem::path Registry::spec_path(const std::string& name) const
+{
+    return dir_ / "machines" / (name + ".json");
+}
+
+absl::StatusOr<v1::MachineInfo> Registry::create(v1::MachineSpec spec)
+{
+    if (auto ok = check_spec(spec); !ok.ok()) {
+        return ok;
+    }
+    // Store what the machine really gets, not the zero defaults.
+    spec.set_memory_mib(spec.memory_mib() ? spec.memory_mib() : kDefaultMemoryMib);
+    spec.set_vcpus(spec.vcpus() ? spec.vcpus() : 1);
+    spec.set_loader(spec.loader() ? spec.loader() : v1::LOADER_KIND_ELF64);
+    auto entry = std::make_shared<Entry>();
+    entry->spec = spec;
+    {
+        std::lock_guard lock(mutex_);
+        if (!entries_.emplace(spec.name(), entry).second) {
+            return name_taken(spec.name());
+        }
+    }
+    auto machine = build(spec);
+    absl::Status stored = machine.ok() ? persist(spec) : machine.status();
+    {
+        std::lock_guard lock(mutex_);
+        if (!stored.ok()) {
+            entries_.erase(spec.name());
+            return stored;
+        }
+        entry->machine = *machine;
+        entry->building = false;
+    }
+    base::log_info("registry", "created machine ", spec.name());
+    publish(make_event(spec.name(), (*machine)->status()));
+    return info(spec, *machine);
+}
+
+std::shared_ptr<Registry::Entry> Registry::find(const std::string& name) const
+{
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(name);
+    if (it == entries_.end() || it->second->building) {
+        return nullptr;
+    }
+    return it->second;
+}
+
+// Holding an entry's control lock while it is still registered keeps it
+// registered: remove() needs that lock too.
+absl::StatusOr<std::shared_ptr<Registry::Entry>> Registry::lock_entry(const std::string& name,
+                                                                     std::unique_lock<std::mutex>* control)
+{
+    auto entry = find(name);
+    if (!entry) {
+        return unknown_machine(name);
+    }
+    *control = std::unique_lock(entry->control);
+    if (find(name) != entry) {
+        return unknown_machine(name);
+    }
+    return entry;
+}
+
+std::shared_ptr<runtime::Machine> Registry::current(const Entry& entry) const
+{
+    std::lock_guard lock(mutex_);
+    return entry.machine;
+}
+
+absl::StatusOr<v1::MachineInfo> Registry::start(const std::string& name)
+{
+    std::unique_lock<std::mutex> control;
+    auto entry = lock_entry(name, &control);
+    if (!entry.ok()) {
+        return entry.status();
+    }
+    std::shared_ptr<runtime::Machine> machine = current(**entry);
+    auto state = machine ? machine->status().state : runtime::MachineState::Stopped;
+    if (state == runtime::MachineState::Running || state == runtime::MachineState::Paused) {
+        return wrong_state(name, runtime::to_string(state), "start");
+    }
+    if (state != runtime::MachineState::Created) {
+        auto fresh = build((*entry)->spec);
+        if (!fresh.ok()) {
+            return fresh.status();
+        }
+        if (machine) {
+            machine->on_status(nullptr);
+        }
+        machine = *fresh;
+        std::lock_guard lock(mutex_);
+        (*entry)->machine = machine;
+    }
+    if (!machine->start()) {
+        return wrong_state(name, runtime::to_string(machine->status().state), "start");
+    }
+    base::log_info("registry", "started machine ", name);
+    return info((*entry)->spec, machine);
+}
+
+absl::StatusOr<v1::MachineInfo> Registry::pause(const std::string& name)
+{
+    return control(name, "pause", [](runtime::Machine& m) { return m.pause(); });
+}
+
+absl::StatusOr<v1::MachineInfo> Registry::resume(const std::string& name)
+{
+    return control(name, "resume", [](runtime::Machine& m) { return m.resume(); });
+}
+
+absl::StatusOr<v1::MachineInfo> Registry::control(const std::string& name, const std::string& verb,
+                                                  const std::function<bool(runtime::Machine&)>& op)
+{
+    std::unique_lock<std::mutex> control;
+    auto entry = lock_entry(name, &control);
+    if (!entry.ok()) {
+        return entry.status();
+    }
+    std::shared_ptr<runtime::Machine> machine = current(**entry);
+    if (!machine) {
+        return wrong_state(name, "stopped", verb);
+    }
+    if (!op(*machine)) {
+        return wrong_state(name, runtime::to_string(machine->status().state), verb);
+    }
+    base::log_info("registry", verb, " machine ", name);
+    return info((*entry)->spec, machine);
+}
+
+absl::Status Registry::remove(const std::string& name)
+{
+    std::unique_lock<std::mutex> control;
+    auto entry = lock_entry(name, &control);
+    if (!entry.ok()) {
+        return entry.status();
+    }
+    if (auto machine = current(**entry)) {
+        machine->stop("deleted");
+        machine->on_status(nullptr);
+    }
+    std::error_code ec;
+    std::filesystem::remove(spec_path(name), ec);
+    if (ec) {
+        base::log_warn("registry", "cannot remove ", spec_path(name).string(), ": ", ec.message());
+    }
+    {
+        std::lock_guard lock(mutex_);
+        entries_.erase(name);
+    }
+    base::log_info("registry", "deleted machine ", name);
+    v1::WatchEvent event;
+    event.set_name(name);
+    event.set_deleted(true);
+    publish(event);
+    return absl::OkStatus();
+}
+
+absl::StatusOr<v1::MachineInfo> Registry::get(const std::string& name) const
+{
+    auto entry = find(name);
+    if (!entry) {
+        return unknown_machine(name);
+    }
+    return info(entry->spec, current(*entry));
+}
+
+std::vector<v1::MachineInfo> Registry::list() const
+{
+    std::vector<std::shared_ptr<Entry>> entries;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [name, entry] : entries_) {
+            if (!entry->building) {
+                entries.push_back(entry);
+            }
+        }
+    }
+    std::vector<v1::MachineInfo> out;
+    for (const auto& entry : entries) {
+        out.push_back(info(entry->spec, current(*entry)));
+    }
+    return out;
+}
+
+absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::machine(const std::string& name,
+                                                                    const std::string& verb) const
+{
+    auto entry = find(name);
+    if (!entry) {
+        return unknown_machine(name);
+    }
+    auto machine = current(*entry);
+    if (!machine) {
+        return wrong_state(name, std::string(kNotBuiltReason) + " (start it first)", verb);
+    }
+    return machine;
+}
+
+v1::MachineInfo Registry::info(const v1::MachineSpec& spec,
+                               const std::shared_ptr<runtime::Machine>& machine) const
+{
+    v1::MachineInfo info;
+    *info.mutable_spec() = spec;
+    if (spec.image_case() == v1::MachineSpec::kImageBytes) {
+        info.set_image_size(spec.image_bytes().size());
+        info.mutable_spec()->clear_image_bytes();
+    } else {
+        std::error_code ec;
+        auto size = std::filesystem::file_size(spec.image_path(), ec);
+        info.set_image_size(ec ? 0 : size);
+    }
+    if (!machine) {
+        info.set_state(v1::MACHINE_STATE_STOPPED);
+        info.set_reason(kNotBuiltReason);
+        return info;
+    }
+    auto status = machine->status();
+    info.set_state(to_proto(status.state));
+    info.set_exit_status(status.exit_status);
+    info.set_reason(status.reason);
+    info.set_uptime_ns(static_cast<uint64_t>(machine->uptime().count()));
+    return info;
+}
+
+int Registry::subscribe(Observer observer)
+{
+    std::lock_guard lock(observers_mutex_);
+    observers_[next_observer_] = std::move(observer);
+    return next_observer_++;
+}
+
+void Registry::unsubscribe(int id)
+{
+    std::lock_guard lock(observers_mutex_);
+    observers_.erase(id);
+}
+
+// Called outside the lock: an observer may end its stream, and that may
+// unsubscribe on this very thread.  Observers must cope with late calls.
+void Registry::publish(const v1::WatchEvent& event)
+{
+    std::vector<Observer> observers;
+    {
+        std::lock_guard lock(observers_mutex_);
+        for (const auto& [id, observer] : observers_) {
+            observers.push_back(observer);
+        }
+    }
+    for (const auto& observer : observers) {
+        observer(event);
+    }
+}
+
+void Registry::stop_all(const std::string& reason)
+{
+    std::vector<std::shared_ptr<runtime::Machine>> machines;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [name, entry] : entries_) {
+            if (entry->machine) {
+                machines.push_back(entry->machine);
+            }
+        }
+    }
+    for (const auto& machine : machines) {
+        auto state = machine->status().state;
+        if (state != runtime::MachineState::Stopped && state != runtime::MachineState::Crashed) {
+            base::log_info("registry", "stopping machine ", machine->spec().name);
+            machine->stop(reason);
+        }
+    }
+}
+
+}  // namespace vmruntime::server

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// The daemon's named machines.  Each entry keeps the spec it was created
+// with (persisted as <state-dir>/machines/<name>.json, written atomically)
+// and, once built, the runtime machine.  Machines found on disk at start are
+// listed as stopped and built again by the next start.
+//
+// Threads: any.  Calls that wait for the runtime (create, start, pause,
+// resume, remove) may block for a while, so the service runs them on its
+// worker pool, never on a gRPC thread.  Observers are called on whichever
+// thread changed a state, with no registry lock held.
+#pragma once
+
+#include <absl/status/status.h>
+#include <absl/status/statusor.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "vmruntime/runtime/device_layer.h"
+#include "vmruntime/runtime/machine.h"
+#include "vmruntime/v1/vmruntime.pb.h"
+
+namespace vmruntime::server {
+
+// What one machine may ask for.
+struct Limits {
+    uint64_t max_memory_mib = 4096;
+    uint32_t max_vcpus = 64;
+};
+
+class Registry {
+public:
+    using Observer = std::function<void(const v1::WatchEvent&)>;
+
+    Registry(runtime::DeviceLayer& layer, std::filesystem::path state_dir, Limits limits);
+    // Powers off every machine still running.
+    ~Registry();
+    Registry(const Registry&) = delete;
+    Registry& operator=(const Registry&) = delete;
+
+    // Creates the state directory if needed and lists the machines stored
+    // there as stopped.  Unreadable files are logged and skipped.
+    absl::Status load();
+
+    absl::StatusOr<v1::MachineInfo> create(v1::MachineSpec spec);
+    absl::StatusOr<v1::MachineInfo> start(const std::string& name);
+    absl::StatusOr<v1::MachineInfo> pause(const std::string& name);
+    absl::StatusOr<v1::MachineInfo> resume(const std::string& name);
+    // Powers the machine off if it runs, then forgets it and its file.
+    absl::Status remove(const std::string& name);
+
+    absl::StatusOr<v1::MachineInfo> get(const std::string& name) const;
+    std::vector<v1::MachineInfo> list() const;
+
+    // The runtime machine behind `name`; FAILED_PRECONDITION (`verb` says
+    // for what) if it was not built since the daemon started.
+    absl::StatusOr<std::shared_ptr<runtime::Machine>> machine(const std::string& name,
+                                                              const std::string& verb) const;
+
+    // Every state change, creation and deletion from now on.
+    int subscribe(Observer observer);
+    void unsubscribe(int id);
+
+    // Powers off every machine, with `reason`.
+    void stop_all(const std::string& reason);
+
+private:
+    struct Entry {
+        v1::MachineSpec spec;  // as persisted: image_bytes included
+        std::shared_ptr<runtime::Machine> machine;
+        bool building = true;  // create has not finished: invisible
+        std::mutex control;    // serializes start/pause/resume/remove
+        // machine is written under both control and the registry mutex.
+    };
+
+    std::shared_ptr<Entry> find(const std::string& name) const;
+    absl::StatusOr<std::shared_ptr<Entry>> lock_entry(const std::string& name,
+                                                      std::unique_lock<std::mutex>* control);
+    std::shared_ptr<runtime::Machine> current(const Entry& entry) const;
+    absl::StatusOr<v1::MachineInfo> control(const std::string& name, const std::string& verb,
+                                            const std::function<bool(runtime::Machine&)>& op);
+    absl::StatusOr<std::shared_ptr<runtime::Machine>> build(const v1::MachineSpec& spec);
+    absl::Status check_spec(const v1::MachineSpec& spec) const;
+    absl::Status persist(const v1::MachineSpec& spec) const;
+    std::filesystem::path spec_path(const std::string& name) const;
+    v1::MachineInfo info(const v1::MachineSpec& spec,
+                         const std::shared_ptr<runtime::Machine>& machine) const;
+    void publish(const v1::WatchEvent& event);
+
+    runtime::DeviceLayer& layer_;
+    std::filesystem::path dir_;
+    Limits limits_;
+
+    mutable std::mutex mutex_;
+    std::map<std::string, std::shared_ptr<Entry>> entries_;
+
+    std::mutex observers_mutex_;
+    std::map<int, Observer> observers_;
+    int next_observer_ = 0;
+};
+
+// Maps the runtime's state to the API's.
+v1::MachineState to_proto(runtime::MachineState state);
+
+}  // namespace vmruntime::server

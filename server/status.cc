@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "server/status.h"
+
+#include <string>
+
+namespace vmruntime::server {
+
+absl::Status unknown_machine(std::string_view name)
+{
+    return absl::NotFoundError("no machine named '" + std::string(name) +
+                               "' (vmctl list shows the machines)");
+}
+
+absl::Status name_taken(std::string_view name)
+{
+    return absl::AlreadyExistsError("a machine named '" + std::string(name) +
+                                    "' already exists: pick another name or delete it first");
+}
+
+absl::Status bad_request(std::string_view why)
+{
+    return absl::InvalidArgumentError(std::string(why));
+}
+
+absl::Status over_limit(std::string_view why)
+{
+    return absl::ResourceExhaustedError(std::string(why));
+}
+
+absl::Status wrong_state(std::string_view name, std::string_view state, std::string_view verb)
+{
+    return absl::FailedPreconditionError("cannot " + std::string(verb) + " machine '" +
+                                         std::string(name) + "': it is " + std::string(state));
+}
+
+absl::Status outside_ram(std::string_view why)
+{
+    return absl::OutOfRangeError(std::string(why));
+}
+
+absl::Status host_failure(std::string_view why)
+{
+    return absl::InternalError(std::string(why));
+}
+
+// absl and gRPC share the canonical code numbering.
+grpc::Status to_grpc(const absl::Status& status)
+{
+    if (status.ok()) {
+        return grpc::Status::OK;
+    }
+    return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+}  // namespace vmruntime::server

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// The daemon's errors: every failure a client can see is made here, with
+// its canonical code and a message saying what to do about it, and turned
+// into a grpc::Status here.  No other file picks a status code.
+#pragma once
+
+#include <absl/status/status.h>
+#include <grpcpp/support/status.h>
+
+#include <string_view>
+
+namespace vmruntime::server {
+
+// NOT_FOUND: no machine has this name.
+absl::Status unknown_machine(std::string_view name);
+// ALREADY_EXISTS: the name is taken.
+absl::Status name_taken(std::string_view name);
+// INVALID_ARGUMENT: a spec, image or request the daemon cannot use.
+absl::Status bad_request(std::string_view why);
+// RESOURCE_EXHAUSTED: past one of the daemon's limits.
+absl::Status over_limit(std::string_view why);
+// FAILED_PRECONDITION: the machine's state does not allow `verb`.
+absl::Status wrong_state(std::string_view name, std::string_view state, std::string_view verb);
+// OUT_OF_RANGE: an address range outside guest RAM.
+absl::Status outside_ram(std::string_view why);
+// INTERNAL: the host failed (I/O on the state directory, nvmm).
+absl::Status host_failure(std::string_view why);
+
+grpc::Status to_grpc(const absl::Status& status);
+
+}  // namespace vmruntime::server

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "daemon.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace vmruntime::testing {
+namespace {
+
+bool can_connect(const std::string& path)
+{
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    bool ok = fd != -1 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    if (fd != -1) {
+        ::close(fd);
+    }
+    return ok;
+}
+
+std::string slurp(const std::string& path)
+{
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+[[noreturn]] void exec_child(const std::vector<std::string>& argv, const std::string& out,
+                             const std::string& err)
+{
+    int null = ::open("/dev/null", O_RDONLY);
+    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    ::dup2(null, 0);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) {
+        args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    _exit(127);
+}
+
+int wait_exit(pid_t pid)
+{
+    int status = 0;
+    while (::waitpid(pid, &status, 0) == -1 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+Daemon::Daemon()
+{
+    char tmpl[] = "/tmp/vmruntimed-test.XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    socket_ = dir_ + "/sock";
+    state_dir_ = dir_ + "/state";
+}
+
+Daemon::~Daemon()
+{
+    if (pid_ > 0) {
+        stop();
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+}
+
+bool Daemon::start(std::chrono::seconds timeout)
+{
+    pid_ = ::fork();
+    if (pid_ == 0) {
+        exec_child({VMRUNTIMED_PATH, "--socket", socket_, "--state-dir", state_dir_, "--log-level", "debug"},
+                   "/dev/null", dir_ + "/daemon.log");
+    }
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (!running()) {
+            return false;
+        }
+        if (can_connect(socket_)) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+}
+
+bool Daemon::running()
+{
+    if (pid_ <= 0) {
+        return false;
+    }
+    int status;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+    }
+    return true;
+}
+
+int Daemon::stop()
+{
+    if (pid_ <= 0) {
+        return -1;
+    }
+    ::kill(pid_, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    int status = 0;
+    while (::waitpid(pid_, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, &status, 0);
+            pid_ = -1;
+            return -1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string Daemon::log() const
+{
+    return slurp(dir_ + "/daemon.log");
+}
+
+CommandResult run_command(const std::vector<std::string>& argv)
+{
+    char tmpl[] = "/tmp/vmctl-test.XXXXXX";
+    std::string dir = ::mkdtemp(tmpl);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        exec_child(argv, dir + "/out", dir + "/err");
+    }
+    CommandResult r;
+    r.exit_code = wait_exit(pid);
+    r.out = slurp(dir + "/out");
+    r.err = slurp(dir + "/err");
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    return r;
+}
+
+}  // namespace vmruntime::testing

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// A real vmruntimed for integration tests: forked from the built binary on
+// a socket and state directory of its own under a fresh temporary
+// directory, its log kept in a file there.  Also runs vmctl.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace vmruntime::testing {
+
+class Daemon {
+public:
+    Daemon();
+    // Stops the daemon if it runs and removes the directory.
+    ~Daemon();
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+
+    // Starts vmruntimed and waits until it accepts connections.  False if
+    // it exited or did not answer within `timeout`.
+    bool start(std::chrono::seconds timeout = std::chrono::seconds(20));
+    // SIGTERM, then waits; returns the exit status, or -1 if it had to be
+    // killed or did not exit normally.
+    int stop();
+    bool running();
+
+    const std::string& socket() const { return socket_; }
+    const std::string& state_dir() const { return state_dir_; }
+    std::string log() const;
+
+private:
+    std::string dir_, socket_, state_dir_;
+    pid_t pid_ = -1;
+};
+
+struct CommandResult {
+    int exit_code = -1;  // -1: killed by a signal
+    std::string out, err;
+};
+
+// Runs `argv` with stdin from /dev/null and waits for it.
+CommandResult run_command(const std::vector<std::string>& argv);
+
+}  // namespace vmruntime::testing

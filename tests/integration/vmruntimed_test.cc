@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// vmruntimed end to end: each test forks its own daemon on a temporary
+// socket and state directory, drives it with the generated gRPC client (or
+// the vmctl binary) and boots guests/hello, whose console says
+// "vmruntime hello guest", echoes input, powers off on 'q' and after
+// ticks=N with status exit=V.
+#include <sys/stat.h>
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+#include "daemon.h"
+#include "vmruntime/v1/vmruntime.grpc.pb.h"
+
+namespace vmruntime::testing {
+namespace {
+
+using std::chrono::seconds;
+namespace v1 = vmruntime::v1;
+
+constexpr const char* kBanner = "vmruntime hello guest";
+constexpr auto kGuestTimeout = seconds(60);
+
+class DaemonTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        if (access("/dev/kvm", R_OK | W_OK) != 0) {
+            GTEST_SKIP() << "*** /dev/kvm is not usable here: vmruntimed integration tests SKIPPED ***";
+        }
+        ASSERT_TRUE(daemon_.start()) << daemon_.log();
+        connect();
+    }
+
+    void TearDown() override
+    {
+        if (HasFailure()) {
+            std::cerr << "--- daemon log ---\n" << daemon_.log();
+        }
+    }
+
+    void connect()
+    {
+        stub_ = v1::Machines::NewStub(grpc::CreateChannel("unix:" + daemon_.socket(),
+                                                          grpc::InsecureChannelCredentials()));
+    }
+
+    static v1::MachineSpec hello(const std::string& name, const std::string& cmdline = "")
+    {
+        v1::MachineSpec spec;
+        spec.set_name(name);
+        spec.set_memory_mib(16);
+        spec.set_image_path(HELLO_ELF);
+        spec.set_loader(v1::LOADER_KIND_ELF64);
+        spec.set_cmdline(cmdline);
+        return spec;
+    }
+
+    grpc::Status create(const v1::MachineSpec& spec)
+    {
+        grpc::ClientContext cc;
+        v1::CreateRequest req;
+        *req.mutable_spec() = spec;
+        v1::CreateResponse resp;
+        return stub_->Create(&cc, req, &resp);
+    }
+
+    template <typename Request, typename Response>
+    grpc::Status call(grpc::Status (v1::Machines::Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
+                      const std::string& name, Response* resp = nullptr)
+    {
+        grpc::ClientContext cc;
+        cc.set_deadline(std::chrono::system_clock::now() + kGuestTimeout);
+        Request req;
+        req.set_name(name);
+        Response ignored;
+        return (stub_.get()->*rpc)(&cc, req, resp ? resp : &ignored);
+    }
+
+    v1::MachineInfo get(const std::string& name)
+    {
+        v1::GetResponse resp;
+        EXPECT_TRUE(call(&v1::Machines::Stub::Get, name, &resp).ok());
+        return resp.machine();
+    }
+
+    // Console output from offset 0 until `until` shows up or the stream
+    // ends; `input` is sent once `ready` is seen.
+    std::string console(const std::string& name, const std::string& until, const std::string& input = "",
+                        v1::MachineInfo* ended = nullptr, const std::string& ready = kBanner)
+    {
+        grpc::ClientContext cc;
+        cc.set_deadline(std::chrono::system_clock::now() + kGuestTimeout);
+        auto stream = stub_->Console(&cc);
+        v1::ConsoleRequest first;
+        first.set_name(name);
+        first.set_from_offset(0);
+        stream->Write(first);
+        std::string out;
+        bool sent = false;
+        v1::ConsoleResponse resp;
+        while (stream->Read(&resp)) {
+            out += resp.data();
+            if (resp.has_ended() && ended) {
+                *ended = resp.ended();
+            }
+            if (!input.empty() && !sent && out.find(ready) != std::string::npos) {
+                v1::ConsoleRequest keys;
+                keys.set_input(input);
+                stream->Write(keys);
+                sent = true;
+            }
+            if (!until.empty() && out.find(until) != std::string::npos) {
+                cc.TryCancel();
+            }
+        }
+        stream->Finish();
+        return out;
+    }
+
+    Daemon daemon_;
+    std::unique_ptr<v1::Machines::Stub> stub_;
+};
+
+TEST_F(DaemonTest, HelloLifeCycle)
+{
+    ASSERT_TRUE(create(hello("h1")).ok());
+    EXPECT_EQ(get("h1").state(), v1::MACHINE_STATE_CREATED);
+    ASSERT_TRUE(call(&v1::Machines::Stub::Start, "h1").ok());
+    EXPECT_NE(console("h1", kBanner).find(kBanner), std::string::npos);
+
+    v1::PauseResponse paused;
+    ASSERT_TRUE(call(&v1::Machines::Stub::Pause, "h1", &paused).ok());
+    EXPECT_EQ(paused.machine().state(), v1::MACHINE_STATE_PAUSED);
+
+    grpc::ClientContext cc;
+    v1::GetRegistersRequest req;
+    req.set_name("h1");
+    req.add_classes(v1::STATE_CLASS_GPRS);
+    req.add_classes(v1::STATE_CLASS_SEGMENTS);
+    req.add_classes(v1::STATE_CLASS_MSRS);
+    v1::GetRegistersResponse regs;
+    ASSERT_TRUE(stub_->GetRegisters(&cc, req, &regs).ok());
+    EXPECT_TRUE(regs.registers().has_gprs());
+    EXPECT_FALSE(regs.registers().has_fpu());
+    EXPECT_NE(regs.registers().gprs().rip(), 0u);
+    EXPECT_TRUE(regs.registers().segments().cs().l()) << "hello runs in 64-bit mode";
+    EXPECT_NE(regs.registers().msrs().efer() & (1u << 10), 0u) << "EFER.LMA";
+
+    v1::ResumeResponse resumed;
+    ASSERT_TRUE(call(&v1::Machines::Stub::Resume, "h1", &resumed).ok());
+    EXPECT_EQ(resumed.machine().state(), v1::MACHINE_STATE_RUNNING);
+
+    v1::StatsResponse stats;
+    ASSERT_TRUE(call(&v1::Machines::Stub::Stats, "h1", &stats).ok());
+    EXPECT_GT(stats.exits().io(), 0u);
+    EXPECT_GT(stats.console_bytes(), 0u);
+
+    grpc::ClientContext sc;
+    v1::StopRequest stop;
+    stop.set_name("h1");
+    stop.set_timeout_ms(100);
+    v1::StopResponse stopped;
+    ASSERT_TRUE(stub_->Stop(&sc, stop, &stopped).ok());
+    EXPECT_TRUE(stopped.forced()) << "hello never powers off by itself without ticks=";
+    EXPECT_EQ(stopped.machine().state(), v1::MACHINE_STATE_STOPPED);
+
+    ASSERT_TRUE(call(&v1::Machines::Stub::Delete, "h1").ok());
+    EXPECT_EQ(call(&v1::Machines::Stub::Get, "h1").error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(DaemonTest, GuestPowerOffEndsConsoleWithItsStatus)
+{
+    ASSERT_TRUE(create(hello("ticks", "hz=100 ticks=20 exit=7")).ok());
+    ASSERT_TRUE(call(&v1::Machines::Stub::Start, "ticks").ok());
+    v1::MachineInfo ended;
+    std::string out = console("ticks", "", "", &ended);
+    EXPECT_NE(out.find("done 20 ticks"), std::string::npos) << out;
+    EXPECT_EQ(ended.state(), v1::MACHINE_STATE_STOPPED);
+    EXPECT_EQ(ended.exit_status(), 7u);
+    EXPECT_EQ(get("ticks").state(), v1::MACHINE_STATE_STOPPED);
+    // A stopped machine starts afresh, re-created from its spec.
+    ASSERT_TRUE(call(&v1::Machines::Stub::Start, "ticks").ok());
+    EXPECT_NE(console("ticks", kBanner).find(kBanner), std::string::npos);
+}
+
+TEST_F(DaemonTest, StopWaitsForAGuestThatPowersOffByItself)
+{
+    ASSERT_TRUE(create(hello("slow", "hz=100 ticks=30 exit=9")).ok());
+    ASSERT_TRUE(call(&v1::Machines::Stub::Start, "slow").ok());
+    grpc::ClientContext cc;
+    v1::StopRequest stop;
+    stop.set_name("slow");
+    stop.set_timeout_ms(30000);
+    v1::StopResponse stopped;
+    ASSERT_TRUE(stub_->Stop(&cc, stop, &stopped).ok());
+    EXPECT_FALSE(stopped.forced());
+    EXPECT_EQ(stopped.machine().state(), v1::MACHINE_STATE_STOPPED);
+    EXPECT_EQ(stopped.machine().exit_status(), 9u);
+}
+
+TEST_F(DaemonTest, ConsoleInputReachesTheGuest)
+{
+    ASSERT_TRUE(create(hello("echo", "exit=3")).ok());
+    ASSERT_TRUE(call(&v1::Machines::Stub::Start, "echo").ok());
+    v1::MachineInfo ended;
+    // The first tick shows the guest's UART interrupt is enabled.
+    std::string out = console("echo", "", "xyq", &ended, "tick 100");
+    EXPECT_NE(out.find("xyq"), std::string::npos) << out;
+    EXPECT_NE(out.find("bye"), std::string::npos) << out;
+    EXPECT_EQ(ended.exit_status(), 3u);
+}
+
+TEST_F(DaemonTest, WatchSeesStateChanges)
+{
+    ASSERT_TRUE(create(hello("w")).ok());
+    ASSERT_TRUE(create(hello("other")).ok());
+    grpc::ClientContext cc;
+    cc.set_deadline(std::chrono::system_clock::now() + kGuestTimeout);
+    v1::WatchRequest req;
+    req.set_name("w");
+    auto reader = stub_->Watch(&cc, req);
+    // The first event is the current state: the watch is in place after it.
+    std::vector<std::string> seen;
+    v1::WatchEvent event;
+    ASSERT_TRUE(reader->Read(&event));
+    seen.push_back(v1::MachineState_Name(event.state()));
+    ASSERT_TRUE(call(&v1::Machines::Stub::Start, "other").ok());
+    ASSERT_TRUE(call(&v1::Machines::Stub::Start, "w").ok());
+    ASSERT_TRUE(call(&v1::Machines::Stub::Delete, "w").ok());
+    while (reader->Read(&event)) {
+        seen.push_back(event.deleted() ? "deleted" : v1::MachineState_Name(event.state()));
+        if (event.deleted()) {
+            break;
+        }
+    }
+    cc.TryCancel();
+    reader->Finish();
+    std::vector<std::string> want = {"MACHINE_STATE_CREATED", "MACHINE_STATE_RUNNING", "MACHINE_STATE_STOPPED",
+                                     "deleted"};
+    EXPECT_EQ(seen, want);
+}
+
+TEST_F(DaemonTest, BadRequestsGetTheRightCodesAndTheDaemonStaysUp)
+{
+    using grpc::StatusCode;
+    EXPECT_EQ(call(&v1::Machines::Stub::Get, "nosuch").error_code(), StatusCode::NOT_FOUND);
+    EXPECT_EQ(call(&v1::Machines::Stub::Start, "nosuch").error_code(), StatusCode::NOT_FOUND);
+    EXPECT_EQ(call(&v1::Machines::Stub::Delete, "nosuch").error_code(), StatusCode::NOT_FOUND);
+
+    v1::MachineSpec junk = hello("junk");
+    junk.set_image_bytes("this is not an ELF file");
+    grpc::Status bad = create(junk);
+    EXPECT_EQ(bad.error_code(), StatusCode::INVALID_ARGUMENT);
+    EXPECT_FALSE(bad.error_message().empty());
+    EXPECT_EQ(call(&v1::Machines::Stub::Get, "junk").error_code(), StatusCode::NOT_FOUND);
+
+    v1::MachineSpec huge = hello("huge");
+    huge.set_memory_mib(1 << 20);
+    EXPECT_EQ(create(huge).error_code(), StatusCode::RESOURCE_EXHAUSTED);
+    v1::MachineSpec wide = hello("wide");
+    wide.set_vcpus(1000);
+    EXPECT_EQ(create(wide).error_code(), StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_EQ(create(hello("../etc")).error_code(), StatusCode::INVALID_ARGUMENT);
+    v1::MachineSpec relative = hello("rel");
+    relative.set_image_path("hello.elf");
+    EXPECT_EQ(create(relative).error_code(), StatusCode::INVALID_ARGUMENT);
+
+    ASSERT_TRUE(create(hello("m")).ok());
+    EXPECT_EQ(create(hello("m")).error_code(), StatusCode::ALREADY_EXISTS);
+    EXPECT_EQ(call(&v1::Machines::Stub::Pause, "m").error_code(), StatusCode::FAILED_PRECONDITION);
+    ASSERT_TRUE(call(&v1::Machines::Stub::Start, "m").ok());
+    EXPECT_EQ(call(&v1::Machines::Stub::Start, "m").error_code(), StatusCode::FAILED_PRECONDITION);
+    EXPECT_EQ(call(&v1::Machines::Stub::Resume, "m").error_code(), StatusCode::FAILED_PRECONDITION);
+
+    auto read = [&](uint64_t address, uint32_t length) {
+        grpc::ClientContext cc;
+        v1::ReadMemoryRequest req;
+        req.set_name("m");
+        req.set_address(address);
+        req.set_length(length);
+        v1::ReadMemoryResponse resp;
+        return stub_->ReadMemory(&cc, req, &resp).error_code();
+    };
+    EXPECT_EQ(read(0x100000, 16), StatusCode::OK);
+    EXPECT_EQ(read(16ULL << 20, 1), StatusCode::OUT_OF_RANGE);
+    EXPECT_EQ(read(~0ULL - 4, 16), StatusCode::OUT_OF_RANGE);
+    EXPECT_EQ(read(0, 2u << 20), StatusCode::INVALID_ARGUMENT);
+
+    grpc::ClientContext rc;
+    v1::GetRegistersRequest regs;
+    regs.set_name("m");
+    regs.set_vcpu(5);
+    v1::GetRegistersResponse ignored;
+    EXPECT_EQ(stub_->GetRegisters(&rc, regs, &ignored).error_code(), StatusCode::INVALID_ARGUMENT);
+
+    EXPECT_TRUE(daemon_.running());
+    v1::ListResponse list;
+    grpc::ClientContext lc;
+    ASSERT_TRUE(stub_->List(&lc, v1::ListRequest(), &list).ok());
+    ASSERT_EQ(list.machines_size(), 1);
+    EXPECT_EQ(list.machines(0).spec().name(), "m");
+}
+
+TEST_F(DaemonTest, WriteMemoryThenReadItBack)
+{
+    ASSERT_TRUE(create(hello("mem")).ok());
+    grpc::ClientContext wc;
+    v1::WriteMemoryRequest w;
+    w.set_name("mem");
+    w.set_address(0x3000);
+    w.set_data("\x01\x02\x03\xff", 4);
+    v1::WriteMemoryResponse wr;
+    ASSERT_TRUE(stub_->WriteMemory(&wc, w, &wr).ok());
+    grpc::ClientContext rc;
+    v1::ReadMemoryRequest r;
+    r.set_name("mem");
+    r.set_address(0x3000);
+    r.set_length(4);
+    v1::ReadMemoryResponse rr;
+    ASSERT_TRUE(stub_->ReadMemory(&rc, r, &rr).ok());
+    EXPECT_EQ(rr.data(), std::string("\x01\x02\x03\xff", 4));
+}
+
+TEST_F(DaemonTest, RestartKeepsTheMachineList)
+{
+    ASSERT_TRUE(create(hello("a")).ok());
+    v1::MachineSpec b = hello("b", "hz=50");
+    std::ifstream elf(HELLO_ELF, std::ios::binary);
+    b.set_image_bytes(std::string(std::istreambuf_iterator<char>(elf), {}));
+    ASSERT_TRUE(create(b).ok());
+    ASSERT_TRUE(call(&v1::Machines::Stub::Start, "a").ok());
+    EXPECT_EQ(daemon_.stop(), 0) << "SIGTERM stops the guests and exits cleanly";
+
+    ASSERT_TRUE(daemon_.start()) << daemon_.log();
+    connect();
+    grpc::ClientContext lc;
+    v1::ListResponse list;
+    ASSERT_TRUE(stub_->List(&lc, v1::ListRequest(), &list).ok());
+    ASSERT_EQ(list.machines_size(), 2);
+    EXPECT_EQ(list.machines(0).spec().name(), "a");
+    EXPECT_EQ(list.machines(1).spec().name(), "b");
+    EXPECT_EQ(list.machines(1).spec().cmdline(), "hz=50");
+    for (const auto& m : list.machines()) {
+        EXPECT_EQ(m.state(), v1::MACHINE_STATE_STOPPED);
+    }
+    EXPECT_EQ(call(&v1::Machines::Stub::Stats, "b").error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    ASSERT_TRUE(call(&v1::Machines::Stub::Start, "b").ok());
+    EXPECT_NE(console("b", kBanner).find(kBanner), std::string::npos);
+}
+
+TEST_F(DaemonTest, SocketIsPrivateAndNotStolen)
+{
+    struct stat st;
+    ASSERT_EQ(stat(daemon_.socket().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0660u);
+    auto second = run_command({VMRUNTIMED_PATH, "--socket", daemon_.socket(), "--state-dir",
+                               daemon_.state_dir()});
+    EXPECT_EQ(second.exit_code, 1);
+    EXPECT_NE(second.err.find("another daemon"), std::string::npos) << second.err;
+    EXPECT_TRUE(daemon_.running());
+}
+
+TEST_F(DaemonTest, Vmctl)
+{
+    auto vmctl = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {VMCTL_PATH, "--socket", daemon_.socket()});
+        return run_command(args);
+    };
+    auto run = vmctl({"run", HELLO_ELF, "--name", "r", "--cmdline", "hz=100 ticks=10 exit=5", "--rm"});
+    EXPECT_EQ(run.exit_code, 5) << run.err;
+    EXPECT_NE(run.out.find(kBanner), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("done 10 ticks"), std::string::npos) << run.out;
+
+    auto created = vmctl({"create", "c", HELLO_ELF, "--memory", "8"});
+    EXPECT_EQ(created.exit_code, 0) << created.err;
+    auto list = vmctl({"list", "--json"});
+    EXPECT_EQ(list.exit_code, 0) << list.err;
+    EXPECT_NE(list.out.find("\"name\":\"c\""), std::string::npos) << list.out;
+    EXPECT_NE(list.out.find("\"state\":\"MACHINE_STATE_CREATED\""), std::string::npos) << list.out;
+    EXPECT_EQ(list.out.find("\"name\":\"r\""), std::string::npos) << "--rm deleted it";
+
+    auto missing = vmctl({"get", "nosuch"});
+    EXPECT_EQ(missing.exit_code, 1);
+    EXPECT_NE(missing.err.find("NOT_FOUND"), std::string::npos) << missing.err;
+    EXPECT_EQ(vmctl({"frobnicate"}).exit_code, 2);
+    EXPECT_EQ(vmctl({"start"}).exit_code, 2);
+    EXPECT_EQ(vmctl({"help", "regs"}).exit_code, 0);
+
+    auto dump = vmctl({"mem", "c", "0", "32"});
+    EXPECT_EQ(dump.exit_code, 0) << dump.err;
+    EXPECT_EQ(std::count(dump.out.begin(), dump.out.end(), '\n'), 2) << dump.out;
+}
+
+}  // namespace
+}  // namespace vmruntime::testing
