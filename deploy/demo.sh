@@ -2,8 +2,12 @@
 # SPDX-License-Identifier: BSD-2-Clause
 #
 # The vmruntime demo on a fresh Debian 12 machine: installs the build
-# dependencies, builds the example VMM (default preset) and boots its guest,
-# whose console output appears below.  Rerunning it only rebuilds what changed.
+# dependencies, builds the daemon, vmctl and the bundled guest (default
+# preset), starts vmruntimed on a private socket and boots guests/hello with
+# `vmctl run`, its console on this terminal.  The guest prints a banner and
+# the time, counts timer ticks and echoes what you type; 'q' powers it off
+# (it also powers off by itself after 10 seconds).  Rerunning it only
+# rebuilds what changed.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -12,14 +16,31 @@ cd "$(dirname "$0")/.."
 
 bash deploy/install-deps.sh
 cmake --preset default
-cmake --build --preset default -j "$(nproc)" --target hello-vmm
+cmake --build --preset default -j "$(nproc)" --target vmruntimed vmctl guest_hello
 
 if ! kvm_banner; then
-  echo "demo: built build/examples/hello-vmm, but cannot run it without KVM" >&2
+  echo "demo: built vmruntimed, vmctl and hello.elf, but cannot run a guest without KVM" >&2
   exit 1
 fi
-echo "demo: running build/examples/hello-vmm; guest console follows"
+
+run_dir=$(mktemp -d /tmp/vmruntime-demo.XXXXXX)
+socket=$run_dir/vmruntimed.sock
+build/server/vmruntimed --socket "$socket" --state-dir "$run_dir/state" 2>"$run_dir/vmruntimed.log" &
+daemon=$!
+cleanup() {
+  kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+  rm -rf "$run_dir"
+}
+trap cleanup EXIT
+for _ in $(seq 100); do
+  [ -S "$socket" ] && break
+  sleep 0.1
+done
+
+echo "demo: vmruntimed is serving $socket; booting guests/hello (type to echo, q to power off)"
 echo "--------------------------------------------------------------------------------"
-build/examples/hello-vmm
+status=0
+build/client/vmctl --socket "$socket" run build/guests/hello/hello.elf --name hello --rm \
+  --cmdline "ticks=1000 hz=100" || status=$?
 echo "--------------------------------------------------------------------------------"
-echo "demo: guest halted"
+echo "demo: the guest powered off with status $status"

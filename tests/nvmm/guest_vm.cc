@@ -215,16 +215,16 @@ void GuestVm::enter_protected_mode(uint64_t rip, bool paging) {
   set(NVMM_X64_STATE_ALL);
 }
 
-void GuestVm::enter_long_mode(uint64_t rip, bool user) {
-  get(NVMM_X64_STATE_ALL);
-  nvmm_x64_state& s = state();
+void GuestVm::enter_long_mode(nvmm_vcpu& vcpu, uint64_t rip, bool user) {
+  get(vcpu, NVMM_X64_STATE_ALL);
+  nvmm_x64_state& s = *vcpu.state;
   set_flat_segments(s, user ? kUserCode : kCode64, user ? kUserData : kData);
   clear_gprs(s, rip, kRflagsReserved | (user ? kRflagsIopl3 : 0));
   s.crs[NVMM_X64_CR_CR0] = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
   s.crs[NVMM_X64_CR_CR3] = GUEST_PML4_GPA;
   s.crs[NVMM_X64_CR_CR4] = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
   s.msrs[NVMM_X64_MSR_EFER] = EFER_LME | EFER_LMA;
-  set(NVMM_X64_STATE_ALL);
+  set(vcpu, NVMM_X64_STATE_ALL);
 }
 
 void GuestVm::set_idt_gate(uint8_t vector, uint64_t handler) {
@@ -240,14 +240,14 @@ void GuestVm::set_ivt(uint8_t vector, uint16_t segment, uint16_t offset) {
   poke(GUEST_IVT_GPA + 4 * vector + 2, segment);
 }
 
-void GuestVm::get(uint64_t flags) {
-  if (nvmm_vcpu_getstate(&mach_, &vcpu_, flags) == -1) {
+void GuestVm::get(nvmm_vcpu& vcpu, uint64_t flags) {
+  if (nvmm_vcpu_getstate(&mach_, &vcpu, flags) == -1) {
     ADD_FAILURE() << "nvmm_vcpu_getstate(0x" << std::hex << flags << "): " << std::strerror(errno);
   }
 }
 
-void GuestVm::set(uint64_t flags) {
-  if (nvmm_vcpu_setstate(&mach_, &vcpu_, flags) == -1) {
+void GuestVm::set(nvmm_vcpu& vcpu, uint64_t flags) {
+  if (nvmm_vcpu_setstate(&mach_, &vcpu, flags) == -1) {
     ADD_FAILURE() << "nvmm_vcpu_setstate(0x" << std::hex << flags << "): " << std::strerror(errno);
   }
 }

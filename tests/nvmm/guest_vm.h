@@ -82,13 +82,17 @@ class GuestVm {
   void enter_real_mode(uint64_t rip);
   void enter_protected_mode(uint64_t rip, bool paging);
   // user: CPL3 code and data segments and IOPL 3 (OUT still exits).
-  void enter_long_mode(uint64_t rip, bool user = false);
+  void enter_long_mode(uint64_t rip, bool user = false) { enter_long_mode(vcpu_, rip, user); }
+  // The same for another vCPU the test created on this machine.
+  void enter_long_mode(nvmm_vcpu& vcpu, uint64_t rip, bool user = false);
   void set_idt_gate(uint8_t vector, uint64_t handler);
   void set_ivt(uint8_t vector, uint16_t segment, uint16_t offset);
 
   // getstate / setstate / nvmm_vcpu_run, recording a failure on error.
-  void get(uint64_t flags);
-  void set(uint64_t flags);
+  void get(uint64_t flags) { get(vcpu_, flags); }
+  void set(uint64_t flags) { set(vcpu_, flags); }
+  void get(nvmm_vcpu& vcpu, uint64_t flags);
+  void set(nvmm_vcpu& vcpu, uint64_t flags);
   uint64_t run();
   // Completes the current IO exit without the assist: IN data into RAX
   // (merged as the operand size says), RIP = npc.

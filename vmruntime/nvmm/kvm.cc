@@ -187,7 +187,8 @@ void apply_mask(kvm_cpuid_entry2& e, const nvmm_vcpu_conf_cpuid& m)
 
 }  // namespace
 
-int set_cpuid(int vcpu_fd, unsigned cpuid, const std::vector<nvmm_vcpu_conf_cpuid>& masks)
+int set_cpuid(int vcpu_fd, unsigned cpuid, const std::vector<nvmm_vcpu_conf_cpuid>& masks,
+              uint32_t* leaf1_edx)
 {
     auto table = std::make_unique<CpuidTable>(g_cpuid);
     for (uint32_t i = 0; i < table->count(); i++) {
@@ -200,6 +201,9 @@ int set_cpuid(int vcpu_fd, unsigned cpuid, const std::vector<nvmm_vcpu_conf_cpui
             if (m.leaf == e.function) {
                 apply_mask(e, m);
             }
+        }
+        if (e.function == 1) {
+            *leaf1_edx = e.edx;
         }
     }
     return ioctl_retry(vcpu_fd, kSetCpuid2, table->arg()) == -1 ? errno : 0;

@@ -83,6 +83,8 @@ int create_vcpu(int vm_fd, unsigned cpuid);
 // Gives the vCPU the CPUID KVM supports here, with its own APIC ID and the
 // VMM's per-leaf masks.  KVM checks EFER and CR4 writes against it, and
 // refuses a change once the vCPU has run.  0 or an errno.
-int set_cpuid(int vcpu_fd, unsigned cpuid, const std::vector<nvmm_vcpu_conf_cpuid>& masks);
+// `leaf1_edx` receives the EDX of leaf 1 the guest is given.
+int set_cpuid(int vcpu_fd, unsigned cpuid, const std::vector<nvmm_vcpu_conf_cpuid>& masks,
+              uint32_t* leaf1_edx);
 
 }  // namespace vmruntime::nvmm::kvm

@@ -147,7 +147,7 @@ int Vcpu::install_reset_state()
         ioctl(fd_, KVM_GET_VCPU_EVENTS, &m.events) == -1) {
         return errno;
     }
-    if (int err = kvm::set_cpuid(fd_, cpuid_, cpuid_conf_)) {
+    if (int err = apply_cpuid()) {
         return err;
     }
     run_->kvm_valid_regs = kSyncRegs;
@@ -400,18 +400,16 @@ bool Vcpu::stop_requested()
 int Vcpu::run()
 {
     nvmm_comm_page& c = comm();
+    if (completion_ == Completion::InKernel && (c.state_commit & NVMM_X64_STATE_GPRS)) {
+        if (int err = finish_in_kernel()) {
+            return err;
+        }
+    }
     if (!stashed_ && stop_requested()) {
         std::memset(&exit_, 0, sizeof(exit_));
         exit_.reason = NVMM_VCPU_EXIT_STOPPED;
         fill_exitstate(&exit_);
         return 0;
-    }
-    // The VMM rewrote the GPRs under an instruction KVM has yet to finish:
-    // finish it first, or KVM would write back over the VMM's values.
-    if (!stashed_ && completion_ == Completion::InKernel && (c.state_commit & NVMM_X64_STATE_GPRS)) {
-        if (int err = finish_in_kernel()) {
-            return err;
-        }
     }
     if (stashed_) {
         stashed_ = false;
@@ -495,6 +493,22 @@ int Vcpu::enter()
 int Vcpu::finish_in_kernel()
 {
     completion_ = Completion::None;
+    // GPRs the VMM committed since the assist hold its edits on top of the
+    // state before the instruction: keep them out of KVM's way, and lay the
+    // edited ones over the registers the instruction leaves.
+    nvmm_comm_page& c = comm();
+    bool vmm_gprs = c.state_commit & NVMM_X64_STATE_GPRS;
+    uint64_t edits[NVMM_X64_NGPR];
+    std::memcpy(edits, c.state.gprs, sizeof(edits));
+    c.state_commit &= ~static_cast<uint64_t>(NVMM_X64_STATE_GPRS);
+    if (c.state_commit) {
+        uint64_t flags = c.state_commit;
+        c.state_commit = 0;
+        if (int err = commit_state(flags)) {
+            return err;
+        }
+    }
+    c.state_cached = 0;
     // A stop request arriving meanwhile keeps comm.stop set; run() checks
     // it again before it enters the guest.
     __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
@@ -507,9 +521,48 @@ int Vcpu::finish_in_kernel()
         // next run().
         stashed_completion_ = translate_exit(&stashed_exit_);
         stashed_ = true;
-        return 0;
+    } else if (err != EINTR) {
+        return err;
+    } else {
+        step_over_finished_rep();
     }
-    return err == EINTR ? 0 : err;
+    if (vmm_gprs) {
+        state::gprs_from_kvm(mirror().regs, c.state.gprs);
+        for (unsigned i = 0; i < NVMM_X64_NGPR; i++) {
+            if (edits[i] != assist_gprs_[i]) {
+                c.state.gprs[i] = edits[i];
+            }
+        }
+        c.state_commit |= NVMM_X64_STATE_GPRS;
+        c.state_cached |= NVMM_X64_STATE_GPRS;
+    }
+    return 0;
+}
+
+// KVM leaves RIP on a REP string instruction whose count just reached 0 and
+// lets the guest run it once more as a no-op; NVMM's assists leave RIP past
+// it.  Do that step here, where the VMM can see it.
+bool Vcpu::step_over_finished_rep()
+{
+    uint8_t window[2 * kMaxInsn] = {};
+    bool valid[2 * kMaxInsn] = {};
+    kvm_regs& regs = mirror().regs;
+    fetch_window(code_linear(regs.rip), window, valid);
+    size_t n = 0;
+    while (n < kMaxInsn && valid[kMaxInsn + n]) {
+        n++;
+    }
+    RepString rep;
+    if (!decode_rep_string(window + kMaxInsn, n, code_size(), &rep)) {
+        return false;
+    }
+    uint64_t mask = rep.address_size == 8 ? ~0ULL : (1ULL << (8 * rep.address_size)) - 1;
+    if ((regs.rcx & mask) != 0) {
+        return false;
+    }
+    regs.rip += rep.length;
+    run_->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+    return true;
 }
 
 Vcpu::Completion Vcpu::translate_exit(nvmm_vcpu_exit* x)
@@ -655,6 +708,10 @@ bool Vcpu::decode_before(const uint8_t* window, const bool* valid, IoInsn* insn)
         if (!valid[op] || !is_out_opcode(window[op], tail)) {
             continue;
         }
+        // The shortest decoding that matches, except that a string OUT
+        // takes every legacy prefix before it: they choose its segment and
+        // address size.  (A REX byte can only sit right before the opcode.)
+        bool found = false;
         for (size_t start = op + 1; start-- > 0;) {
             if (!valid[start]) {
                 break;
@@ -662,13 +719,18 @@ bool Vcpu::decode_before(const uint8_t* window, const bool* valid, IoInsn* insn)
             size_t len = kMaxInsn - start;
             IoInsn candidate;
             if (decode_io(window + start, len, code_size(), &candidate) && candidate.length == len &&
-                io_matches(candidate)) {
+                io_matches(candidate) && (!found || candidate.str)) {
                 *insn = candidate;
-                return true;
+                found = true;
             }
-            if (start == 0 || !is_prefix(window[start - 1], code_size())) {
+            bool more = start > 0 && is_prefix(window[start - 1], code_size()) &&
+                        (!found || (insn->str && is_legacy_prefix(window[start - 1])));
+            if (!more) {
                 break;
             }
+        }
+        if (found) {
+            return true;
         }
     }
     return false;
@@ -700,6 +762,11 @@ Vcpu::Completion Vcpu::translate_io(nvmm_vcpu_exit* x)
     bool here = decode_at(window, valid, &insn);
     IoInsn before;
     bool after = !in && decode_before(window, valid, &before);
+    // KVM's emulator retires a string OUT before the exit unless a REP
+    // count is left: then RIP stays on it.
+    if (after && here && insn.str && !insn.rep) {
+        here = false;
+    }
     if (after && !here) {
         insn = before;
     }
@@ -838,12 +905,24 @@ void Vcpu::answer_in_from_rax()
     std::memcpy(data, &comm().state.gprs[NVMM_X64_GPR_RAX], pending_.u.io.operand_size);
 }
 
-// The instruction ends inside KVM: what getstate cached of the state before
-// it is stale, except what the VMM itself set.
+// The instruction ends inside KVM.  GPRs the VMM set before the assist go
+// to KVM first, as NetBSD's assist would have used them; the state area then
+// shows the registers before the instruction, not cached, so that getstate
+// finishes it, and a VMM that edits them without getstate (legal after a
+// NetBSD assist) has its edits told apart from the rest.
 void Vcpu::finish_later()
 {
+    nvmm_comm_page& c = comm();
+    kvm_sync_regs& m = mirror();
+    if (c.state_commit & NVMM_X64_STATE_GPRS) {
+        state::gprs_to_kvm(c.state.gprs, m.regs);
+        run_->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+        c.state_commit &= ~static_cast<uint64_t>(NVMM_X64_STATE_GPRS);
+    }
+    state::gprs_from_kvm(m.regs, c.state.gprs);
+    std::memcpy(assist_gprs_, c.state.gprs, sizeof(assist_gprs_));
     completion_ = Completion::InKernel;
-    comm().state_cached &= comm().state_commit;
+    c.state_cached = 0;
 }
 
 int Vcpu::assist_io(struct nvmm_machine* mach, struct nvmm_vcpu* user)
@@ -885,6 +964,18 @@ int Vcpu::assist_mem(struct nvmm_machine* mach, struct nvmm_vcpu* user)
     // the next entry.
     if (req.write) {
         completion_ = Completion::None;
+        // The last element of a REP STOS/MOVS: a zero count in any address
+        // size has its low 16 bits clear.
+        uint64_t rip = mirror().regs.rip;
+        if ((mirror().regs.rcx & 0xFFFF) == 0 && step_over_finished_rep()) {
+            nvmm_comm_page& c = comm();
+            if (c.state_commit & NVMM_X64_STATE_GPRS) {
+                uint64_t& vmm_rip = c.state.gprs[NVMM_X64_GPR_RIP];
+                vmm_rip = vmm_rip == rip ? mirror().regs.rip : vmm_rip;
+            } else {
+                c.state_cached &= ~static_cast<uint64_t>(NVMM_X64_STATE_GPRS);
+            }
+        }
     } else {
         finish_later();
     }
@@ -932,7 +1023,27 @@ int Vcpu::configure_cpuid(const nvmm_vcpu_conf_cpuid& conf)
     } else {
         cpuid_conf_.push_back(conf);
     }
-    return kvm::set_cpuid(fd_, cpuid_, cpuid_conf_);
+    return apply_cpuid();
+}
+
+// KVM derives CPUID.1:EDX.APIC from IA32_APIC_BASE.EN (even without an
+// in-kernel LAPIC), so a VMM hiding the APIC must see the MSR follow.
+int Vcpu::apply_cpuid()
+{
+    constexpr uint32_t kCpuidApic = 1U << 9;
+    constexpr uint64_t kApicBaseEnable = 1ULL << 11;
+    uint32_t leaf1_edx = 0;
+    if (int err = kvm::set_cpuid(fd_, cpuid_, cpuid_conf_, &leaf1_edx)) {
+        return err;
+    }
+    kvm_sregs& sregs = mirror().sregs;
+    uint64_t apic_base = (leaf1_edx & kCpuidApic) ? sregs.apic_base | kApicBaseEnable
+                                                 : sregs.apic_base & ~kApicBaseEnable;
+    if (apic_base != sregs.apic_base) {
+        sregs.apic_base = apic_base;
+        run_->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+    }
+    return 0;
 }
 
 // ---------------------------------------------------------------------------

@@ -35,10 +35,14 @@ int8_t segment_prefix(uint8_t b)
 
 }  // namespace
 
+bool is_legacy_prefix(uint8_t b)
+{
+    return segment_prefix(b) >= 0 || b == 0x66 || b == 0x67 || b == 0xF0 || b == 0xF2 || b == 0xF3;
+}
+
 bool is_prefix(uint8_t b, unsigned mode)
 {
-    return segment_prefix(b) >= 0 || b == 0x66 || b == 0x67 || b == 0xF0 || b == 0xF2 || b == 0xF3 ||
-           (mode == 8 && (b & 0xF0) == 0x40);
+    return is_legacy_prefix(b) || (mode == 8 && (b & 0xF0) == 0x40);
 }
 
 bool is_out_opcode(uint8_t b, size_t tail)
@@ -137,6 +141,22 @@ uint8_t msr_insn_length(const uint8_t* bytes, size_t len, unsigned mode, bool wr
         return 0;
     }
     return static_cast<uint8_t>(p.count + 2);
+}
+
+bool decode_rep_string(const uint8_t* bytes, size_t len, unsigned mode, RepString* out)
+{
+    Prefixes p = scan_prefixes(bytes, len, mode);
+    if (!p.rep || p.count >= len || p.count >= kMaxInsn) {
+        return false;
+    }
+    uint8_t op = bytes[p.count];
+    bool string_op = (op >= 0x6C && op <= 0x6F) || (op >= 0xA4 && op <= 0xA7) || (op >= 0xAA && op <= 0xAF);
+    if (!string_op) {
+        return false;
+    }
+    out->length = static_cast<uint8_t>(p.count + 1);
+    out->address_size = address_size(mode, p.addrsize);
+    return true;
 }
 
 }  // namespace vmruntime::nvmm

@@ -29,8 +29,18 @@ bool decode_io(const uint8_t* bytes, size_t len, unsigned mode, IoInsn* out);
 // Whether `b` is an OUT/OUTS opcode whose instruction ends `tail` bytes
 // after it (1: EE, EF, 6E, 6F; 2: E6, E7 followed by imm8).
 bool is_out_opcode(uint8_t b, size_t tail);
-// Whether `b` is a prefix byte in code of size `mode`.
+// Whether `b` is a prefix byte in code of size `mode`; legacy: not REX.
 bool is_prefix(uint8_t b, unsigned mode);
+bool is_legacy_prefix(uint8_t b);
+
+struct RepString {
+    uint8_t length = 0;
+    uint8_t address_size = 0;
+};
+
+// A REP/REPNE-prefixed string instruction (INS, OUTS, MOVS, CMPS, STOS,
+// LODS, SCAS) at `bytes`: its length and address size.
+bool decode_rep_string(const uint8_t* bytes, size_t len, unsigned mode, RepString* out);
 
 // Length of the RDMSR (0F 32) or WRMSR (0F 30) at `bytes`, or 0.
 uint8_t msr_insn_length(const uint8_t* bytes, size_t len, unsigned mode, bool write);

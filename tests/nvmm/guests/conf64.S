@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Guests of the NVMM_VCPU_CONF_CPUID and NVMM_VCPU_CONF_TPR tests (CPL0,
+ * long mode: CPUID is answered from KVM's table there, and MOV CR8 needs
+ * CPL0).
+ */
+#include "snippet.h"
+
+	.section .rodata.guest64, "a"
+	.code64
+
+/* Stores EAX, EBX, ECX, EDX of CPUID leaf \leaf at GUEST_DATA_GPA + \at. */
+.macro STORE_CPUID leaf, at
+	mov	$\leaf, %eax
+	xor	%ecx, %ecx
+	cpuid
+	mov	%eax, GUEST_DATA_GPA + \at
+	mov	%ebx, GUEST_DATA_GPA + \at + 4
+	mov	%ecx, GUEST_DATA_GPA + \at + 8
+	mov	%edx, GUEST_DATA_GPA + \at + 12
+.endm
+
+BEGIN(long_cpuid)
+	STORE_CPUID 0x1, 0
+	STORE_CPUID 0x80000001, 16
+	hlt
+END(long_cpuid)
+
+/* Raises the TPR, then lowers it. */
+BEGIN(long_tpr)
+	mov	$8, %eax
+AT(long_tpr_raise, mov %rax, %cr8)
+	mov	$3, %eax
+AT(long_tpr_lower, mov %rax, %cr8)
+	hlt
+END(long_tpr)
+
+	.section .note.GNU-stack, "", @progbits
