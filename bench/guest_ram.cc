@@ -11,6 +11,7 @@
 #include <cstring>
 
 extern "C" const uint8_t bench_guest_begin[], bench_guest_end[];
+extern "C" const uint8_t bench_mmio_guest_begin[], bench_mmio_guest_end[];
 
 namespace vmruntime::bench {
 
@@ -32,6 +33,8 @@ void GuestRam::load_guest()
 {
     std::memcpy(bytes_ + kGuestEntry, bench_guest_begin,
                 static_cast<size_t>(bench_guest_end - bench_guest_begin));
+    std::memcpy(bytes_ + kMmioEntry, bench_mmio_guest_begin,
+                static_cast<size_t>(bench_mmio_guest_end - bench_mmio_guest_begin));
 }
 
 void die_errno(const char* what)

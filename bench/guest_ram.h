@@ -14,6 +14,8 @@ namespace vmruntime::bench {
 inline constexpr uint64_t kGuestRamSize = 0x10000;  // 64 KiB at GPA 0
 inline constexpr uint64_t kGuestEntry = 0x1000;     // GPA and real-mode IP, CS base 0
 inline constexpr uint16_t kGuestPort = 0x10;        // port of the OUT in out_loop.S
+inline constexpr uint64_t kMmioEntry = 0x2000;      // the MMIO loop of out_loop.S
+inline constexpr uint64_t kMmioGpa = 0x20000;       // where it writes: no RAM there
 
 class GuestRam {
 public:
@@ -22,7 +24,7 @@ public:
     GuestRam(const GuestRam&) = delete;
     GuestRam& operator=(const GuestRam&) = delete;
 
-    // Copies out_loop.S to kGuestEntry.  Call it after nvmm_hva_map: NetBSD's
+    // Copies out_loop.S's OUT loop to kGuestEntry and its MMIO loop to kMmioEntry.  Call it after nvmm_hva_map: NetBSD's
     // hva_map replaces the content (ours keeps it), so loading after works on both.
     void load_guest();
     uint8_t* hva() const { return bytes_; }

@@ -6,6 +6,7 @@
 //                        bare exits, exits that rewrite RAX, cached getstate
 //   nvmm-bench exit N    N exits through <nvmm.h>, prints "ns/exit: <value>"
 //   nvmm-bench regs N    N exits with getstate/setstate(GPRS) each, same output
+//   nvmm-bench mmio N    N MMIO write exits, each answered by nvmm_assist_mem
 //
 // The two sides of a comparison alternate round by round in one process so
 // that host noise (frequency changes, cache state) lands on both; each side
@@ -103,10 +104,15 @@ void run_comparison()
 {
     RawKvmVm raw;
     NvmmVm nvmm;
-    std::printf("real-mode OUT loop; medians of %d interleaved rounds x %llu exits, thread CPU time\n", kRounds,
+    std::printf("real-mode OUT and MMIO loops; medians of %d interleaved rounds x %llu exits, thread CPU time\n", kRounds,
                 static_cast<unsigned long long>(kExitsPerRound));
     compare("exit", [&](uint64_t n) { raw.run_exits(n); }, [&](uint64_t n) { nvmm.run_exits(n); });
     compare("regs", [&](uint64_t n) { raw.run_sync_regs(n); }, [&](uint64_t n) { nvmm.run_regs(n); });
+    {
+        RawKvmVm raw_mmio(kMmioEntry);
+        NvmmVm nvmm_mmio(kMmioEntry);
+        compare("mmio", [&](uint64_t n) { raw_mmio.run_mmio(n); }, [&](uint64_t n) { nvmm_mmio.run_mmio(n); });
+    }
     nvmm.exit_and_fetch_gprs();
     Sample getstate = time_loop([&](uint64_t n) { nvmm.getstate_gprs(n); }, kGetstateCalls);
     std::printf("getstate cached: %.1f ns\n", getstate.cpu_ns);
@@ -127,10 +133,13 @@ uint64_t parse_count(const char* text)
 // Times the N exits alone, not the machine set-up, in thread CPU time.
 void run_subcommand(const char* what, uint64_t n)
 {
-    NvmmVm nvmm;
+    bool mmio = std::strcmp(what, "mmio") == 0;
+    NvmmVm nvmm(mmio ? kMmioEntry : kGuestEntry);
     Loop loop = [&](uint64_t k) { nvmm.run_exits(k); };
     if (std::strcmp(what, "regs") == 0) {
         loop = [&](uint64_t k) { nvmm.run_regs(k); };
+    } else if (mmio) {
+        loop = [&](uint64_t k) { nvmm.run_mmio(k); };
     }
     std::printf("ns/exit: %.0f\n", time_loop(loop, n).cpu_ns);
 }
@@ -141,9 +150,10 @@ void run_subcommand(const char* what, uint64_t n)
 int main(int argc, char** argv)
 {
     using namespace vmruntime::bench;
-    bool sub = argc == 3 && (std::strcmp(argv[1], "exit") == 0 || std::strcmp(argv[1], "regs") == 0);
+    bool sub = argc == 3 && (std::strcmp(argv[1], "exit") == 0 || std::strcmp(argv[1], "regs") == 0 ||
+                             std::strcmp(argv[1], "mmio") == 0);
     if (argc != 1 && !sub) {
-        std::fprintf(stderr, "usage: nvmm-bench [exit N | regs N]\n");
+        std::fprintf(stderr, "usage: nvmm-bench [exit N | regs N | mmio N]\n");
         return 2;
     }
     if (access("/dev/kvm", F_OK) != 0) {

@@ -16,7 +16,7 @@ constexpr uint64_t kEntryState = NVMM_X64_STATE_SEGS | NVMM_X64_STATE_GPRS;
 
 }  // namespace
 
-NvmmVm::NvmmVm()
+NvmmVm::NvmmVm(uint64_t entry) : entry_(entry)
 {
     if (nvmm_machine_create(&mach_) == -1) {
         if (errno == ENXIO) {
@@ -57,7 +57,7 @@ void NvmmVm::enter_real_mode()
     }
     vcpu_.state->segs[NVMM_X64_SEG_CS].selector = 0;
     vcpu_.state->segs[NVMM_X64_SEG_CS].base = 0;
-    vcpu_.state->gprs[NVMM_X64_GPR_RIP] = kGuestEntry;
+    vcpu_.state->gprs[NVMM_X64_GPR_RIP] = entry_;
     vcpu_.state->gprs[NVMM_X64_GPR_RAX] = rax_;
     if (nvmm_vcpu_setstate(&mach_, &vcpu_, kEntryState) == -1) {
         die_errno("nvmm_vcpu_setstate");
@@ -115,6 +115,36 @@ void NvmmVm::getstate_gprs(uint64_t n)
     for (uint64_t i = 0; i < n; i++) {
         if (nvmm_vcpu_getstate(&mach_, &vcpu_, NVMM_X64_STATE_GPRS) == -1) {
             die_errno("nvmm_vcpu_getstate");
+        }
+    }
+}
+
+namespace {
+
+// The device behind kMmioGpa: it takes byte writes and nothing else.
+void mmio_write(struct nvmm_mem* mem)
+{
+    if (!mem->write || mem->gpa != kMmioGpa || mem->size != 1) {
+        die("MMIO callback: unexpected access");
+    }
+}
+
+}  // namespace
+
+void NvmmVm::run_mmio(uint64_t n)
+{
+    struct nvmm_assist_callbacks cbs = {nullptr, mmio_write};
+    if (nvmm_vcpu_configure(&mach_, &vcpu_, NVMM_VCPU_CONF_CALLBACKS, &cbs) == -1) {
+        die_errno("nvmm_vcpu_configure");
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        if (nvmm_vcpu_run(&mach_, &vcpu_) == -1) {
+            die_errno("nvmm_vcpu_run");
+        }
+        if (vcpu_.exit->reason != NVMM_VCPU_EXIT_MEMORY || nvmm_assist_mem(&mach_, &vcpu_) == -1) {
+            std::fprintf(stderr, "nvmm-bench: nvmm: unexpected exit %#llx\n",
+                         static_cast<unsigned long long>(vcpu_.exit->reason));
+            std::exit(1);
         }
     }
 }

@@ -14,7 +14,7 @@
 
 namespace vmruntime::bench {
 
-RawKvmVm::RawKvmVm()
+RawKvmVm::RawKvmVm(uint64_t entry) : entry_(entry)
 {
     kvm_fd_ = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (kvm_fd_ == -1) {
@@ -81,7 +81,7 @@ void RawKvmVm::enter_real_mode()
         die_errno("KVM_SET_SREGS");
     }
     kvm_regs regs{};
-    regs.rip = kGuestEntry;
+    regs.rip = entry_;
     regs.rflags = 0x2;  // bit 1 is reserved and reads as one
     regs.rax = rax_;
     if (ioctl(vcpu_fd_, KVM_SET_REGS, &regs) == -1) {
@@ -122,6 +122,19 @@ void RawKvmVm::run_sync_regs(uint64_t n)
     }
     // The last write is still pending in kvm_dirty_regs; the next KVM_RUN applies it.
     run_->kvm_valid_regs = 0;
+}
+
+void RawKvmVm::run_mmio(uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        if (ioctl(vcpu_fd_, KVM_RUN, 0) == -1) {
+            die_errno("KVM_RUN");
+        }
+        if (run_->exit_reason != KVM_EXIT_MMIO || !run_->mmio.is_write || run_->mmio.phys_addr != kMmioGpa) {
+            std::fprintf(stderr, "nvmm-bench: raw KVM: unexpected exit %u\n", run_->exit_reason);
+            std::exit(1);
+        }
+    }
 }
 
 }  // namespace vmruntime::bench

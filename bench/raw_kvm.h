@@ -16,13 +16,16 @@ namespace vmruntime::bench {
 
 class RawKvmVm {
 public:
-    RawKvmVm();  // exits the process on any failure
+    // Starts at `entry`: kGuestEntry (the OUT loop) or kMmioEntry.
+    explicit RawKvmVm(uint64_t entry = kGuestEntry);  // exits the process on any failure
     ~RawKvmVm();
     RawKvmVm(const RawKvmVm&) = delete;
     RawKvmVm& operator=(const RawKvmVm&) = delete;
 
     // n exits, one KVM_RUN each and nothing else.
     void run_exits(uint64_t n);
+    // n MMIO write exits (a VM started at kMmioEntry), each answered by reading kvm_run->mmio.
+    void run_mmio(uint64_t n);
     // n exits, each reading RAX from kvm_run's sync-regs area, checking it is
     // the value written at the previous exit and writing it back plus one.
     void run_sync_regs(uint64_t n);
@@ -39,6 +42,7 @@ private:
     kvm_run* run_ = nullptr;
     size_t run_size_ = 0;
     uint64_t rax_ = 0;  // value the guest's RAX must hold at the next exit
+    uint64_t entry_;
 };
 
 }  // namespace vmruntime::bench

@@ -18,4 +18,14 @@ bench_guest_begin:
 	jmp	1b
 bench_guest_end:
 
+// MMIO-exit guest of "nvmm-bench mmio": byte writes to GPA 0x20000, past
+// the 64 KiB of RAM, through DS = 0x2000.
+	.globl	bench_mmio_guest_begin, bench_mmio_guest_end
+bench_mmio_guest_begin:
+	movw	$0x2000, %bx
+	movw	%bx, %ds
+1:	movb	%al, 0
+	jmp	1b
+bench_mmio_guest_end:
+
 	.section .note.GNU-stack, "", @progbits

@@ -338,6 +338,10 @@ int Vcpu::getstate(uint64_t flags)
             return err;
         }
     }
+    if (rep_may_be_done_ && (missing & NVMM_X64_STATE_GPRS)) {
+        rep_may_be_done_ = false;
+        step_over_finished_rep();
+    }
     if (int err = fetch_state(missing)) {
         return err;
     }
@@ -441,6 +445,7 @@ int Vcpu::run()
         }
     }
     c.state_cached = 0;
+    rep_may_be_done_ = false;
     if (nmi_window_) {
         // KVM holds an injected NMI until the guest can take it, so the NMI
         // window is always open from the VMM's side.
@@ -542,7 +547,7 @@ int Vcpu::finish_in_kernel()
 // KVM leaves RIP on a REP string instruction whose count just reached 0 and
 // lets the guest run it once more as a no-op; NVMM's assists leave RIP past
 // it.  Do that step here, where the VMM can see it.
-bool Vcpu::step_over_finished_rep()
+void Vcpu::step_over_finished_rep()
 {
     uint8_t window[2 * kMaxInsn] = {};
     bool valid[2 * kMaxInsn] = {};
@@ -554,15 +559,13 @@ bool Vcpu::step_over_finished_rep()
     }
     RepString rep;
     if (!decode_rep_string(window + kMaxInsn, n, code_size(), &rep)) {
-        return false;
+        return;
     }
     uint64_t mask = rep.address_size == 8 ? ~0ULL : (1ULL << (8 * rep.address_size)) - 1;
-    if ((regs.rcx & mask) != 0) {
-        return false;
+    if ((regs.rcx & mask) == 0) {
+        regs.rip += rep.length;
+        run_->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
     }
-    regs.rip += rep.length;
-    run_->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
-    return true;
 }
 
 Vcpu::Completion Vcpu::translate_exit(nvmm_vcpu_exit* x)
@@ -964,17 +967,12 @@ int Vcpu::assist_mem(struct nvmm_machine* mach, struct nvmm_vcpu* user)
     // the next entry.
     if (req.write) {
         completion_ = Completion::None;
-        // The last element of a REP STOS/MOVS: a zero count in any address
-        // size has its low 16 bits clear.
-        uint64_t rip = mirror().regs.rip;
-        if ((mirror().regs.rcx & 0xFFFF) == 0 && step_over_finished_rep()) {
-            nvmm_comm_page& c = comm();
-            if (c.state_commit & NVMM_X64_STATE_GPRS) {
-                uint64_t& vmm_rip = c.state.gprs[NVMM_X64_GPR_RIP];
-                vmm_rip = vmm_rip == rip ? mirror().regs.rip : vmm_rip;
-            } else {
-                c.state_cached &= ~static_cast<uint64_t>(NVMM_X64_STATE_GPRS);
-            }
+        // Maybe the last element of a REP STOS/MOVS (a zero count in any
+        // address size has its low 16 bits clear): getstate looks, if the
+        // VMM does; KVM steps over it on the next entry anyway.
+        if ((mirror().regs.rcx & 0xFFFF) == 0) {
+            rep_may_be_done_ = true;
+            comm().state_cached &= ~static_cast<uint64_t>(NVMM_X64_STATE_GPRS) | comm().state_commit;
         }
     } else {
         finish_later();

@@ -95,7 +95,7 @@ private:
     void complete_pio_here();
     void answer_in_from_rax();
     void finish_later();
-    bool step_over_finished_rep();
+    void step_over_finished_rep();
     Completion translate_msr(nvmm_vcpu_exit* x);
     int configure_cpuid(const nvmm_vcpu_conf_cpuid& conf);
     int apply_cpuid();
@@ -116,6 +116,7 @@ private:
     bool io_rip_known_ = false;
     bool io_rip_rewound_ = false;
     uint64_t assist_gprs_[NVMM_X64_NGPR] = {};  // the state area's GPRs at the assist
+    bool rep_may_be_done_ = false;  // an MMIO write assist left RCX at 0
     nvmm_vcpu_exit stashed_exit_{}; // exit met while finishing in the kernel
     Completion stashed_completion_ = Completion::None;
     bool stashed_ = false;
