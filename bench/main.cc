@@ -107,6 +107,8 @@ void run_comparison()
     std::printf("real-mode OUT and MMIO loops; medians of %d interleaved rounds x %llu exits, thread CPU time\n", kRounds,
                 static_cast<unsigned long long>(kExitsPerRound));
     compare("exit", [&](uint64_t n) { raw.run_exits(n); }, [&](uint64_t n) { nvmm.run_exits(n); });
+    compare("exit vs raw with nvmm's sync regs", [&](uint64_t n) { raw.run_mirrored_exits(n); },
+            [&](uint64_t n) { nvmm.run_exits(n); });
     compare("regs", [&](uint64_t n) { raw.run_sync_regs(n); }, [&](uint64_t n) { nvmm.run_regs(n); });
     {
         RawKvmVm raw_mmio(kMmioEntry);

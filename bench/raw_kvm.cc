@@ -124,6 +124,14 @@ void RawKvmVm::run_sync_regs(uint64_t n)
     run_->kvm_valid_regs = 0;
 }
 
+void RawKvmVm::run_mirrored_exits(uint64_t n)
+{
+    uint64_t valid = run_->kvm_valid_regs;
+    run_->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS;
+    run_exits(n);
+    run_->kvm_valid_regs = valid;
+}
+
 void RawKvmVm::run_mmio(uint64_t n)
 {
     for (uint64_t i = 0; i < n; i++) {

@@ -24,6 +24,9 @@ public:
 
     // n exits, one KVM_RUN each and nothing else.
     void run_exits(uint64_t n);
+    // The same with KVM storing REGS, SREGS and EVENTS into kvm_run at every
+    // exit, as libnvmm has it do: what that mirroring costs KVM.
+    void run_mirrored_exits(uint64_t n);
     // n MMIO write exits (a VM started at kMmioEntry), each answered by reading kvm_run->mmio.
     void run_mmio(uint64_t n);
     // n exits, each reading RAX from kvm_run's sync-regs area, checking it is
