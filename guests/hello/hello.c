@@ -8,6 +8,7 @@
  *   hz=N     tick rate, PIT_MIN_HZ..HZ_MAX (default 100)
  *   ticks=N  print "done N ticks" and power off after N ticks (0: never)
  *   exit=V   power-off status for 'q' and ticks=N (default 0)
+ *   idle     leave the PIT off: the guest sleeps in HLT until COM1 input
  *
  * Interrupt handlers only count and queue; all printing happens in the main
  * loop, which sleeps with "sti; hlt" so no interrupt can slip in between the
@@ -34,6 +35,7 @@ struct config {
 	uint64_t hz;
 	uint64_t ticks;
 	uint64_t exit_status;
+	int idle;
 };
 
 static volatile uint64_t ticks;
@@ -112,6 +114,10 @@ apply_option(const char *tok, const char *end, struct config *cfg)
 	const char *value;
 	uint64_t *field;
 
+	if (has_prefix(tok, end, "idle", &value) && value == end) {
+		cfg->idle = 1;
+		return;
+	}
 	if (has_prefix(tok, end, "hz=", &value))
 		field = &cfg->hz;
 	else if (has_prefix(tok, end, "ticks=", &value))
@@ -175,17 +181,19 @@ print_date(void)
 }
 
 static void
-start_interrupts(uint64_t hz)
+start_interrupts(const struct config *cfg)
 {
 	idt_init();
 	idt_set_gate(PIC_MASTER_BASE + PIT_IRQ, timer_irq);
 	idt_set_gate(PIC_MASTER_BASE + COM1_IRQ, uart_irq);
 	idt_set_gate(PIC_MASTER_BASE + SPURIOUS_IRQ, spurious_irq);
 	pic_init(PIC_MASTER_BASE, PIC_SLAVE_BASE);
-	pit_start_periodic((uint32_t)hz);
 	uart_enable_rx_irq();
-	pic_unmask(PIT_IRQ);
 	pic_unmask(COM1_IRQ);
+	if (!cfg->idle) {
+		pit_start_periodic((uint32_t)cfg->hz);
+		pic_unmask(PIT_IRQ);
+	}
 }
 
 static void
@@ -219,14 +227,14 @@ __attribute__((noreturn)) void hello_main(const char *cmdline);
 void
 hello_main(const char *cmdline)
 {
-	struct config cfg = { HZ_DEFAULT, 0, 0 };
+	struct config cfg = { HZ_DEFAULT, 0, 0, 0 };
 	uint64_t next_report;
 
 	uart_init();
 	uart_puts("vmruntime hello guest\r\n");
 	print_date();
 	parse_cmdline(cmdline, &cfg);
-	start_interrupts(cfg.hz);
+	start_interrupts(&cfg);
 
 	for (next_report = cfg.hz;;) {
 		uint64_t now;

@@ -413,6 +413,7 @@ int Vcpu::run()
         std::memset(&exit_, 0, sizeof(exit_));
         exit_.reason = NVMM_VCPU_EXIT_STOPPED;
         fill_exitstate(&exit_);
+        exit_.exitstate.evt_pending |= c.event_commit;  // kept for the next run
         return 0;
     }
     if (stashed_) {

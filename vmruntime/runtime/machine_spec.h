@@ -3,6 +3,7 @@
 // What a machine is made of, as its creator describes it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,6 +31,10 @@ struct MachineSpec {
     // Writes to devices that allow it go to the device strand without the
     // vCPU waiting for them; false makes every write wait (for comparison).
     bool posted_writes = true;
+    // How long a vCPU waiting for a device answer spins before it sleeps:
+    // an answer within the spin saves a futex sleep and wake-up, at the
+    // price of a busy host CPU (runtime-bench spin measures both ways).
+    std::chrono::nanoseconds answer_spin = std::chrono::microseconds(20);
 };
 
 }  // namespace vmruntime::runtime

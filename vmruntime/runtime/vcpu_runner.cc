@@ -17,10 +17,6 @@ namespace vmruntime::runtime {
 namespace {
 
 constexpr uint64_t kRflagsIf = 1ULL << 9;
-// A device answer usually comes within a few microseconds when a device
-// thread is awake; spinning that long is cheaper than a futex sleep and
-// wake-up (bench/pio_queue measures both).
-constexpr auto kSpin = std::chrono::microseconds(20);
 
 thread_local VcpuRunner* t_runner = nullptr;
 
@@ -83,8 +79,10 @@ int VcpuRunner::create(nvmm_machine* mach)
     return nvmm_vcpu_configure(mach, &vcpu_, NVMM_VCPU_CONF_CALLBACKS, &cbs) == -1 ? errno : 0;
 }
 
+// Under the mutex: wait_parked looks at thread_ from other threads.
 void VcpuRunner::start()
 {
+    std::lock_guard lock(mutex_);
     thread_ = std::thread([this] { thread_main(); });
 }
 
@@ -122,6 +120,7 @@ void VcpuRunner::loop()
                             "vcpu " + std::to_string(id_) + ": nvmm_vcpu_run: " + std::strerror(errno));
             return;
         }
+        note_entry();
         if (!handle_exit()) {
             return;
         }
@@ -176,18 +175,33 @@ void VcpuRunner::pre_run()
         return;
     }
     const auto& es = vcpu_.exit->exitstate;
-    if ((es.rflags & kRflagsIf) && !es.int_shadow && !es.evt_pending) {
+    if (!injection_unseen_ && (es.rflags & kRflagsIf) && !es.int_shadow && !es.evt_pending) {
         uint32_t vector = call({PioRequest::Kind::Acknowledge, 0, 0, 0});
         if (vector != kNoVector) {
             vcpu_.event->type = NVMM_VCPU_EVENT_INTR;
             vcpu_.event->vector = static_cast<uint8_t>(vector);
             nvmm_vcpu_inject(mach_, &vcpu_);
+            injection_unseen_ = true;
             n_interrupts_.fetch_add(1, std::memory_order_relaxed);
         }
     } else if (!es.int_window_exiting) {
         nvmm_vcpu_getstate(mach_, &vcpu_, NVMM_X64_STATE_INTR);
         vcpu_.state->intr.int_window_exiting = 1;
         nvmm_vcpu_setstate(mach_, &vcpu_, NVMM_X64_STATE_INTR);
+    }
+}
+
+// A STOPPED or NONE exit may come from a run that never entered the guest:
+// NVMM then keeps the injected event for the next run, but the exit state
+// does not count it as pending (NetBSD zeroes it, ours shows the old
+// RFLAGS).  Acknowledging and injecting another vector would overwrite it,
+// and the PIC would keep the lost one in service for good.  Any other exit
+// comes from inside the guest, where evt_pending tells the truth.
+void VcpuRunner::note_entry()
+{
+    uint64_t reason = vcpu_.exit->reason;
+    if (reason != NVMM_VCPU_EXIT_STOPPED && reason != NVMM_VCPU_EXIT_NONE) {
+        injection_unseen_ = false;
     }
 }
 
@@ -298,8 +312,10 @@ bool VcpuRunner::run_request(Request fn, std::string* error)
     PendingRequest request;
     request.fn = std::move(fn);
     {
+        // Not thread_: the machine says it runs just before it starts
+        // its vCPU threads, and the new thread serves the request first.
         std::unique_lock lock(mutex_);
-        if (exited_ || !thread_.joinable()) {
+        if (exited_) {
             *error = "vcpu " + std::to_string(id_) + " is not running";
             return false;
         }
@@ -342,7 +358,7 @@ uint32_t VcpuRunner::call(PioRequest request)
 {
     uint32_t ticket = ++calls_;
     push(request);
-    auto deadline = std::chrono::steady_clock::now() + kSpin;
+    auto deadline = std::chrono::steady_clock::now() + machine_.spec().answer_spin;
     while (channel_.done.load(std::memory_order_acquire) != ticket) {
         if (std::chrono::steady_clock::now() > deadline) {
             channel_.done.wait(ticket - 1, std::memory_order_acquire);

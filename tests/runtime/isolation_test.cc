@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// One machine's misbehaviour stays its own: a guest that triple-faults
+// ends Crashed and a guest that hammers unclaimed ports just gets floating
+// reads, while guests/hello, in the same process and on the same device
+// layer, ticks to its end.
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "guest_images.h"
+#include "runtime_test.h"
+#include "vmruntime/base/log.h"
+
+GUEST_IMAGE(triple_fault);
+GUEST_IMAGE(port_hammer);
+
+namespace vmruntime::runtime_test {
+namespace {
+
+using runtime::MachineState;
+
+// Keeps the log's lines for the test (the hammer warns once per port) and
+// restores the previous sink afterwards.
+class CapturedLog {
+public:
+    CapturedLog()
+    {
+        previous_ = base::set_log_sink([this](std::string_view line) {
+            std::lock_guard lock(mutex_);
+            lines_.emplace_back(line);
+        });
+    }
+    ~CapturedLog() { base::set_log_sink(previous_); }
+
+    size_t count(std::string_view text) const
+    {
+        std::lock_guard lock(mutex_);
+        size_t n = 0;
+        for (const auto& line : lines_) {
+            n += line.find(text) != std::string::npos;
+        }
+        return n;
+    }
+
+private:
+    base::LogSink previous_;
+    mutable std::mutex mutex_;
+    std::vector<std::string> lines_;
+};
+
+using IsolationTest = RuntimeTest;
+
+TEST_F(IsolationTest, TripleFaultCrashesOnlyItsMachine)
+{
+    CapturedLog log;
+    auto hello = boot(hello_spec("survivor", "ticks=100 hz=100 exit=9"));
+    ASSERT_TRUE(hello);
+    auto faulty = boot(flat_spec("triple", GUEST_BYTES(triple_fault)));
+    ASSERT_TRUE(faulty);
+
+    ASSERT_TRUE(faulty->wait(10s)) << describe(faulty->status());
+    auto crash = faulty->status();
+    EXPECT_EQ(crash.state, MachineState::Crashed) << describe(crash);
+    EXPECT_NE(crash.reason.find("triple fault"), std::string::npos) << crash.reason;
+    // The warning follows the status change, on the vCPU's thread.
+    EXPECT_TRUE(wait_until([&] { return log.count("triple: crashed: vcpu 0: triple fault") == 1; }, 5s));
+    EXPECT_EQ(hello->status().state, MachineState::Running);
+
+    ASSERT_TRUE(hello->wait(20s)) << describe(hello->status());
+    EXPECT_EQ(hello->status().state, MachineState::Stopped) << describe(hello->status());
+    EXPECT_EQ(hello->status().exit_status, 9u);
+    EXPECT_NE(console_text(hello->console()).find("done 100 ticks"), std::string::npos);
+    EXPECT_EQ(faulty->status().state, MachineState::Crashed);
+}
+
+TEST_F(IsolationTest, UnclaimedPortsFloatAndStopEndsTheHammer)
+{
+    CapturedLog log;
+    auto hammer = boot(flat_spec("hammer", GUEST_BYTES(port_hammer)));
+    ASSERT_TRUE(hammer);
+    auto hello = boot(hello_spec("neighbour", "ticks=100 hz=100 exit=4"));
+    ASSERT_TRUE(hello);
+
+    ASSERT_TRUE(hello->wait(30s)) << describe(hello->status());
+    EXPECT_EQ(hello->status().state, MachineState::Stopped) << describe(hello->status());
+    EXPECT_EQ(hello->status().exit_status, 4u);
+    EXPECT_NE(console_text(hello->console()).find("done 100 ticks"), std::string::npos);
+
+    // Still hammering: a read that did not float would have powered it off
+    // with the port as its status.
+    EXPECT_EQ(hammer->status().state, MachineState::Running) << describe(hammer->status());
+    uint64_t io = hammer->exit_counters().io;
+    EXPECT_GT(io, 1000u);
+    EXPECT_GT(log.count("unclaimed"), 100u);
+    hammer->stop("enough");
+    auto end = hammer->status();
+    EXPECT_EQ(end.state, MachineState::Stopped);
+    EXPECT_EQ(end.reason, "enough");
+    std::printf("the hammer made %llu port exits next to hello\n", static_cast<unsigned long long>(io));
+}
+
+}  // namespace
+}  // namespace vmruntime::runtime_test
