@@ -151,7 +151,7 @@ NVMM_API int nvmm_capability(struct nvmm_capability* cap)
     cap->max_vcpus = std::min(kMaxVcpus, sys.max_vcpus);
     cap->max_ram = kMaxRam;
     cap->arch.vcpu_conf_support = NVMM_CAP_ARCH_VCPU_CONF_CPUID | NVMM_CAP_ARCH_VCPU_CONF_TPR;
-    cap->arch.conf_cpuid_maxops = 32;
+    cap->arch.conf_cpuid_maxops = kMaxCpuidConf;
     cap->arch.xcr0_mask = sys.xcr0_mask;
     cap->arch.mxcsr_mask = sys.mxcsr_mask;
     return 0;

@@ -38,7 +38,6 @@ constexpr uint64_t kCr0Pe = 1ULL << 0;
 constexpr uint64_t kCr4Osxsave = 1ULL << 18;
 constexpr uint64_t kEferLma = 1ULL << 10;
 constexpr size_t kMaxInsn = 15;
-constexpr size_t kMaxCpuidConf = 32;  // NVMM's limit per vCPU
 // INVALID's hwcode when KVM_RUN itself failed: bit 63 set, then the errno.
 constexpr uint64_t kRunErrnoCode = 1ULL << 63;
 

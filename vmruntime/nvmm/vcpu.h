@@ -24,6 +24,8 @@ namespace vmruntime::nvmm {
 
 class Machine;
 
+inline constexpr unsigned kMaxCpuidConf = 32;  // NVMM's CPUID entries per vCPU
+
 // The page nvmm_vcpu's pointers refer to.  Standard layout, so that
 // nvmm_vcpu_stop() can get from `stop` back to the kick state.
 struct alignas(4096) CommArea {
