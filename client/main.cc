@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <iterator>
+#include <map>
 
 #include "vmctl.h"
 
@@ -23,8 +24,8 @@ std::string Args::value(const std::string& key, const std::string& fallback) con
 int fail(const Context& ctx, const grpc::Status& status)
 {
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-        std::cerr << "vmctl: vmruntimed at " << ctx.socket << " is unavailable: " << status.error_message()
-                  << " (is it running? see --socket)\n";
+        std::cerr << "vmctl: vmruntimed at " << ctx.connection.target()
+                  << " is unavailable: " << status.error_message() << " (is it running? see --socket, --address)\n";
         return kExitFailed;
     }
     static const char* const kNames[] = {
@@ -66,14 +67,17 @@ bool parse_u64(const std::string& text, uint64_t* value)
 
 namespace {
 
-constexpr const char* kDefaultSocket = "/run/vmruntime/vmruntimed.sock";
-
 void print_help()
 {
-    std::cout << "usage: vmctl [--socket PATH] [--json] COMMAND [ARGS]\n\n"
+    std::cout << "usage: vmctl [--socket PATH | --address HOST:PORT [TLS OPTIONS]] [--json] COMMAND [ARGS]\n\n"
                  "Controls the machines of vmruntimed.\n\n"
-                 "  --socket PATH  the daemon's socket (default " << kDefaultSocket << ")\n"
-                 "  --json         machine-readable output (one JSON object per line)\n\n"
+                 "  --socket PATH       the daemon's socket (default " << kDefaultSocket << ")\n"
+                 "  --address H:P       the daemon's TCP port instead (vmruntimed --listen), over TLS:\n"
+                 "    --tls-ca FILE     the CA that signed the daemon's certificate (PEM; default:\n"
+                 "                      the system's CAs)\n"
+                 "    --tls-cert FILE   our client certificate (PEM), with --tls-key FILE its key\n"
+                 "    --token-file FILE a file holding the daemon's bearer token\n"
+                 "  --json              machine-readable output (one JSON object per line)\n\n"
                  "Exit status: 0 done, 1 the daemon refused (its message is printed), 2 bad usage.\n\n"
                  "Commands:\n";
     for (const auto& c : commands()) {
@@ -85,6 +89,27 @@ void print_help()
 void print_command_help(const Command& c)
 {
     std::cout << "usage: vmctl " << c.verb << " " << c.synopsis << "\n\n" << c.help << "\n";
+}
+
+// Connection options take a value; true if `arg` is one.
+bool set_connection_option(const std::string& arg, const std::string& value, Connection* conn)
+{
+    static const std::map<std::string, std::string Connection::*> kFields = {
+        {"--socket", &Connection::socket},     {"--address", &Connection::address},
+        {"--tls-ca", &Connection::tls_ca},     {"--tls-cert", &Connection::tls_cert},
+        {"--tls-key", &Connection::tls_key},   {"--token-file", &Connection::token_file}};
+    auto it = kFields.find(arg);
+    if (it == kFields.end()) {
+        return false;
+    }
+    conn->*(it->second) = value;
+    return true;
+}
+
+bool is_connection_option(const std::string& arg)
+{
+    Connection scratch;
+    return set_connection_option(arg, "", &scratch);
 }
 
 const Command* find_command(const std::string& verb)
@@ -107,15 +132,14 @@ int parse(const Command& cmd, int argc, char** argv, int first, Context* ctx, Ar
         } else if (arg == "--help" || arg == "-h") {
             print_command_help(cmd);
             return kExitOk;
-        } else if (arg == "--socket" || cmd.options.count(arg)) {
+        } else if (is_connection_option(arg) || cmd.options.count(arg)) {
             if (i + 1 >= argc) {
                 return usage_error(arg + " needs a value");
             }
-            if (arg == "--socket") {
-                ctx->socket = argv[++i];
-            } else {
-                args->options[arg].push_back(argv[++i]);
+            if (!set_connection_option(arg, argv[i + 1], &ctx->connection)) {
+                args->options[arg].push_back(argv[i + 1]);
             }
+            i++;
         } else if (cmd.flags.count(arg)) {
             args->flags.insert(arg);
         } else if (arg.size() > 1 && arg[0] == '-' && arg != "-") {
@@ -138,14 +162,13 @@ int main(int argc, char** argv)
 {
     using namespace vmruntime::vmctl;
     Context ctx;
-    ctx.socket = kDefaultSocket;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         std::string arg = argv[i];
         if (arg == "--json") {
             ctx.json = true;
-        } else if (arg == "--socket" && i + 1 < argc) {
-            ctx.socket = argv[++i];
+        } else if (i + 1 < argc && set_connection_option(arg, argv[i + 1], &ctx.connection)) {
+            i++;
         } else if (arg == "--help" || arg == "-h") {
             print_help();
             return kExitOk;
@@ -171,7 +194,15 @@ int main(int argc, char** argv)
     if (int done = parse(*cmd, argc, argv, i + 1, &ctx, &args); done >= 0) {
         return done;
     }
-    ctx.stub = vmruntime::v1::Machines::NewStub(
-        grpc::CreateChannel("unix:" + ctx.socket, grpc::InsecureChannelCredentials()));
+    if (std::string wrong = ctx.connection.check(); !wrong.empty()) {
+        return usage_error(wrong);
+    }
+    std::string error;
+    auto channel = open_channel(ctx.connection, &error);
+    if (!channel) {
+        std::cerr << "vmctl: " << error << "\n";
+        return kExitFailed;
+    }
+    ctx.stub = vmruntime::v1::Machines::NewStub(channel);
     return cmd->run(ctx, args);
 }

@@ -34,9 +34,26 @@ struct Args {
     std::string value(const std::string& key, const std::string& fallback = "") const;
 };
 
+inline constexpr const char* kDefaultSocket = "/run/vmruntime/vmruntimed.sock";
+
+// Where vmruntimed is and how to prove who we are there (channel.cc).
+struct Connection {
+    std::string socket;   // empty: kDefaultSocket, unless address is set
+    std::string address;  // HOST:PORT, always TLS
+    std::string tls_ca, tls_cert, tls_key, token_file;
+
+    // Why the options do not fit together, or "".
+    std::string check() const;
+    // The socket path or the address, for messages.
+    std::string target() const;
+};
+
+// nullptr with `*error` set when a file cannot be read.
+std::shared_ptr<grpc::Channel> open_channel(const Connection& conn, std::string* error);
+
 struct Context {
     std::unique_ptr<v1::Machines::Stub> stub;
-    std::string socket;
+    Connection connection;
     bool json = false;
 };
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
 // vmruntimed: hosts named machines and serves vmruntime.v1.Machines on a
-// Unix socket (mode 0660).  Machine specs live in the state directory and
-// survive restarts.  SIGTERM or SIGINT powers the guests off and exits.
+// Unix socket (mode 0660) and, with --listen, on a TCP port that is always
+// TLS and always authenticated (server/tcp_auth.h).  Machine specs live in
+// the state directory and survive restarts.  SIGTERM or SIGINT powers the guests off and exits.
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,6 +22,7 @@
 
 #include "server/machine_service.h"
 #include "server/registry.h"
+#include "server/tcp_auth.h"
 #include "vmruntime/base/log.h"
 
 namespace {
@@ -34,14 +36,23 @@ struct Options {
     std::string socket = "/run/vmruntime/vmruntimed.sock";
     std::string state_dir = "/var/lib/vmruntime";
     LogLevel level = LogLevel::kInfo;
+    vmruntime::server::TcpOptions tcp;
 };
 
 int usage()
 {
     std::cerr << "usage: vmruntimed [--socket PATH] [--state-dir DIR] [--log-level debug|info|warn|error]\n"
+                 "                  [--listen HOST:PORT --tls-cert FILE --tls-key FILE\n"
+                 "                   (--client-ca FILE | --token-file FILE)]\n"
                  "  --socket PATH     Unix socket to serve on (default /run/vmruntime/vmruntimed.sock)\n"
                  "  --state-dir DIR   where machine specs are kept (default /var/lib/vmruntime)\n"
-                 "  --log-level L     least severe messages logged (default info)\n";
+                 "  --log-level L     least severe messages logged (default info)\n"
+                 "  --listen H:P      also serve on TCP, with TLS and authentication, both required:\n"
+                 "  --tls-cert FILE   the server's certificate chain (PEM)\n"
+                 "  --tls-key FILE    its private key (PEM)\n"
+                 "  --client-ca FILE  clients must present a certificate signed by this CA (PEM)\n"
+                 "  --token-file FILE every RPC must carry 'authorization: Bearer TOKEN', TOKEN being\n"
+                 "                    this file's one line (with both options, both are required)\n";
     return 2;
 }
 
@@ -67,11 +78,23 @@ bool parse_args(int argc, char** argv, Options* opt)
             opt->socket = value;
         } else if (arg == "--state-dir") {
             opt->state_dir = value;
+        } else if (arg == "--listen") {
+            opt->tcp.listen = value;
+        } else if (arg == "--tls-cert") {
+            opt->tcp.tls_cert = value;
+        } else if (arg == "--tls-key") {
+            opt->tcp.tls_key = value;
+        } else if (arg == "--client-ca") {
+            opt->tcp.client_ca = value;
+        } else if (arg == "--token-file") {
+            opt->tcp.token_file = value;
         } else if (arg != "--log-level" || !parse_level(value, &opt->level)) {
             return false;
         }
     }
-    return true;
+    const auto& t = opt->tcp;
+    // TLS or authentication options without --listen are a mistake, not a no-op.
+    return !t.listen.empty() || (t.tls_cert + t.tls_key + t.client_ca + t.token_file).empty();
 }
 
 // Takes over `path` for the socket: refuses if a daemon answers there,
@@ -131,6 +154,15 @@ int main(int argc, char** argv)
         return usage();
     }
     vmruntime::base::set_log_level(opt.level);
+    std::shared_ptr<grpc::ServerCredentials> tcp_creds;
+    if (!opt.tcp.listen.empty()) {
+        std::string error;
+        tcp_creds = vmruntime::server::tcp_credentials(opt.tcp, &error);
+        if (!tcp_creds) {
+            std::cerr << "vmruntimed: " << error << "\n";
+            return 2;
+        }
+    }
     sigset_t stop_signals = block_stop_signals();
     if (!claim_socket_path(opt.socket)) {
         return 1;
@@ -145,16 +177,21 @@ int main(int argc, char** argv)
     vmruntime::server::MachineService service(registry);
     grpc::ServerBuilder builder;
     builder.AddListeningPort("unix:" + opt.socket, grpc::InsecureServerCredentials());
+    if (tcp_creds) {
+        builder.AddListeningPort(opt.tcp.listen, tcp_creds);
+    }
     builder.RegisterService(&service);
     // The socket is born with mode 0660: no window where others may connect.
     mode_t old_mask = umask(0117);
     std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
     umask(old_mask);
     if (!server) {
-        std::cerr << "vmruntimed: cannot serve on " << opt.socket << "\n";
+        std::cerr << "vmruntimed: cannot serve on " << opt.socket
+                  << (tcp_creds ? " and " + opt.tcp.listen : "") << "\n";
         return 1;
     }
-    vmruntime::base::log_info("vmruntimed", "serving on ", opt.socket, ", state in ", opt.state_dir);
+    vmruntime::base::log_info("vmruntimed", "serving on ", opt.socket, tcp_creds ? " and TLS " : "",
+                              opt.tcp.listen, ", state in ", opt.state_dir);
 
     int sig = 0;
     sigwait(&stop_signals, &sig);

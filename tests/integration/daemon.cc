@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "daemon.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -84,12 +86,14 @@ Daemon::~Daemon()
     std::filesystem::remove_all(dir_, ec);
 }
 
-bool Daemon::start(std::chrono::seconds timeout)
+bool Daemon::start(const std::vector<std::string>& extra_args, std::chrono::seconds timeout)
 {
+    std::vector<std::string> argv = {VMRUNTIMED_PATH, "--socket",    socket_, "--state-dir",
+                                     state_dir_,      "--log-level", "debug"};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     pid_ = ::fork();
     if (pid_ == 0) {
-        exec_child({VMRUNTIMED_PATH, "--socket", socket_, "--state-dir", state_dir_, "--log-level", "debug"},
-                   "/dev/null", dir_ + "/daemon.log");
+        exec_child(argv, "/dev/null", dir_ + "/daemon.log");
     }
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
@@ -141,6 +145,24 @@ int Daemon::stop()
 std::string Daemon::log() const
 {
     return slurp(dir_ + "/daemon.log");
+}
+
+int free_tcp_port()
+{
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    int port = 0;
+    if (fd != -1 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+        port = ntohs(addr.sin_port);
+    }
+    if (fd != -1) {
+        ::close(fd);
+    }
+    return port;
 }
 
 CommandResult run_command(const std::vector<std::string>& argv)

@@ -21,14 +21,18 @@ public:
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
 
-    // Starts vmruntimed and waits until it accepts connections.  False if
+    // Starts vmruntimed (with `extra_args` after the socket, state and log
+    // options) and waits until its socket accepts connections.  False if
     // it exited or did not answer within `timeout`.
-    bool start(std::chrono::seconds timeout = std::chrono::seconds(20));
+    bool start(const std::vector<std::string>& extra_args = {},
+               std::chrono::seconds timeout = std::chrono::seconds(20));
     // SIGTERM, then waits; returns the exit status, or -1 if it had to be
     // killed or did not exit normally.
     int stop();
     bool running();
 
+    // The temporary directory, removed with the daemon.
+    const std::string& dir() const { return dir_; }
     const std::string& socket() const { return socket_; }
     const std::string& state_dir() const { return state_dir_; }
     std::string log() const;
@@ -42,6 +46,9 @@ struct CommandResult {
     int exit_code = -1;  // -1: killed by a signal
     std::string out, err;
 };
+
+// A TCP port on 127.0.0.1 that was free a moment ago, or 0.
+int free_tcp_port();
 
 // Runs `argv` with stdin from /dev/null and waits for it.
 CommandResult run_command(const std::vector<std::string>& argv);

@@ -248,6 +248,78 @@ TEST_F(DaemonTest, WatchSeesStateChanges)
     EXPECT_EQ(seen, want);
 }
 
+TEST_F(DaemonTest, TwoClientsWatchOneMachine)
+{
+    ASSERT_TRUE(create(hello("ww")).ok());
+    grpc::ClientContext cc[2];
+    std::unique_ptr<grpc::ClientReader<v1::WatchEvent>> readers[2];
+    v1::WatchEvent event;
+    for (int i = 0; i < 2; i++) {
+        cc[i].set_deadline(std::chrono::system_clock::now() + kGuestTimeout);
+        v1::WatchRequest req;
+        req.set_name("ww");
+        readers[i] = stub_->Watch(&cc[i], req);
+        ASSERT_TRUE(readers[i]->Read(&event));  // the current state: the watch is in place
+        EXPECT_EQ(event.state(), v1::MACHINE_STATE_CREATED);
+    }
+    ASSERT_TRUE(call(&v1::Machines::Stub::Start, "ww").ok());
+    ASSERT_TRUE(call(&v1::Machines::Stub::Pause, "ww").ok());
+    for (int i = 0; i < 2; i++) {
+        ASSERT_TRUE(readers[i]->Read(&event));
+        EXPECT_EQ(event.state(), v1::MACHINE_STATE_RUNNING) << "watcher " << i;
+        ASSERT_TRUE(readers[i]->Read(&event));
+        EXPECT_EQ(event.state(), v1::MACHINE_STATE_PAUSED) << "watcher " << i;
+        cc[i].TryCancel();
+        readers[i]->Finish();
+    }
+}
+
+// R15 is a register hello never touches: what the client writes stays.
+TEST_F(DaemonTest, RegistersReadAndWrittenWhileRunningAndPaused)
+{
+    ASSERT_TRUE(create(hello("rw")).ok());
+    ASSERT_TRUE(call(&v1::Machines::Stub::Start, "rw").ok());
+    EXPECT_NE(console("rw", kBanner).find(kBanner), std::string::npos);
+    auto read_gprs = [&](v1::GeneralRegisters* out) {
+        grpc::ClientContext cc;
+        v1::GetRegistersRequest req;
+        req.set_name("rw");
+        req.add_classes(v1::STATE_CLASS_GPRS);
+        v1::GetRegistersResponse resp;
+        grpc::Status status = stub_->GetRegisters(&cc, req, &resp);
+        *out = resp.registers().gprs();
+        return status;
+    };
+    auto write_r15 = [&](uint64_t value) {
+        v1::GeneralRegisters gprs;
+        grpc::Status status = read_gprs(&gprs);
+        if (!status.ok()) {
+            return status;
+        }
+        gprs.set_r15(value);
+        grpc::ClientContext cc;
+        v1::SetRegistersRequest req;
+        req.set_name("rw");
+        *req.mutable_registers()->mutable_gprs() = gprs;
+        v1::SetRegistersResponse resp;
+        return stub_->SetRegisters(&cc, req, &resp);
+    };
+    v1::GeneralRegisters gprs;
+    ASSERT_TRUE(read_gprs(&gprs).ok()) << "while running";
+    EXPECT_NE(gprs.rip(), 0u);
+    ASSERT_TRUE(write_r15(0x5EEDF00D).ok()) << "while running";
+    ASSERT_TRUE(read_gprs(&gprs).ok());
+    EXPECT_EQ(gprs.r15(), 0x5EEDF00Du) << "written while running";
+
+    ASSERT_TRUE(call(&v1::Machines::Stub::Pause, "rw").ok());
+    ASSERT_TRUE(write_r15(0xC0FFEE).ok()) << "while paused";
+    ASSERT_TRUE(read_gprs(&gprs).ok());
+    EXPECT_EQ(gprs.r15(), 0xC0FFEEu) << "written while paused";
+    ASSERT_TRUE(call(&v1::Machines::Stub::Resume, "rw").ok());
+    ASSERT_TRUE(read_gprs(&gprs).ok());
+    EXPECT_EQ(gprs.r15(), 0xC0FFEEu) << "kept across resume";
+}
+
 TEST_F(DaemonTest, BadRequestsGetTheRightCodesAndTheDaemonStaysUp)
 {
     using grpc::StatusCode;

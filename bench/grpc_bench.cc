@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// grpc-bench: what the vmruntimed gRPC API costs over the runtime's C++ API.
+// It starts its own vmruntimed on a socket and state directory under a fresh
+// temporary directory (killed and removed at the end) and measures
+//   boot: Create+Start+Console until the first console byte, client side,
+//         against Machine::create+start+console().wait_for(0) in-process,
+//         in interleaved rounds with the hello guest;
+//   regs: GetRegisters (GPRs of vCPU 0) latency and throughput against one
+//         running hello guest, from 1 and from 8 client threads, each with
+//         a channel and connection of its own.
+#include <fcntl.h>
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "vmruntime/runtime/device_layer.h"
+#include "vmruntime/runtime/machine.h"
+#include "vmruntime/v1/vmruntime.grpc.pb.h"
+
+namespace {
+
+namespace v1 = vmruntime::v1;
+namespace rt = vmruntime::runtime;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kBootRounds = 20;
+constexpr auto kRegsWindow = std::chrono::seconds(3);
+constexpr unsigned kRegsClients = 8;
+constexpr char kCmdline[] = "hz=100";
+constexpr char kBanner[] = "vmruntime hello guest";
+constexpr auto kBootTimeout = std::chrono::seconds(10);
+
+[[noreturn]] void fail(const std::string& what)
+{
+    throw std::runtime_error(what);
+}
+
+void check(const grpc::Status& status, const std::string& what)
+{
+    if (!status.ok()) {
+        fail(what + ": " + status.error_message() + " (code " + std::to_string(status.error_code()) + ")");
+    }
+}
+
+double ms(Clock::duration d)
+{
+    return std::chrono::duration<double, std::milli>(d).count();
+}
+
+double us(Clock::duration d)
+{
+    return std::chrono::duration<double, std::micro>(d).count();
+}
+
+// Nearest-rank percentile of an unsorted sample, p in (0, 1].
+double percentile(std::vector<double> v, double p)
+{
+    std::sort(v.begin(), v.end());
+    size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size())));
+    return v[std::max<size_t>(rank, 1) - 1];
+}
+
+// The first bytes of the guest's output must be the start of its banner:
+// a timing taken on anything else did not time the hello guest booting.
+void check_banner(const std::string& first, const char* who)
+{
+    size_t n = std::min(first.size(), std::strlen(kBanner));
+    if (n == 0 || first.compare(0, n, kBanner, n) != 0) {
+        fail(std::string(who) + ": first console output is not the hello banner: \"" + first.substr(0, 40) + "\"");
+    }
+}
+
+// vmruntimed under a temporary directory; stopped and removed on scope exit.
+class Daemon {
+public:
+    Daemon()
+    {
+        char tmpl[] = "/tmp/grpc-bench.XXXXXX";
+        if (::mkdtemp(tmpl) == nullptr) {
+            fail(std::string("mkdtemp: ") + std::strerror(errno));
+        }
+        dir_ = tmpl;
+        socket_ = dir_ + "/sock";
+        try {
+            start();
+        } catch (...) {
+            std::ifstream log(dir_ + "/daemon.log");
+            std::fprintf(stderr, "vmruntimed log:\n%s\n",
+                         std::string(std::istreambuf_iterator<char>(log), {}).c_str());
+            clean_up();
+            throw;
+        }
+    }
+    ~Daemon() { clean_up(); }
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+
+    std::string target() const { return "unix:" + socket_; }
+
+private:
+    void clean_up()
+    {
+        stop();
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+
+    void start()
+    {
+        std::string state = dir_ + "/state", log = dir_ + "/daemon.log";
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            int null = ::open("/dev/null", O_RDWR);
+            int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            ::dup2(null, 0);
+            ::dup2(out, 1);
+            ::dup2(out, 2);
+            ::execl(VMRUNTIMED_PATH, VMRUNTIMED_PATH, "--socket", socket_.c_str(), "--state-dir",
+                    state.c_str(), "--log-level", "warn", static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        auto deadline = Clock::now() + std::chrono::seconds(20);
+        while (!accepts()) {
+            int status;
+            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+                pid_ = -1;
+                fail("vmruntimed (" VMRUNTIMED_PATH ") exited at start");
+            }
+            if (Clock::now() > deadline) {
+                fail("vmruntimed did not accept connections within 20 s");
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
+
+    bool accepts() const
+    {
+        int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, socket_.c_str(), sizeof addr.sun_path - 1);
+        bool ok = fd != -1 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+        if (fd != -1) {
+            ::close(fd);
+        }
+        return ok;
+    }
+
+    void stop()
+    {
+        if (pid_ <= 0) {
+            return;
+        }
+        ::kill(pid_, SIGTERM);
+        auto deadline = Clock::now() + std::chrono::seconds(10);
+        int status;
+        while (::waitpid(pid_, &status, WNOHANG) == 0) {
+            if (Clock::now() > deadline) {
+                ::kill(pid_, SIGKILL);
+                ::waitpid(pid_, &status, 0);
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        pid_ = -1;
+    }
+
+    std::string dir_, socket_;
+    pid_t pid_ = -1;
+};
+
+// A channel with a connection of its own: channels with equal arguments
+// otherwise share one subchannel, and so one socket, process-wide.
+std::unique_ptr<v1::Machines::Stub> connect(const std::string& target)
+{
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    return v1::Machines::NewStub(grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
+}
+
+void create_and_start(v1::Machines::Stub& stub, const std::string& name)
+{
+    v1::CreateRequest create;
+    auto* spec = create.mutable_spec();
+    spec->set_name(name);
+    spec->set_image_path(HELLO_ELF);
+    spec->set_loader(v1::LOADER_KIND_ELF64);
+    spec->set_cmdline(kCmdline);
+    v1::CreateResponse created;
+    grpc::ClientContext cc;
+    check(stub.Create(&cc, create, &created), "Create " + name);
+
+    v1::StartRequest start;
+    start.set_name(name);
+    v1::StartResponse started;
+    grpc::ClientContext sc;
+    check(stub.Start(&sc, start, &started), "Start " + name);
+}
+
+// Blocks until the Console stream of `name` delivers its first bytes.
+std::string first_console_bytes(v1::Machines::Stub& stub, const std::string& name)
+{
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + kBootTimeout);
+    auto stream = stub.Console(&ctx);
+    v1::ConsoleRequest first;
+    first.set_name(name);
+    first.set_from_offset(0);
+    if (!stream->Write(first)) {
+        check(stream->Finish(), "Console " + name);
+        fail("Console " + name + ": stream closed at once");
+    }
+    v1::ConsoleResponse resp;
+    while (stream->Read(&resp) && resp.data().empty()) {
+    }
+    std::string data = resp.data();
+    ctx.TryCancel();
+    grpc::Status status = stream->Finish();
+    if (data.empty()) {
+        check(status, "Console " + name);
+        fail("Console " + name + ": ended without output");
+    }
+    return data;
+}
+
+void delete_machine(v1::Machines::Stub& stub, const std::string& name)
+{
+    v1::DeleteRequest req;
+    req.set_name(name);
+    v1::DeleteResponse resp;
+    grpc::ClientContext ctx;
+    check(stub.Delete(&ctx, req, &resp), "Delete " + name);
+}
+
+double boot_grpc(v1::Machines::Stub& stub, int round)
+{
+    std::string name = "boot-" + std::to_string(round);
+    auto t0 = Clock::now();
+    create_and_start(stub, name);
+    std::string first = first_console_bytes(stub, name);
+    auto t1 = Clock::now();
+    check_banner(first, "gRPC");
+    delete_machine(stub, name);
+    return ms(t1 - t0);
+}
+
+std::vector<uint8_t> read_image()
+{
+    std::ifstream in(HELLO_ELF, std::ios::binary);
+    if (!in) {
+        fail("cannot read " HELLO_ELF " (build target guest_hello)");
+    }
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Reads the image inside the timed span, as vmruntimed does at Create.
+double boot_in_process(rt::DeviceLayer& layer, int round)
+{
+    auto t0 = Clock::now();
+    rt::MachineSpec spec;
+    spec.name = "boot-" + std::to_string(round);
+    spec.image = read_image();
+    spec.cmdline = kCmdline;
+    std::string error;
+    auto machine = rt::Machine::create(spec, layer, &error);
+    if (!machine) {
+        fail("Machine::create: " + error);
+    }
+    if (!machine->start()) {
+        fail("Machine::start refused");
+    }
+    if (!machine->console().wait_for(0, kBootTimeout)) {
+        fail("in-process: no console output within 10 s");
+    }
+    auto t1 = Clock::now();
+    auto chunk = machine->console().read(0, sizeof kBanner - 1);
+    check_banner(std::string(chunk.bytes.begin(), chunk.bytes.end()), "in-process");
+    machine->stop();
+    return ms(t1 - t0);
+}
+
+void run_boot(const Daemon& daemon)
+{
+    auto stub = connect(daemon.target());
+    rt::DeviceLayer layer;
+    std::vector<double> grpc_ms, local_ms;
+    // Alternating which goes first keeps warm-cache effects off one side.
+    for (int i = 0; i < kBootRounds; ++i) {
+        if (i % 2 == 0) {
+            grpc_ms.push_back(boot_grpc(*stub, i));
+            local_ms.push_back(boot_in_process(layer, i));
+        } else {
+            local_ms.push_back(boot_in_process(layer, i));
+            grpc_ms.push_back(boot_grpc(*stub, i));
+        }
+    }
+    double g50 = percentile(grpc_ms, 0.5), l50 = percentile(local_ms, 0.5);
+    std::printf("boot: hello guest (%s) until its first console byte, %d interleaved rounds each\n", kCmdline,
+                kBootRounds);
+    std::printf("  gRPC Create+Start+Console (client clock)    p50 %8.2f ms  p90 %8.2f ms\n", g50,
+                percentile(grpc_ms, 0.9));
+    std::printf("  in-process Machine::create+start+wait_for    p50 %8.2f ms  p90 %8.2f ms\n", l50,
+                percentile(local_ms, 0.9));
+    std::printf("  ratio of medians gRPC / in-process: %.2fx (+%.2f ms)\n", g50 / l50, g50 - l50);
+}
+
+struct ClientResult {
+    std::vector<double> latency_us;
+    std::string error;
+};
+
+// One client: its own channel, one call to connect before `begin`, then
+// back-to-back calls until `end`.
+void regs_client(const std::string& target, Clock::time_point begin, Clock::time_point end,
+                 ClientResult* out)
+{
+    auto stub = connect(target);
+    v1::GetRegistersRequest req;
+    req.set_name("regs");
+    req.set_vcpu(0);
+    req.add_classes(v1::STATE_CLASS_GPRS);
+    auto call = [&]() -> bool {
+        v1::GetRegistersResponse resp;
+        grpc::ClientContext ctx;
+        grpc::Status status = stub->GetRegisters(&ctx, req, &resp);
+        if (!status.ok() || !resp.registers().has_gprs()) {
+            out->error = status.ok() ? "GetRegisters: no GPRs in the answer" : "GetRegisters: " + status.error_message();
+            return false;
+        }
+        return true;
+    };
+    if (!call()) {
+        return;
+    }
+    std::this_thread::sleep_until(begin);
+    while (Clock::now() < end) {
+        auto t0 = Clock::now();
+        if (!call()) {
+            return;
+        }
+        out->latency_us.push_back(us(Clock::now() - t0));
+    }
+}
+
+void regs_round(const std::string& target, unsigned clients)
+{
+    auto begin = Clock::now() + std::chrono::milliseconds(500);
+    auto end = begin + kRegsWindow;
+    std::vector<ClientResult> results(clients);
+    std::vector<std::thread> threads;
+    for (unsigned i = 0; i < clients; ++i) {
+        threads.emplace_back(regs_client, target, begin, end, &results[i]);
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    std::vector<double> all;
+    for (const auto& r : results) {
+        if (!r.error.empty()) {
+            fail(r.error);
+        }
+        all.insert(all.end(), r.latency_us.begin(), r.latency_us.end());
+    }
+    if (all.empty()) {
+        fail("GetRegisters: no call completed in the window");
+    }
+    double secs = std::chrono::duration<double>(kRegsWindow).count();
+    std::printf("  %u client%s  %8zu calls  %9.0f req/s  p50 %8.1f us  p99 %8.1f us\n", clients,
+                clients == 1 ? " " : "s", all.size(), static_cast<double>(all.size()) / secs,
+                percentile(all, 0.5), percentile(all, 0.99));
+}
+
+void run_regs(const Daemon& daemon)
+{
+    auto stub = connect(daemon.target());
+    create_and_start(*stub, "regs");
+    check_banner(first_console_bytes(*stub, "regs"), "regs machine");
+    std::printf("regs: GetRegisters(GPRS, vCPU 0) on one running hello guest (%s), %.0f s per run,\n"
+                "      each client thread with its own channel and Unix-socket connection\n",
+                kCmdline, std::chrono::duration<double>(kRegsWindow).count());
+    regs_round(daemon.target(), 1);
+    regs_round(daemon.target(), kRegsClients);
+    delete_machine(*stub, "regs");
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    std::string which = argc > 1 ? argv[1] : "";
+    if (argc > 2 || (which != "" && which != "boot" && which != "regs")) {
+        std::fprintf(stderr, "usage: grpc-bench [boot|regs]\n");
+        return 2;
+    }
+    int kvm = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (kvm == -1) {
+        std::fprintf(stderr, "grpc-bench: cannot open /dev/kvm (%s): it needs KVM to run guests\n",
+                     std::strerror(errno));
+        return 1;
+    }
+    ::close(kvm);
+    try {
+        Daemon daemon;
+        if (which != "regs") {
+            run_boot(daemon);
+        }
+        if (which != "boot") {
+            run_regs(daemon);
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "grpc-bench: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
