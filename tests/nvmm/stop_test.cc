@@ -244,6 +244,7 @@ TEST_F(StopTest, CommittedStateAndEventSurviveAStoppedRun) {
   ASSERT_EQ(nvmm_vcpu_stop(vm_.vcpu()), 0);
 
   ASSERT_EQ(vm_.run(), NVMM_VCPU_EXIT_STOPPED) << vm_.describe_exit();
+  EXPECT_TRUE(vm_.exit().exitstate.evt_pending) << "the injected event still waits";
   vm_.get(NVMM_X64_STATE_GPRS);
   EXPECT_EQ(vm_.state().gprs[NVMM_X64_GPR_RIP], GUEST_GPA(long_stop, long_stop_main))
       << "the guest did not run";

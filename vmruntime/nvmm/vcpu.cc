@@ -418,6 +418,7 @@ int Vcpu::run()
     if (stashed_) {
         stashed_ = false;
         exit_ = stashed_exit_;
+        exit_.exitstate.evt_pending |= c.event_commit;  // kept for the next run
         pending_ = exit_;
         completion_ = stashed_completion_;
         c.state_cached = c.state_commit;  // only what the VMM set is newer than KVM's

@@ -120,7 +120,6 @@ void VcpuRunner::loop()
                             "vcpu " + std::to_string(id_) + ": nvmm_vcpu_run: " + std::strerror(errno));
             return;
         }
-        note_entry();
         if (!handle_exit()) {
             return;
         }
@@ -175,33 +174,18 @@ void VcpuRunner::pre_run()
         return;
     }
     const auto& es = vcpu_.exit->exitstate;
-    if (!injection_unseen_ && (es.rflags & kRflagsIf) && !es.int_shadow && !es.evt_pending) {
+    if ((es.rflags & kRflagsIf) && !es.int_shadow && !es.evt_pending) {
         uint32_t vector = call({PioRequest::Kind::Acknowledge, 0, 0, 0});
         if (vector != kNoVector) {
             vcpu_.event->type = NVMM_VCPU_EVENT_INTR;
             vcpu_.event->vector = static_cast<uint8_t>(vector);
             nvmm_vcpu_inject(mach_, &vcpu_);
-            injection_unseen_ = true;
             n_interrupts_.fetch_add(1, std::memory_order_relaxed);
         }
     } else if (!es.int_window_exiting) {
         nvmm_vcpu_getstate(mach_, &vcpu_, NVMM_X64_STATE_INTR);
         vcpu_.state->intr.int_window_exiting = 1;
         nvmm_vcpu_setstate(mach_, &vcpu_, NVMM_X64_STATE_INTR);
-    }
-}
-
-// A STOPPED or NONE exit may come from a run that never entered the guest:
-// NVMM then keeps the injected event for the next run, but the exit state
-// does not count it as pending (NetBSD zeroes it, ours shows the old
-// RFLAGS).  Acknowledging and injecting another vector would overwrite it,
-// and the PIC would keep the lost one in service for good.  Any other exit
-// comes from inside the guest, where evt_pending tells the truth.
-void VcpuRunner::note_entry()
-{
-    uint64_t reason = vcpu_.exit->reason;
-    if (reason != NVMM_VCPU_EXIT_STOPPED && reason != NVMM_VCPU_EXIT_NONE) {
-        injection_unseen_ = false;
     }
 }
 

@@ -75,7 +75,6 @@ private:
     void serve_requests(std::unique_lock<std::mutex>& lock);
     void park(std::unique_lock<std::mutex>& lock);
     void pre_run();
-    void note_entry();
     bool handle_exit();
     void wait_for_interrupt();
     void push(const PioRequest& request);
@@ -90,9 +89,6 @@ private:
 
     PioChannel channel_;
     uint32_t calls_ = 0;  // vCPU thread only: tickets of waited requests
-    // vCPU thread only: an injected event that no run is known to have
-    // taken into the guest yet (see note_entry).
-    bool injection_unseen_ = false;
 
     // Control: `attention_` is the run loop's only per-exit check.
     std::atomic<bool> attention_{false};
