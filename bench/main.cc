@@ -3,14 +3,21 @@
 // nvmm-bench: what libnvmm adds to a port-I/O exit on KVM.
 //
 //   nvmm-bench           raw KVM vs libnvmm in one process, interleaved:
-//                        bare exits, exits that rewrite RAX, cached getstate
+//                        bare exits, exits that rewrite RAX, MMIO exits,
+//                        cached getstate; the floor: what KVM itself
+//                        charges for storing the registers an IO exit
+//                        needs (GPRs, sregs, events) into kvm_run; and the
+//                        noise: the same raw loop on both sides
 //   nvmm-bench exit N    N exits through <nvmm.h>, prints "ns/exit: <value>"
 //   nvmm-bench regs N    N exits with getstate/setstate(GPRS) each, same output
 //   nvmm-bench mmio N    N MMIO write exits, each answered by nvmm_assist_mem
 //
 // The two sides of a comparison alternate round by round in one process so
-// that host noise (frequency changes, cache state) lands on both; each side
-// reports the median of its per-round ns/exit.  Rounds are timed in the
+// that host noise (frequency changes, cache state) lands on both.  Each side
+// reports the median of its per-round ns/exit; the ratio is the median of
+// the per-round ratios, with their quartiles: on the development hosts the
+// cost of an exit drifts by 10-20 % within seconds, and only rounds run side
+// by side see the same host.  Rounds are timed in the
 // thread's CPU time, which on KVM includes the time spent in the guest but
 // not the time the thread waits for a CPU: the development machines have two
 // cores shared by several users, and wall time there mostly measures them.
@@ -33,8 +40,8 @@
 namespace vmruntime::bench {
 namespace {
 
-constexpr int kRounds = 10;
-constexpr uint64_t kExitsPerRound = 20'000;
+constexpr int kRounds = 30;
+constexpr uint64_t kExitsPerRound = 10'000;
 constexpr uint64_t kWarmupExits = 2'000;
 constexpr uint64_t kGetstateCalls = 10'000'000;
 
@@ -62,11 +69,28 @@ Sample time_loop(const Loop& loop, uint64_t n)
     return {(thread_cpu_ns() - cpu_start) / count, wall.count() / count};
 }
 
-double median(std::vector<double> v)
+// The q-quantile (0 <= q <= 1) of v, interpolated between neighbours.
+double quantile(std::vector<double> v, double q)
 {
     std::sort(v.begin(), v.end());
-    size_t mid = v.size() / 2;
-    return v.size() % 2 != 0 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+    double at = q * static_cast<double>(v.size() - 1);
+    size_t below = static_cast<size_t>(at);
+    size_t above = std::min(below + 1, v.size() - 1);
+    return v[below] + (at - static_cast<double>(below)) * (v[above] - v[below]);
+}
+
+double median(const std::vector<double>& v)
+{
+    return quantile(v, 0.5);
+}
+
+std::vector<double> ratios(const std::vector<double>& num, const std::vector<double>& den)
+{
+    std::vector<double> r;
+    for (size_t i = 0; i < num.size(); i++) {
+        r.push_back(num[i] / den[i]);
+    }
+    return r;
 }
 
 struct Series {
@@ -94,9 +118,10 @@ void compare(const char* name, const Loop& raw, const Loop& nvmm)
             r.add(time_loop(raw, kExitsPerRound));
         }
     }
-    double rc = median(r.cpu), nc = median(n.cpu), rw = median(r.wall), nw = median(n.wall);
-    std::printf("%s: raw %.0f ns, nvmm %.0f ns, ratio %.3f  (wall: raw %.0f ns, nvmm %.0f ns, ratio %.3f)\n",
-                name, rc, nc, nc / rc, rw, nw, nw / rw);
+    std::vector<double> cpu = ratios(n.cpu, r.cpu);
+    std::printf("%s: raw %.0f ns, nvmm %.0f ns, ratio %.3f [%.3f-%.3f]  (wall: raw %.0f ns, nvmm %.0f ns, ratio %.3f)\n",
+                name, median(r.cpu), median(n.cpu), median(cpu), quantile(cpu, 0.25), quantile(cpu, 0.75),
+                median(r.wall), median(n.wall), median(ratios(n.wall, r.wall)));
     std::fflush(stdout);
 }
 
@@ -104,11 +129,15 @@ void run_comparison()
 {
     RawKvmVm raw;
     NvmmVm nvmm;
-    std::printf("real-mode OUT and MMIO loops; medians of %d interleaved rounds x %llu exits, thread CPU time\n", kRounds,
-                static_cast<unsigned long long>(kExitsPerRound));
+    std::printf("real-mode OUT and MMIO loops; medians of %d interleaved rounds x %llu exits, thread CPU time;\n"
+                "ratio: median [quartiles] of the per-round ratios\n",
+                kRounds, static_cast<unsigned long long>(kExitsPerRound));
     compare("exit", [&](uint64_t n) { raw.run_exits(n); }, [&](uint64_t n) { nvmm.run_exits(n); });
     compare("exit vs raw with nvmm's sync regs", [&](uint64_t n) { raw.run_mirrored_exits(n); },
             [&](uint64_t n) { nvmm.run_exits(n); });
+    compare("floor: raw with nvmm's sync regs vs raw", [&](uint64_t n) { raw.run_exits(n); },
+            [&](uint64_t n) { raw.run_mirrored_exits(n); });
+    compare("noise: raw vs raw", [&](uint64_t n) { raw.run_exits(n); }, [&](uint64_t n) { raw.run_exits(n); });
     compare("regs", [&](uint64_t n) { raw.run_sync_regs(n); }, [&](uint64_t n) { nvmm.run_regs(n); });
     {
         RawKvmVm raw_mmio(kMmioEntry);

@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 namespace vmruntime::bench {
 
@@ -39,6 +40,7 @@ RawKvmVm::RawKvmVm(uint64_t entry) : entry_(entry)
         die_errno("KVM_SET_USER_MEMORY_REGION");
     }
     create_vcpu();
+    set_cpuid();
     enter_real_mode();
 }
 
@@ -66,6 +68,28 @@ void RawKvmVm::create_vcpu()
         die_errno("mmap kvm_run");
     }
     run_ = static_cast<kvm_run*>(p);
+}
+
+// The CPU KVM supports, as libnvmm gives its vCPUs: the CPUID a VM has
+// decides how much FPU state KVM switches at each entry and exit, so the
+// two sides of a comparison must run the same virtual CPU.
+void RawKvmVm::set_cpuid()
+{
+    // struct kvm_cpuid2 ends in a flexible array, which C++ sizes
+    // differently from C: the ioctl numbers carry C's 8-byte header.
+    constexpr size_t kHeader = 2 * sizeof(uint32_t);
+    constexpr unsigned long kGetSupported = _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x05, kHeader);
+    constexpr unsigned long kSet = _IOC(_IOC_WRITE, KVMIO, 0x90, kHeader);
+    constexpr uint32_t kMaxEntries = 256;
+    std::vector<uint64_t> buffer((kHeader + kMaxEntries * sizeof(kvm_cpuid_entry2)) / sizeof(uint64_t));
+    auto* nent = reinterpret_cast<uint32_t*>(buffer.data());
+    *nent = kMaxEntries;
+    if (ioctl(kvm_fd_, kGetSupported, buffer.data()) == -1) {
+        die_errno("KVM_GET_SUPPORTED_CPUID");
+    }
+    if (ioctl(vcpu_fd_, kSet, buffer.data()) == -1) {
+        die_errno("KVM_SET_CPUID2");
+    }
 }
 
 // A new vCPU is in the RESET state (real mode); only CS:IP has to move.

@@ -25,7 +25,7 @@ public:
     // n exits, one KVM_RUN each and nothing else.
     void run_exits(uint64_t n);
     // The same with KVM storing REGS, SREGS and EVENTS into kvm_run at every
-    // exit, as libnvmm has it do: what that mirroring costs KVM.
+    // exit, as libnvmm has it do around IO exits: what that mirroring costs KVM.
     void run_mirrored_exits(uint64_t n);
     // n MMIO write exits (a VM started at kMmioEntry), each answered by reading kvm_run->mmio.
     void run_mmio(uint64_t n);
@@ -35,6 +35,7 @@ public:
 
 private:
     void create_vcpu();
+    void set_cpuid();
     void enter_real_mode();
     void run_once();
 

@@ -1,11 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
-# Runs nvmm_ioctl_loop (argument 1) under strace and checks the cost of an
-# exit handled with getstate(GPRS) + setstate(GPRS): one KVM_RUN per exit
+# Runs nvmm_ioctl_loop (argument 1; argument 2, if any, is its state
+# selection) under strace and checks the cost of an exit handled with
+# getstate + setstate of GPRS (or of GPRS, SEGS, CRS and INTR with "all"):
+# one KVM_RUN per exit
 # (plus a little setup slack) and no other ioctl from the first KVM_RUN to
 # the program's "exits done" line.  Exit 77 (skip) without /dev/kvm or strace.
 set -u
 prog=$1
+what=${2:-}
 exits=200
 slack=3
 
@@ -24,7 +27,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-strace -f -e trace=ioctl,write -o "$log" "$prog" "$exits"
+strace -f -e trace=ioctl,write -o "$log" "$prog" "$exits" $what
 rc=$?
 if [ "$rc" -eq 77 ]; then
   exit 77

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
 // nvmm_ioctl_loop: runs guests/out_loop.S for N IO exits (argv[1], default
 // 200), each handled the way a VMM completes an OUT by hand: getstate(GPRS),
-// check and change RAX, RIP = npc, setstate(GPRS).  ioctl_count.sh runs it
-// under strace to prove that each exit costs exactly one KVM_RUN and no
-// other vCPU ioctl.  Exit status: 0 pass, 1 fail, 77 no /dev/kvm.
+// check and change RAX, RIP = npc, setstate(GPRS).  With "all" (argv[2])
+// each exit also reads SEGS, CRS and INTR and writes them back.
+// ioctl_count.sh runs it under strace to prove that each exit costs exactly
+// one KVM_RUN and no other vCPU ioctl.  Exit status: 0 pass, 1 fail, 77 no
+// /dev/kvm.
 #include <nvmm.h>
 #include <sys/mman.h>
 
@@ -44,13 +46,17 @@ int setup(nvmm_machine* mach, nvmm_vcpu* vcpu, uint8_t* ram) {
 }
 
 // One exit: the OUT must carry the value the previous exit put in AX.
-int handle_exit(nvmm_machine* mach, nvmm_vcpu* vcpu, uint16_t expected) {
+int handle_exit(nvmm_machine* mach, nvmm_vcpu* vcpu, uint64_t flags, uint16_t expected) {
   if (vcpu->exit->reason != NVMM_VCPU_EXIT_IO || vcpu->exit->u.io.port != GUEST_PORT) {
     std::fprintf(stderr, "nvmm_ioctl_loop: exit 0x%llx, want IO on port 0x%x\n",
                  static_cast<unsigned long long>(vcpu->exit->reason), GUEST_PORT);
     return 1;
   }
-  if (nvmm_vcpu_getstate(mach, vcpu, NVMM_X64_STATE_GPRS) == -1) return fail("getstate");
+  if (nvmm_vcpu_getstate(mach, vcpu, flags) == -1) return fail("getstate");
+  if ((flags & NVMM_X64_STATE_SEGS) && vcpu->state->segs[NVMM_X64_SEG_CS].selector != 0) {
+    std::fprintf(stderr, "nvmm_ioctl_loop: CS 0x%x, want 0\n", vcpu->state->segs[NVMM_X64_SEG_CS].selector);
+    return 1;
+  }
   uint64_t* gprs = vcpu->state->gprs;
   if ((gprs[NVMM_X64_GPR_RAX] & 0xFFFF) != expected) {
     std::fprintf(stderr, "nvmm_ioctl_loop: AX 0x%llx, want 0x%x\n",
@@ -59,14 +65,14 @@ int handle_exit(nvmm_machine* mach, nvmm_vcpu* vcpu, uint16_t expected) {
   }
   gprs[NVMM_X64_GPR_RAX] = expected + 1u;
   gprs[NVMM_X64_GPR_RIP] = vcpu->exit->u.io.npc;
-  if (nvmm_vcpu_setstate(mach, vcpu, NVMM_X64_STATE_GPRS) == -1) return fail("setstate");
+  if (nvmm_vcpu_setstate(mach, vcpu, flags) == -1) return fail("setstate");
   return 0;
 }
 
-int run_loop(nvmm_machine* mach, nvmm_vcpu* vcpu, int exits) {
+int run_loop(nvmm_machine* mach, nvmm_vcpu* vcpu, uint64_t flags, int exits) {
   for (int i = 0; i < exits; i++) {
     if (nvmm_vcpu_run(mach, vcpu) == -1) return fail("nvmm_vcpu_run");
-    if (handle_exit(mach, vcpu, static_cast<uint16_t>(i)) != 0) return 1;
+    if (handle_exit(mach, vcpu, flags, static_cast<uint16_t>(i)) != 0) return 1;
   }
   return 0;
 }
@@ -75,6 +81,10 @@ int run_loop(nvmm_machine* mach, nvmm_vcpu* vcpu, int exits) {
 
 int main(int argc, char** argv) {
   const int exits = argc > 1 ? std::atoi(argv[1]) : 200;
+  uint64_t flags = NVMM_X64_STATE_GPRS;
+  if (argc > 2 && std::strcmp(argv[2], "all") == 0) {
+    flags |= NVMM_X64_STATE_SEGS | NVMM_X64_STATE_CRS | NVMM_X64_STATE_INTR;
+  }
   nvmm_machine mach;
   nvmm_vcpu vcpu;
   if (nvmm_machine_create(&mach) == -1) {
@@ -86,7 +96,7 @@ int main(int argc, char** argv) {
   void* ram = mmap(nullptr, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (ram == MAP_FAILED) return fail("mmap");
   int result = setup(&mach, &vcpu, static_cast<uint8_t*>(ram));
-  if (result == 0) result = run_loop(&mach, &vcpu, exits);
+  if (result == 0) result = run_loop(&mach, &vcpu, flags, exits);
   // ioctl_count.sh stops counting at this line (a write(2) in the trace).
   if (result == 0) std::fprintf(stderr, "nvmm_ioctl_loop: %d exits done\n", exits);
   if (nvmm_vcpu_destroy(&mach, &vcpu) == -1 || nvmm_machine_destroy(&mach) == -1) {

@@ -6,8 +6,9 @@
 //    classes into kvm_run's sync-regs area and sets kvm_dirty_regs, and
 //    KVM applies them on entry (sync_regs() runs before anything else in
 //    KVM_RUN);
-//  - kvm_valid_regs makes KVM store GPRs, sregs and events into kvm_run on
-//    every return, so getstate of GPRS/SEGS/CRS/INTR is a copy;
+//  - kvm_valid_regs makes KVM store GPRs and events into kvm_run on every
+//    return, and the sregs while they are in use (need_sregs()), so
+//    getstate of GPRS/SEGS/CRS/INTR is a copy;
 //  - an IO or MMIO instruction that KVM finishes on the next entry stays
 //    there until somebody looks at the state (then KVM_RUN with
 //    immediate_exit finishes it without entering the guest).
@@ -34,11 +35,14 @@ namespace vmruntime::nvmm {
 namespace {
 
 constexpr uint64_t kSyncRegs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS;
+// How many exits the sregs stay mirrored after the last one that used them.
+constexpr unsigned kSregsLinger = 64;
 constexpr uint64_t kCr0Pe = 1ULL << 0;
 constexpr uint64_t kCr4Osxsave = 1ULL << 18;
 constexpr uint64_t kEferLma = 1ULL << 10;
 constexpr size_t kMaxInsn = 15;
-// INVALID's hwcode when KVM_RUN itself failed: bit 63 set, then the errno.
+// INVALID's hwcode when KVM_RUN, or an ioctl needed to report the exit,
+// failed: bit 63 set, then the errno.
 constexpr uint64_t kRunErrnoCode = 1ULL << 63;
 
 // Delivered to a vCPU thread to make KVM_RUN return.  A real-time signal, so
@@ -215,6 +219,46 @@ int Vcpu::set_xcr0(uint64_t value)
     return 0;
 }
 
+// KVM's store of the sregs into kvm_run costs about 4 % of an exit on the
+// development hosts (nvmm-bench prints it as the floor), and MMIO, HLT and
+// window exits never look at them.  So they are mirrored only while
+// something keeps needing them: IO and MSR exits (their instruction is
+// decoded at RIP) and the VMM's SEGS/CRS/EFER accesses.  A need after a
+// quiet stretch costs one KVM_GET_SREGS and turns the mirror back on.
+int Vcpu::need_sregs()
+{
+    sregs_idle_ = 0;
+    if (sregs_fresh_) {
+        return 0;
+    }
+    if (ioctl(fd_, KVM_GET_SREGS, &mirror().sregs) == -1) {
+        return errno;
+    }
+    sregs_fresh_ = true;
+    return 0;
+}
+
+void Vcpu::choose_mirror()
+{
+    uint64_t valid = kSyncRegs;
+    if (sregs_idle_ >= kSregsLinger) {
+        valid &= ~static_cast<uint64_t>(KVM_SYNC_X86_SREGS);
+    }
+    run_->kvm_valid_regs = valid;
+}
+
+// KVM_RUN.  KVM stores the mirrored classes on every return once it has
+// the vCPU loaded, which is past any failure other than EINTR's.
+int Vcpu::run_ioctl()
+{
+    choose_mirror();
+    int ret = ioctl(fd_, KVM_RUN, 0);
+    int err = errno;
+    sregs_fresh_ = (ret == 0 || err == EINTR) && (run_->kvm_valid_regs & KVM_SYNC_X86_SREGS);
+    errno = err;
+    return ret;
+}
+
 int Vcpu::commit_state(uint64_t flags)
 {
     nvmm_x64_state& s = comm().state;
@@ -225,6 +269,9 @@ int Vcpu::commit_state(uint64_t flags)
         dirty |= KVM_SYNC_X86_REGS;
     }
     if (flags & (NVMM_X64_STATE_SEGS | NVMM_X64_STATE_CRS | NVMM_X64_STATE_MSRS)) {
+        if (int err = need_sregs()) {
+            return err;
+        }
         kvm_sregs sregs = m.sregs;
         if (flags & NVMM_X64_STATE_SEGS) {
             state::segs_to_kvm(s.segs, sregs);
@@ -279,6 +326,11 @@ int Vcpu::fetch_state(uint64_t flags)
 {
     nvmm_x64_state& s = comm().state;
     const kvm_sync_regs& m = mirror();
+    if (flags & (NVMM_X64_STATE_SEGS | NVMM_X64_STATE_CRS | NVMM_X64_STATE_MSRS)) {
+        if (int err = need_sregs()) {
+            return err;
+        }
+    }
     if (flags & NVMM_X64_STATE_GPRS) {
         state::gprs_from_kvm(m.regs, s.gprs);
         if (completion_ == Completion::Open && pending_.reason == NVMM_VCPU_EXIT_IO && io_rip_rewound_) {
@@ -354,6 +406,9 @@ int Vcpu::commit_event()
     kvm_vcpu_events& e = mirror().events;
     switch (ev.type) {
     case NVMM_VCPU_EVENT_EXCP:
+        if (int err = need_sregs()) {
+            return err;
+        }
         // As NVMM: NMI is not an exception, #DE and #BP are not injectable,
         // and vectors 32+ are interrupts.
         if (ev.vector == 2 || ev.vector >= 32 || ev.vector == 0 || ev.vector == 3) {
@@ -465,23 +520,24 @@ int Vcpu::enter()
     area_->in_run.store(true, std::memory_order_seq_cst);
     int ret, err;
     do {
-        ret = ioctl(fd_, KVM_RUN, 0);
+        ret = run_ioctl();
         err = errno;
         // KVM exits whenever the guest lowers CR8 (no in-kernel LAPIC);
         // that is news only to a VMM that asked for TPR exits.
     } while (ret == 0 && run_->exit_reason == KVM_EXIT_SET_TPR && !tpr_exit_);
     area_->in_run.store(false, std::memory_order_seq_cst);
     completion_ = Completion::None;
-    if (mirror().sregs.cr4 & kCr4Osxsave) {
+    if (sregs_idle_ < kSregsLinger) {
+        sregs_idle_++;
+    }
+    if (!sregs_fresh_ || (mirror().sregs.cr4 & kCr4Osxsave)) {
         xcr0_known_ = false;  // the guest may have run XSETBV
     }
     if (ret == -1 && err != EINTR) {
         // KVM could not run this guest (no memory behind the reset vector,
         // a state the hardware refuses...): NVMM reports that as INVALID.
         run_->kvm_dirty_regs = 0;
-        std::memset(&exit_, 0, sizeof(exit_));
-        exit_.reason = NVMM_VCPU_EXIT_INVALID;
-        exit_.u.inv.hwcode = kRunErrnoCode | static_cast<uint64_t>(err);
+        invalid_exit(&exit_, err);
         fill_exitstate(&exit_);
         return 0;
     }
@@ -518,7 +574,7 @@ int Vcpu::finish_in_kernel()
     // A stop request arriving meanwhile keeps comm.stop set; run() checks
     // it again before it enters the guest.
     __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
-    int ret = ioctl(fd_, KVM_RUN, 0);
+    int ret = run_ioctl();
     int err = errno;
     __atomic_store_n(&run_->immediate_exit, 0, __ATOMIC_SEQ_CST);
     if (ret == 0) {
@@ -550,6 +606,9 @@ int Vcpu::finish_in_kernel()
 // it.  Do that step here, where the VMM can see it.
 void Vcpu::step_over_finished_rep()
 {
+    if (need_sregs() != 0) {
+        return;  // the guest then takes the no-op step itself, as under KVM
+    }
     uint8_t window[2 * kMaxInsn] = {};
     bool valid[2 * kMaxInsn] = {};
     kvm_regs& regs = mirror().regs;
@@ -622,6 +681,13 @@ Vcpu::Completion Vcpu::translate_exit(nvmm_vcpu_exit* x)
     }
     fill_exitstate(x);
     return completion;
+}
+
+void Vcpu::invalid_exit(nvmm_vcpu_exit* x, int err)
+{
+    std::memset(x, 0, sizeof(*x));
+    x->reason = NVMM_VCPU_EXIT_INVALID;
+    x->u.inv.hwcode = kRunErrnoCode | static_cast<uint64_t>(err);
 }
 
 void Vcpu::fill_exitstate(nvmm_vcpu_exit* x)
@@ -742,6 +808,10 @@ bool Vcpu::decode_before(const uint8_t* window, const bool* valid, IoInsn* insn)
 
 Vcpu::Completion Vcpu::translate_io(nvmm_vcpu_exit* x)
 {
+    if (int err = need_sregs()) {
+        invalid_exit(x, err);
+        return Completion::None;
+    }
     const auto& io = run_->io;
     bool in = io.direction == KVM_EXIT_IO_IN;
     x->reason = NVMM_VCPU_EXIT_IO;
@@ -805,7 +875,7 @@ Vcpu::Completion Vcpu::translate_io(nvmm_vcpu_exit* x)
 void Vcpu::resolve_ambiguous_out(nvmm_vcpu_exit* x, uint64_t rip, uint8_t before_length)
 {
     __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
-    ioctl(fd_, KVM_RUN, 0);
+    run_ioctl();
     __atomic_store_n(&run_->immediate_exit, 0, __ATOMIC_SEQ_CST);
     uint64_t next = mirror().regs.rip;
     x->u.io.npc = next;
@@ -831,6 +901,10 @@ void Vcpu::settle_rewound_rip()
 
 Vcpu::Completion Vcpu::translate_msr(nvmm_vcpu_exit* x)
 {
+    if (int err = need_sregs()) {
+        invalid_exit(x, err);
+        return Completion::None;
+    }
     bool write = run_->exit_reason == KVM_EXIT_X86_WRMSR;
     msr_rip_ = mirror().regs.rip;
     uint8_t window[2 * kMaxInsn] = {};
@@ -1033,6 +1107,9 @@ int Vcpu::apply_cpuid()
     constexpr uint64_t kApicBaseEnable = 1ULL << 11;
     uint32_t leaf1_edx = 0;
     if (int err = kvm::set_cpuid(fd_, cpuid_, cpuid_conf_, &leaf1_edx)) {
+        return err;
+    }
+    if (int err = need_sregs()) {
         return err;
     }
     kvm_sregs& sregs = mirror().sregs;

@@ -2,10 +2,12 @@
 //
 // A libnvmm vCPU on KVM.  The comm page is ours; KVM's kvm_run page (with
 // KVM_CAP_SYNC_REGS) is the "kernel side" of it: after every exit KVM leaves
-// the GPRs, segment/control registers and event state in kvm_run, so
-// getstate of GPRS, SEGS, CRS and INTR is a copy from memory, and setstate of
-// them is a copy into kvm_run plus a dirty bit that the next KVM_RUN applies.
-// Only DRS, MSRS, FPU (and XCR0 when the guest uses XSAVE) take an ioctl.
+// the GPRs and event state in kvm_run, and the segment/control registers as
+// long as they are in use, so getstate of GPRS, SEGS, CRS and INTR is a copy
+// from memory, and setstate of them is a copy into kvm_run plus a dirty bit
+// that the next KVM_RUN applies.  Only DRS, MSRS, FPU (and XCR0 when the
+// guest uses XSAVE) take an ioctl, and SEGS/CRS the first time after a long
+// stretch of exits that did not use them.
 #pragma once
 
 #include <linux/kvm.h>
@@ -72,6 +74,9 @@ private:
     nvmm_comm_page& comm() { return area_->comm; }
     kvm_sync_regs& mirror() { return run_->s.regs; }
 
+    int need_sregs();
+    void choose_mirror();
+    int run_ioctl();
     int commit_state(uint64_t flags);
     int commit_event();
     int fetch_state(uint64_t flags);
@@ -82,6 +87,7 @@ private:
     int enter();
     int finish_in_kernel();
     Completion translate_exit(nvmm_vcpu_exit* x);
+    void invalid_exit(nvmm_vcpu_exit* x, int err);
     void fill_exitstate(nvmm_vcpu_exit* x);
 
     Completion translate_io(nvmm_vcpu_exit* x);
@@ -112,6 +118,10 @@ private:
     nvmm_vcpu_exit pending_{};      // the exit whose instruction is still open
 
     Completion completion_ = Completion::None;
+    // KVM stores the segment and control registers into kvm_run only while
+    // something here uses them (see need_sregs()).
+    bool sregs_fresh_ = true;       // kvm_run's sregs are the vCPU's own
+    unsigned sregs_idle_ = 0;       // exits since something last needed them
     // The IN/OUT behind the open IO exit: where it is, and whether KVM's
     // RIP is already past it.
     uint64_t io_rip_ = 0;
