@@ -3,10 +3,11 @@
 // The vmruntime.v1.Machines service on gRPC's callback API.  gRPC threads
 // never wait for a machine: whatever may block (building a machine, pausing
 // vCPUs, reading their registers, feeding the UART) runs on the service's
-// small worker pool, which then finishes the reactor.  Graceful stops and
-// console output are paced by timers on the same pool.  The pool is not
-// the runtime's device layer: work that waits for a vCPU must not occupy
-// the threads that serve the vCPU's devices.
+// small worker pool, which then finishes the reactor.  Graceful stops are
+// paced by timers on the same pool, and console output is sent from it as
+// the console ring notifies.  The pool is not the runtime's device layer:
+// work that waits for a vCPU must not occupy the threads that serve the
+// vCPU's devices.
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
 // The streaming RPCs: Watch (state changes pushed by the registry) and
-// Console (a machine's output ring, paced by a timer, and UART input).
+// Console (a machine's output ring, woken by the ring as it grows and by the
+// registry when the machine ends, and UART input).
 //
 // Their reactors are driven from outside gRPC's reactions too: registry
 // observers, pool jobs and timers.  All of those reach the reactor through
@@ -12,6 +13,7 @@
 // reference to the session.
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -28,8 +30,10 @@ namespace {
 using runtime::MachineState;
 
 constexpr size_t kConsoleChunk = 64 * 1024;
-// Console output is polled this often while the guest is quiet.
-constexpr auto kConsolePoll = std::chrono::milliseconds(10);
+// After the machine has ended, UART output it posted to its device strand
+// may reach the ring a little later: the Console stream waits this long
+// for it before it ends.
+constexpr auto kLateOutput = std::chrono::milliseconds(10);
 // The UART's FIFO was full: try the rest of the input again after this.
 constexpr auto kInputRetry = std::chrono::milliseconds(5);
 
@@ -178,8 +182,23 @@ using ConsoleBase = grpc::ServerBidiReactor<v1::ConsoleRequest, v1::ConsoleRespo
 class ConsoleSession : public std::enable_shared_from_this<ConsoleSession> {
 public:
     ConsoleSession(ConsoleBase* reactor, Registry& registry, boost::asio::thread_pool& pool)
-        : link(reactor), registry_(registry), pool_(pool), out_timer_(pool), in_timer_(pool)
+        : link(reactor),
+          registry_(registry),
+          pool_(pool),
+          strand_(boost::asio::make_strand(pool)),
+          grace_timer_(strand_),
+          in_timer_(pool)
     {
+    }
+
+    // The ring and the registry hold the session weakly: what they are
+    // calling right now finds it gone; nothing is left registered.
+    ~ConsoleSession()
+    {
+        if (machine_) {
+            machine_->console().cancel_notify(ring_wait_);
+            registry_.unsubscribe(watch_id_);
+        }
     }
 
     // A message from the client arrived in `request`.
@@ -207,17 +226,18 @@ public:
 
     void on_written()
     {
-        boost::asio::post(pool_, [self = shared_from_this()] {
-            if (self->link.open()) {
-                self->pump();
-            }
-        });
+        on_strand(shared_from_this(), [](ConsoleSession& s) { s.writing_ = false; });
     }
 
     Link<ConsoleBase> link;
     v1::ConsoleRequest request;
 
 private:
+    static bool ended(MachineState state)
+    {
+        return state == MachineState::Stopped || state == MachineState::Crashed;
+    }
+
     bool attach()
     {
         auto machine = registry_.machine(request.name(), "attach to the console of");
@@ -228,36 +248,82 @@ private:
         machine_ = *machine;
         auto& ring = machine_->console();
         next_ = request.has_from_offset() ? request.from_offset() : ring.end_offset();
-        boost::asio::post(pool_, [self = shared_from_this()] { self->pump(); });
+        // Subscribed before the first pump reads the state: an end in
+        // between wakes it twice, never not at all.
+        watch_id_ = registry_.subscribe([weak = weak_from_this(), name = request.name()](const v1::WatchEvent& e) {
+            const bool end = e.state() == v1::MACHINE_STATE_STOPPED || e.state() == v1::MACHINE_STATE_CRASHED;
+            if (e.name() != name || !end) {
+                return;
+            }
+            if (auto self = weak.lock()) {
+                on_strand(std::move(self), [](ConsoleSession&) {});
+            }
+        });
+        on_strand(shared_from_this(), [](ConsoleSession&) {});
         return true;
     }
 
-    // Sends what the ring holds past next_, or waits a poll period.  Once
-    // the machine has ended, one more empty poll lets late device output
-    // in before the stream ends.
+    // Runs step(*self), then pump(), on the strand, unless the stream has
+    // finished.  Everything the output side keeps is touched only there.
+    // `self` moves into the handler: the ring and the registry call from
+    // the machine's own threads (device strand, vCPU), which must never
+    // drop the last reference, as that would destroy the machine from
+    // within and wait for themselves.
+    template <typename Step>
+    static void on_strand(std::shared_ptr<ConsoleSession> self, Step step)
+    {
+        auto& strand = self->strand_;
+        boost::asio::post(strand, [self = std::move(self), step] {
+            step(*self);
+            if (self->link.open()) {
+                self->pump();
+            }
+        });
+    }
+
+    // Sends what the ring holds past next_, else waits for the ring to
+    // grow or the machine to end, one write in flight at a time.  Once the
+    // machine has ended, output still on its way to the ring gets
+    // kLateOutput to arrive before the stream ends.
     void pump()
     {
-        bool over = machine_->status().state == MachineState::Stopped ||
-                    machine_->status().state == MachineState::Crashed;
-        auto chunk = machine_->console().read(next_, kConsoleChunk);
+        if (writing_) {
+            return;  // on_written pumps again
+        }
+        const bool over = ended(machine_->status().state);
+        auto& ring = machine_->console();
+        auto chunk = ring.read(next_, kConsoleChunk);
         if (!chunk.bytes.empty()) {
             response_.Clear();
             response_.set_offset(chunk.offset);
             response_.set_data(chunk.bytes.data(), chunk.bytes.size());
             next_ = chunk.offset + chunk.bytes.size();
+            writing_ = true;
             link.with([this](ConsoleBase& r) { r.StartWrite(&response_); });
             return;
         }
-        if (over && drained_once_) {
+        // A closed ring takes no more output, and would notify at once.
+        if (ring.closed() || (over && grace_over_)) {
             return finish_ended();
         }
-        drained_once_ = over;
-        out_timer_.expires_after(kConsolePoll);
-        out_timer_.async_wait([self = shared_from_this()](const boost::system::error_code&) {
-            if (self->link.open()) {
-                self->pump();
-            }
-        });
+        if (over && !grace_started_) {
+            grace_started_ = true;
+            grace_timer_.expires_after(kLateOutput);
+            grace_timer_.async_wait([self = shared_from_this()](const boost::system::error_code&) {
+                self->grace_over_ = true;
+                if (self->link.open()) {
+                    self->pump();
+                }
+            });
+        }
+        if (!ring_waiting_) {
+            ring_waiting_ = true;
+            ring_wait_ = ring.notify_when(next_, [weak = weak_from_this()] {
+                if (auto self = weak.lock()) {
+                    on_strand(std::move(self), [](ConsoleSession& s) { s.ring_waiting_ = false; });
+                }
+            });
+        }
     }
 
     void finish_ended()
@@ -297,11 +363,18 @@ private:
 
     Registry& registry_;
     boost::asio::thread_pool& pool_;
-    boost::asio::steady_timer out_timer_;
+    boost::asio::strand<boost::asio::thread_pool::executor_type> strand_;
+    boost::asio::steady_timer grace_timer_;  // on strand_
     boost::asio::steady_timer in_timer_;
     std::shared_ptr<runtime::Machine> machine_;
+    int watch_id_ = -1;
+    // On strand_:
     uint64_t next_ = 0;
-    bool drained_once_ = false;
+    bool writing_ = false;
+    bool ring_waiting_ = false;  // a ring notification is pending
+    uint64_t ring_wait_ = 0;     // its id
+    bool grace_started_ = false;
+    bool grace_over_ = false;
     v1::ConsoleResponse response_;  // the message being written
     std::string input_;
     size_t input_pos_ = 0;

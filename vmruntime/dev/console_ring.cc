@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
-// ConsoleRing: one mutex around the buffer and the end offset; readers copy
-// out under it, so a reader never sees a byte half-overwritten.
+// ConsoleRing: one mutex around the buffer, the end offset and the pending
+// notifications; readers copy out under it, so a reader never sees a byte
+// half-overwritten.  Notifications are called with the mutex released, so
+// they may read the ring or ask for the next one.
 #include "vmruntime/dev/console_ring.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace vmruntime::dev {
 
@@ -22,6 +25,7 @@ void ConsoleRing::append(std::span<const uint8_t> bytes)
     if (bytes.empty()) {
         return;
     }
+    std::vector<Notification> due;
     {
         std::lock_guard lock(mutex_);
         const size_t cap = buf_.size();
@@ -36,8 +40,46 @@ void ConsoleRing::append(std::span<const uint8_t> bytes)
             at += n;
         }
         end_ += bytes.size();
+        due = take_due_locked();
     }
+    wake(std::move(due));
+}
+
+std::vector<ConsoleRing::Notification> ConsoleRing::take_due_locked()
+{
+    auto due = std::partition(notifications_.begin(), notifications_.end(),
+                              [&](const Notification& n) { return !closed_ && end_ <= n.offset; });
+    std::vector<Notification> out(std::make_move_iterator(due), std::make_move_iterator(notifications_.end()));
+    notifications_.erase(due, notifications_.end());
+    return out;
+}
+
+void ConsoleRing::wake(std::vector<Notification> due)
+{
     grew_.notify_all();
+    for (auto& n : due) {
+        n.notify();
+    }
+}
+
+uint64_t ConsoleRing::notify_when(uint64_t offset, std::function<void()> notify)
+{
+    {
+        std::lock_guard lock(mutex_);
+        if (!closed_ && end_ <= offset) {
+            const uint64_t id = next_notification_++;
+            notifications_.push_back({id, offset, std::move(notify)});
+            return id;
+        }
+    }
+    notify();
+    return 0;
+}
+
+void ConsoleRing::cancel_notify(uint64_t id)
+{
+    std::lock_guard lock(mutex_);
+    std::erase_if(notifications_, [id](const Notification& n) { return n.id == id; });
 }
 
 uint64_t ConsoleRing::begin_locked() const
@@ -76,11 +118,13 @@ bool ConsoleRing::wait_for(uint64_t offset, std::chrono::nanoseconds timeout) co
 
 void ConsoleRing::close()
 {
+    std::vector<Notification> due;
     {
         std::lock_guard lock(mutex_);
         closed_ = true;
+        due = take_due_locked();
     }
-    grew_.notify_all();
+    wake(std::move(due));
 }
 
 bool ConsoleRing::closed() const

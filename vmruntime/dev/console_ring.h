@@ -7,13 +7,16 @@
 //
 // Unlike the devices, this object is shared across threads: the UART writes
 // into it on the device strand while console streams read and wait on
-// theirs.  So it has its own mutex and condition variable.
+// theirs.  So it has its own mutex and condition variable.  A reader that
+// must not block (one driven by an event loop) asks instead to be notified
+// once, by a callback run on the writer's thread.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <span>
 #include <vector>
@@ -54,6 +57,17 @@ public:
     // `offset` to read (some may be overwritten by then).
     bool wait_for(uint64_t offset, std::chrono::nanoseconds timeout) const;
 
+    // Calls `notify` once, when the ring ends past `offset` or is closed:
+    // at once, on this thread, if it already does or is (and then returns
+    // 0), otherwise on the thread whose append or close did it, after the
+    // ring's lock is released.  That thread is the device strand: `notify`
+    // must be short and must not block.  Returns an id for cancel_notify().
+    uint64_t notify_when(uint64_t offset, std::function<void()> notify);
+    // Forgets a notification not yet called.  One already on its way may
+    // still run after this returns, so `notify` must not reach anything
+    // its owner frees (hold it weakly).  Unknown ids, 0 included, are ignored.
+    void cancel_notify(uint64_t id);
+
     // Wakes all waiters for good: the VM is gone.  Appends are still taken,
     // so the last output stays readable.
     void close();
@@ -66,13 +80,25 @@ public:
     size_t capacity() const { return buf_.size(); }
 
 private:
+    struct Notification {
+        uint64_t id;
+        uint64_t offset;
+        std::function<void()> notify;
+    };
+
     uint64_t begin_locked() const;
+    // Moves out the notifications now due, for calling once unlocked.
+    std::vector<Notification> take_due_locked();
+    // Wakes the blocked waiters and calls `due`; no lock held.
+    void wake(std::vector<Notification> due);
 
     mutable std::mutex mutex_;
     mutable std::condition_variable grew_;
     std::vector<uint8_t> buf_;  // byte at offset o lives at buf_[o % capacity]
     uint64_t end_ = 0;
     bool closed_ = false;
+    std::vector<Notification> notifications_;
+    uint64_t next_notification_ = 1;  // 0 means "called at once"
 };
 
 }  // namespace vmruntime::dev

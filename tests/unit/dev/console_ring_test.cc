@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
-// ConsoleRing: absolute offsets, overwrite of the oldest bytes, and readers
-// on other threads following a writer without polling.
+// ConsoleRing: absolute offsets, overwrite of the oldest bytes, readers on
+// other threads following a writer without polling, and one-shot
+// notifications for readers that must not block.
 #include "vmruntime/dev/console_ring.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
+#include <future>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -209,6 +213,233 @@ TEST(ConsoleRing, TwoReadersFollowAWriterAcrossOverwrites)
     EXPECT_EQ(slow.received + slow.lost, kTotal);
     EXPECT_GT(slow.lost, 0u);  // the writer did lap it
     EXPECT_EQ(ring.end_offset(), kTotal);
+}
+
+TEST(ConsoleRingNotify, CalledAtOnceWhenTheRingAlreadyEndsPastTheOffset)
+{
+    ConsoleRing ring(8);
+    ring.append(bytes_of("ab"));
+    int calls = 0;
+    EXPECT_EQ(ring.notify_when(1, [&] { ++calls; }), 0u);
+    EXPECT_EQ(calls, 1);
+}
+
+TEST(ConsoleRingNotify, CalledOnceByTheAppendThatPassesTheOffset)
+{
+    ConsoleRing ring(8);
+    ring.append(bytes_of("a"));
+    int calls = 0;
+    EXPECT_NE(ring.notify_when(3, [&] { ++calls; }), 0u);
+    ring.append(bytes_of("bc"));  // ends at 3: nothing at offset 3 yet
+    EXPECT_EQ(calls, 0);
+    ring.append(bytes_of("d"));
+    EXPECT_EQ(calls, 1);
+    ring.append(bytes_of("e"));
+    ring.close();
+    EXPECT_EQ(calls, 1);
+}
+
+TEST(ConsoleRingNotify, EmptyAppendDoesNotNotify)
+{
+    ConsoleRing ring(8);
+    int calls = 0;
+    ring.notify_when(0, [&] { ++calls; });
+    ring.append({});
+    EXPECT_EQ(calls, 0);
+}
+
+TEST(ConsoleRingNotify, OverwrittenOffsetStillCounts)
+{
+    ConsoleRing ring(4);
+    int calls = 0;
+    ring.notify_when(2, [&] { ++calls; });
+    ring.append(bytes_of("0123456789"));  // offset 2 is gone at once
+    EXPECT_EQ(calls, 1);
+}
+
+TEST(ConsoleRingNotify, CloseCallsEveryPendingNotification)
+{
+    ConsoleRing ring(8);
+    int first = 0, second = 0;
+    ring.notify_when(0, [&] { ++first; });
+    ring.notify_when(100, [&] { ++second; });
+    ring.close();
+    EXPECT_EQ(first, 1);
+    EXPECT_EQ(second, 1);
+    int late = 0;
+    EXPECT_EQ(ring.notify_when(100, [&] { ++late; }), 0u);  // closed: at once
+    EXPECT_EQ(late, 1);
+}
+
+TEST(ConsoleRingNotify, EachReaderIsCalledWhenItsOwnOffsetIsPassed)
+{
+    ConsoleRing ring(64);
+    std::vector<int> calls(3, 0);
+    ring.notify_when(0, [&] { ++calls[0]; });
+    ring.notify_when(4, [&] { ++calls[1]; });
+    ring.notify_when(9, [&] { ++calls[2]; });
+    ring.append(bytes_of("abcde"));
+    EXPECT_EQ(calls, (std::vector<int>{1, 1, 0}));
+    ring.append(bytes_of("fghij"));
+    EXPECT_EQ(calls, (std::vector<int>{1, 1, 1}));
+}
+
+TEST(ConsoleRingNotify, CancelledNotificationIsNotCalled)
+{
+    ConsoleRing ring(8);
+    int kept = 0, cancelled = 0;
+    ring.notify_when(0, [&] { ++kept; });
+    const uint64_t id = ring.notify_when(0, [&] { ++cancelled; });
+    ring.cancel_notify(id);
+    ring.cancel_notify(id);  // twice: ignored
+    ring.cancel_notify(0);   // the "called at once" id: ignored
+    ring.append(bytes_of("x"));
+    EXPECT_EQ(kept, 1);
+    EXPECT_EQ(cancelled, 0);
+}
+
+TEST(ConsoleRingNotify, IdsAreDistinct)
+{
+    ConsoleRing ring(8);
+    const uint64_t a = ring.notify_when(0, [] {});
+    const uint64_t b = ring.notify_when(0, [] {});
+    EXPECT_NE(a, 0u);
+    EXPECT_NE(b, 0u);
+    EXPECT_NE(a, b);
+}
+
+// The stream re-reads the ring from its notification (on another thread);
+// that must not wait for the appender's lock.
+TEST(ConsoleRingNotify, CalledWithTheRingUnlocked)
+{
+    ConsoleRing ring(8);
+    std::atomic<bool> unlocked{false};
+    ring.notify_when(0, [&] {
+        auto other = std::async(std::launch::async, [&] { return ring.end_offset(); });
+        unlocked = other.wait_for(5s) == std::future_status::ready;
+    });
+    ring.append(bytes_of("x"));
+    EXPECT_TRUE(unlocked);
+}
+
+TEST(ConsoleRingNotify, MayAskForTheNextOneFromInside)
+{
+    ConsoleRing ring(8);
+    std::vector<uint64_t> seen;
+    std::function<void()> follow = [&] {
+        seen.push_back(ring.end_offset());
+        ring.notify_when(ring.end_offset(), follow);
+    };
+    ring.notify_when(0, follow);
+    ring.append(bytes_of("a"));
+    ring.append(bytes_of("bc"));
+    ring.append(bytes_of("d"));
+    EXPECT_EQ(seen, (std::vector<uint64_t>{1, 3, 4}));
+}
+
+// A reader that only ever waits through notifications follows a writer on
+// another thread.  The writer appends each chunk the moment the reader
+// starts reading, so the append races the reader's read and registration:
+// a wake-up lost between the two shows up as a 10 s stall.  Every 64th
+// chunk waits until the reader is registered, so notifications do come
+// from the writer's thread.
+TEST(ConsoleRingNotify, ReaderFollowsAWriterOnAnotherThread)
+{
+    constexpr uint64_t kChunks = 5000;
+    constexpr uint64_t kUnsure = ~uint64_t{0};
+    auto chunk_size = [](uint64_t i) { return 1 + i % 7; };
+    auto expected = [](uint64_t offset) { return static_cast<uint8_t>(offset * 13 % 253); };
+    uint64_t total = 0;
+    for (uint64_t i = 0; i < kChunks; ++i) {
+        total += chunk_size(i);
+    }
+    ConsoleRing ring(total);  // nothing is overwritten
+
+    std::string error;
+    uint64_t notifications = 0;
+    std::atomic<uint64_t> reading_at{kUnsure}, waiting_at{kUnsure};
+    std::atomic<bool> reader_gone{false};
+    std::thread reader([&] {
+        uint64_t pos = 0;
+        while (pos < total && error.empty()) {
+            reading_at = pos;
+            auto c = ring.read(pos, 64);
+            if (c.offset != pos) {
+                error = "read at " + std::to_string(pos) + " returned offset " + std::to_string(c.offset);
+                break;
+            }
+            for (size_t i = 0; i < c.bytes.size() && error.empty(); ++i) {
+                if (c.bytes[i] != expected(pos + i)) {
+                    error = "wrong byte at " + std::to_string(pos + i);
+                }
+            }
+            pos += c.bytes.size();
+            if (!c.bytes.empty()) {
+                continue;
+            }
+            auto told = std::make_shared<std::promise<void>>();
+            auto future = told->get_future();
+            ring.notify_when(pos, [told] { told->set_value(); });
+            waiting_at = pos;
+            if (future.wait_for(10s) != std::future_status::ready) {
+                error = "no notification past " + std::to_string(pos);
+                break;
+            }
+            ++notifications;
+        }
+        reader_gone = true;
+    });
+    std::vector<uint8_t> chunk;
+    uint64_t off = 0;
+    for (uint64_t i = 0; i < kChunks; ++i) {
+        const auto& gate = i % 64 == 0 ? waiting_at : reading_at;
+        while (gate != off && !reader_gone) {
+            std::this_thread::yield();
+        }
+        chunk.clear();
+        for (uint64_t k = 0; k < chunk_size(i); ++k) {
+            chunk.push_back(expected(off + k));
+        }
+        ring.append(chunk);
+        off += chunk.size();
+    }
+    reader.join();
+    EXPECT_EQ(error, "");
+    EXPECT_GE(notifications, kChunks / 64);
+}
+
+// Registering and cancelling on one thread while another appends: a
+// notification never cancelled is called exactly once, a cancelled one at
+// most once (it may already have been on its way).
+TEST(ConsoleRingNotify, CancelRacingAppendsCallsEachAtMostOnce)
+{
+    constexpr int kRounds = 2000;
+    ConsoleRing ring(64);
+    std::vector<std::atomic<int>> calls(kRounds);
+    std::vector<bool> cancelled(kRounds, false);
+    std::atomic<bool> done{false};
+    std::thread writer([&] {
+        while (!done) {
+            ring.append(bytes_of("z"));
+        }
+    });
+    for (int i = 0; i < kRounds; ++i) {
+        const uint64_t id = ring.notify_when(ring.end_offset() + 1, [&calls, i] { ++calls[i]; });
+        if (i % 2 == 0) {
+            ring.cancel_notify(id);
+            cancelled[i] = true;
+        }
+    }
+    done = true;
+    writer.join();
+    ring.close();  // calls whatever the writer did not reach
+    for (int i = 0; i < kRounds; ++i) {
+        if (cancelled[i]) {
+            EXPECT_LE(calls[i].load(), 1) << i;
+        } else {
+            EXPECT_EQ(calls[i].load(), 1) << i;
+        }
+    }
 }
 
 TEST(ConsoleRing, IsTheUartsSink)
