@@ -45,14 +45,30 @@ void segment_to_proto(const nvmm_x64_state_seg& s, v1::Segment* out)
     out->set_g(s.attrib.g);
 }
 
+// The proto's fields are wider than the hardware's: refuse what would not
+// fit rather than cut it.
+absl::Status check_segment(const v1::Segment& in, const std::string& name)
+{
+    if (in.selector() > 0xFFFF) {
+        return bad_request(name + ": selector is 16 bits");
+    }
+    if (in.type() > 0xF) {
+        return bad_request(name + ": type is 4 bits");
+    }
+    if (in.dpl() > 3) {
+        return bad_request(name + ": dpl is 0-3");
+    }
+    return absl::OkStatus();
+}
+
 void segment_from_proto(const v1::Segment& in, nvmm_x64_state_seg* s)
 {
     s->selector = static_cast<uint16_t>(in.selector());
     s->base = in.base();
     s->limit = in.limit();
-    s->attrib.type = in.type() & 0xf;
+    s->attrib.type = in.type();
     s->attrib.s = in.s();
-    s->attrib.dpl = in.dpl() & 3;
+    s->attrib.dpl = in.dpl();
     s->attrib.p = in.p();
     s->attrib.avl = in.avl();
     s->attrib.l = in.l();
@@ -69,6 +85,19 @@ void segments_to_proto(const nvmm_x64_state& state, v1::SegmentRegisters* out)
         auto* seg = static_cast<v1::Segment*>(refl->MutableMessage(out, desc->field(i)));
         segment_to_proto(state.segs[i], seg);
     }
+}
+
+absl::Status check_segments(const v1::SegmentRegisters& in)
+{
+    const auto* desc = in.GetDescriptor();
+    const auto* refl = in.GetReflection();
+    for (int i = 0; i < NVMM_X64_NSEG; i++) {
+        const auto& seg = static_cast<const v1::Segment&>(refl->GetMessage(in, desc->field(i)));
+        if (auto ok = check_segment(seg, desc->field(i)->name()); !ok.ok()) {
+            return ok;
+        }
+    }
+    return absl::OkStatus();
 }
 
 void segments_from_proto(const v1::SegmentRegisters& in, nvmm_x64_state* state)
@@ -186,6 +215,11 @@ void to_proto(const nvmm_x64_state& state, uint64_t flags, v1::Registers* out)
 absl::StatusOr<uint64_t> from_proto(const v1::Registers& in, nvmm_x64_state* state)
 {
     uint64_t flags = 0;
+    if (in.has_segments()) {
+        if (auto ok = check_segments(in.segments()); !ok.ok()) {
+            return ok;
+        }
+    }
     if (in.has_fpu()) {
         if (auto ok = fpu_from_proto(in.fpu(), &state->fpu); !ok.ok()) {
             return ok;

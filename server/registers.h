@@ -24,7 +24,8 @@ absl::StatusOr<uint64_t> state_flags(const google::protobuf::RepeatedField<int>&
 void to_proto(const nvmm_x64_state& state, uint64_t flags, v1::Registers* out);
 
 // Copies the classes present in `in` into `state` and returns their flags.
-// INVALID_ARGUMENT for malformed FPU registers.
+// INVALID_ARGUMENT, with nothing written, for malformed FPU registers or a
+// segment field too wide for the hardware's.
 absl::StatusOr<uint64_t> from_proto(const v1::Registers& in, nvmm_x64_state* state);
 
 }  // namespace vmruntime::server

@@ -458,5 +458,49 @@ TEST(RegistersFromProto, MalformedFpuIsInvalidArgumentAndWritesNothing)
     }
 }
 
+// The proto's segment fields are wider than the hardware's; a value that
+// does not fit fails the whole request instead of being cut.
+TEST(RegistersFromProto, TooWideSegmentFieldIsInvalidArgumentAndWritesNothing)
+{
+    struct Case {
+        const char* what;
+        void (*spoil)(v1::SegmentRegisters&);
+    };
+    const Case cases[] = {
+        {"cs selector 0x10000", [](v1::SegmentRegisters& r) { r.mutable_cs()->set_selector(0x10000); }},
+        {"tr type 16", [](v1::SegmentRegisters& r) { r.mutable_tr()->set_type(16); }},
+        {"ss dpl 4", [](v1::SegmentRegisters& r) { r.mutable_ss()->set_dpl(4); }},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.what);
+        v1::Registers in;
+        in.mutable_gprs()->set_rip(0xdead);
+        in.mutable_segments()->mutable_ds()->set_selector(0x10);
+        c.spoil(*in.mutable_segments());
+        nvmm_x64_state s = patterned_state();
+        auto flags = from_proto(in, &s);
+        ASSERT_FALSE(flags.ok());
+        EXPECT_EQ(flags.status().code(), absl::StatusCode::kInvalidArgument);
+        EXPECT_NE(flags.status().message().find(std::string(c.what).substr(0, 2)), std::string::npos)
+            << flags.status().message();
+        EXPECT_TRUE(same(s, patterned_state()));
+    }
+}
+
+TEST(RegistersFromProto, WidestSegmentFieldsThatFitAreTaken)
+{
+    v1::Registers in;
+    v1::Segment* cs = in.mutable_segments()->mutable_cs();
+    cs->set_selector(0xFFFF);
+    cs->set_type(0xF);
+    cs->set_dpl(3);
+    nvmm_x64_state s = patterned_state();
+    auto flags = from_proto(in, &s);
+    ASSERT_TRUE(flags.ok()) << flags.status();
+    EXPECT_EQ(s.segs[NVMM_X64_SEG_CS].selector, 0xFFFF);
+    EXPECT_EQ(s.segs[NVMM_X64_SEG_CS].attrib.type, 0xF);
+    EXPECT_EQ(s.segs[NVMM_X64_SEG_CS].attrib.dpl, 3);
+}
+
 }  // namespace
 }  // namespace vmruntime::server
