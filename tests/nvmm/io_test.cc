@@ -18,6 +18,8 @@ GUEST_SNIPPET(long_io_str);
 GUEST_EXIT_LABEL(long_io_outsb);
 GUEST_EXIT_LABEL(long_io_insb);
 GUEST_LABEL(long_io_str_text);
+GUEST_SNIPPET(long_io_patch);
+GUEST_LABEL(long_io_patch_out);
 
 namespace vmruntime::nvmm_test {
 namespace {
@@ -110,6 +112,28 @@ TEST_F(IoTest, CompletedByHand) {
   ASSERT_EQ(vm_.run(), NVMM_VCPU_EXIT_HALTED) << vm_.describe_exit();
   expect_in_results();
   EXPECT_TRUE(g_calls.empty()) << "no assist, no callback";
+}
+
+// The decode of an IO exit is kept for the next exit at the same place;
+// new code bytes there must be decoded anew.
+TEST_F(IoTest, CodeRewrittenAtTheSameRipIsDecodedAgain) {
+  const uint64_t out = GUEST_GPA(long_io_patch, long_io_patch_out);
+  vm_.load(GUEST_CODE(long_io_patch));
+  vm_.enter_long_mode(GUEST_CODE_GPA);
+  vm_.state().gprs[NVMM_X64_GPR_RDX] = GUEST_PORT;
+  vm_.set(NVMM_X64_STATE_GPRS);
+  for (int i = 0; i < 2; i++) {
+    ASSERT_EQ(vm_.run(), NVMM_VCPU_EXIT_IO) << vm_.describe_exit();
+    EXPECT_EQ(vm_.exit().u.io.npc, out + 2) << "out %al, $imm8";
+    vm_.finish_io_by_hand(0);
+  }
+  vm_.poke<uint8_t>(out, 0xEE);      // out %al, %dx
+  vm_.poke<uint8_t>(out + 1, 0x90);  // nop
+  ASSERT_EQ(vm_.run(), NVMM_VCPU_EXIT_IO) << vm_.describe_exit();
+  EXPECT_EQ(vm_.exit().u.io.port, GUEST_PORT);
+  EXPECT_EQ(vm_.exit().u.io.npc, out + 1) << "out %al, %dx";
+  vm_.get(NVMM_X64_STATE_GPRS);
+  EXPECT_EQ(vm_.state().gprs[NVMM_X64_GPR_RIP], out) << "an IO exit leaves RIP on the instruction";
 }
 
 TEST_F(IoTest, CompletedByAssist) {

@@ -41,6 +41,7 @@ constexpr uint64_t kCr0Pe = 1ULL << 0;
 constexpr uint64_t kCr4Osxsave = 1ULL << 18;
 constexpr uint64_t kEferLma = 1ULL << 10;
 constexpr size_t kMaxInsn = 15;
+static_assert(kCodeWindow == 2 * kMaxInsn, "the window holds an instruction on each side of RIP");
 // INVALID's hwcode when KVM_RUN, or an ioctl needed to report the exit,
 // failed: bit 63 set, then the errno.
 constexpr uint64_t kRunErrnoCode = 1ULL << 63;
@@ -609,8 +610,8 @@ void Vcpu::step_over_finished_rep()
     if (need_sregs() != 0) {
         return;  // the guest then takes the no-op step itself, as under KVM
     }
-    uint8_t window[2 * kMaxInsn] = {};
-    bool valid[2 * kMaxInsn] = {};
+    uint8_t window[kCodeWindow] = {};
+    bool valid[kCodeWindow] = {};
     kvm_regs& regs = mirror().regs;
     fetch_window(code_linear(regs.rip), window, valid);
     size_t n = 0;
@@ -740,9 +741,9 @@ void Vcpu::fetch_window(uint64_t linear, uint8_t* window, bool* valid)
     PagingRegs regs = mirror_paging();
     uint64_t start = linear - kMaxInsn;
     size_t done = 0;
-    while (done < 2 * kMaxInsn) {
+    while (done < kCodeWindow) {
         uint64_t at = start + done;
-        size_t chunk = std::min<size_t>(2 * kMaxInsn - done, 4096 - (at & 0xFFF));
+        size_t chunk = std::min<size_t>(kCodeWindow - done, 4096 - (at & 0xFFF));
         uint64_t gpa = 0, prot = 0;
         bool ok = walk_page_tables(regs, mem, at, &gpa, &prot) == 0 && mem.read(gpa, window + done, chunk);
         std::memset(valid + done, ok, chunk);
@@ -806,6 +807,29 @@ bool Vcpu::decode_before(const uint8_t* window, const bool* valid, IoInsn* insn)
     return false;
 }
 
+const Vcpu::IoDecode& Vcpu::decode_io_exit(const uint8_t* window, const bool* valid)
+{
+    const auto& io = run_->io;
+    IoDecode::Key key{};
+    key.code_size = code_size();
+    std::memcpy(key.window, window, kCodeWindow);
+    std::memcpy(key.valid, valid, kCodeWindow);
+    key.direction = io.direction;
+    key.size = io.size;
+    key.port = io.port;
+    key.dx = static_cast<uint16_t>(mirror().regs.rdx);
+    key.single = io.count == 1;
+    if (io_decode_valid_ && io_decode_.key == key) {
+        return io_decode_;
+    }
+    IoDecode& d = io_decode_;
+    d.key = key;
+    d.here = decode_at(window, valid, &d.insn);
+    d.after = io.direction == KVM_EXIT_IO_OUT && decode_before(window, valid, &d.before);
+    io_decode_valid_ = true;
+    return d;
+}
+
 Vcpu::Completion Vcpu::translate_io(nvmm_vcpu_exit* x)
 {
     if (int err = need_sregs()) {
@@ -828,14 +852,15 @@ Vcpu::Completion Vcpu::translate_io(nvmm_vcpu_exit* x)
                     static_cast<size_t>(io.size) * io.count);
     }
     uint64_t rip = mirror().regs.rip;
-    uint8_t window[2 * kMaxInsn] = {};
-    bool valid[2 * kMaxInsn] = {};
+    uint8_t window[kCodeWindow] = {};
+    bool valid[kCodeWindow] = {};
     fetch_window(code_linear(rip), window, valid);
 
-    IoInsn insn;
-    bool here = decode_at(window, valid, &insn);
-    IoInsn before;
-    bool after = !in && decode_before(window, valid, &before);
+    const IoDecode& d = decode_io_exit(window, valid);
+    IoInsn insn = d.insn;
+    bool here = d.here;
+    IoInsn before = d.before;
+    bool after = d.after;
     // KVM's emulator retires a string OUT before the exit unless a REP
     // count is left: then RIP stays on it.
     if (after && here && insn.str && !insn.rep) {
@@ -907,8 +932,8 @@ Vcpu::Completion Vcpu::translate_msr(nvmm_vcpu_exit* x)
     }
     bool write = run_->exit_reason == KVM_EXIT_X86_WRMSR;
     msr_rip_ = mirror().regs.rip;
-    uint8_t window[2 * kMaxInsn] = {};
-    bool valid[2 * kMaxInsn] = {};
+    uint8_t window[kCodeWindow] = {};
+    bool valid[kCodeWindow] = {};
     fetch_window(code_linear(msr_rip_), window, valid);
     size_t n = 0;
     while (n < kMaxInsn && valid[kMaxInsn + n]) {

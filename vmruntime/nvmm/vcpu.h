@@ -27,6 +27,7 @@ namespace vmruntime::nvmm {
 class Machine;
 
 inline constexpr unsigned kMaxCpuidConf = 32;  // NVMM's CPUID entries per vCPU
+inline constexpr size_t kCodeWindow = 30;      // guest code bytes around RIP at an IO exit
 
 // The page nvmm_vcpu's pointers refer to.  Standard layout, so that
 // nvmm_vcpu_stop() can get from `stop` back to the kick state.
@@ -90,6 +91,23 @@ private:
     void invalid_exit(nvmm_vcpu_exit* x, int err);
     void fill_exitstate(nvmm_vcpu_exit* x);
 
+    // What the guest's code around RIP says about the IN/OUT behind an IO
+    // exit.  A pure function of the key, so the last one is kept: a guest
+    // doing I/O in a loop exits at the same few instructions.
+    struct IoDecode {
+        struct Key {
+            unsigned code_size;
+            uint8_t window[kCodeWindow];
+            bool valid[kCodeWindow];
+            uint8_t direction, size;
+            uint16_t port, dx;
+            bool single;
+            bool operator==(const Key&) const = default;
+        } key;
+        bool here, after;   // a matching instruction at RIP / ending at RIP
+        IoInsn insn, before;
+    };
+    const IoDecode& decode_io_exit(const uint8_t* window, const bool* valid);
     Completion translate_io(nvmm_vcpu_exit* x);
     unsigned code_size() const;
     uint64_t code_linear(uint64_t rip) const;
@@ -127,6 +145,8 @@ private:
     uint64_t io_rip_ = 0;
     bool io_rip_known_ = false;
     bool io_rip_rewound_ = false;
+    IoDecode io_decode_{};
+    bool io_decode_valid_ = false;
     uint64_t assist_gprs_[NVMM_X64_NGPR] = {};  // the state area's GPRs at the assist
     bool rep_may_be_done_ = false;  // an MMIO write assist left RCX at 0
     nvmm_vcpu_exit stashed_exit_{}; // exit met while finishing in the kernel

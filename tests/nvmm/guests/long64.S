@@ -132,6 +132,17 @@ BEGIN(long_xsetbv)
 END(long_xsetbv)
 
 /*
+ * The same OUT again and again, for a test that rewrites it between exits
+ * (into a shorter OUT with the port in DX).
+ */
+BEGIN(long_io_patch)
+MARK(long_io_patch_out)
+	out	%al, $GUEST_PORT
+	nop
+	jmp	long_io_patch_out
+END(long_io_patch)
+
+/*
  * Port I/O of every size, immediate-port and DX-port forms.  Each IN starts
  * from RAX = -1 and stores the whole of RAX, so the test sees which bytes
  * the IN replaced.
