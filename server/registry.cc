@@ -298,6 +298,7 @@ absl::StatusOr<std::shared_ptr<Registry::Entry>> Registry::lock_entry(const std:
     }
     *control = std::unique_lock(entry->control);
     if (find(name) != entry) {
+        control->unlock();  // while `entry` still keeps its mutex alive
         return unknown_machine(name);
     }
     return entry;
@@ -389,6 +390,9 @@ absl::Status Registry::remove(const std::string& name)
         std::lock_guard lock(mutex_);
         entries_.erase(name);
     }
+    // `entry` may now hold the last reference: unlock its mutex before it
+    // goes (locals are destroyed in reverse order, `control` last).
+    control.unlock();
     base::log_info("registry", "deleted machine ", name);
     v1::WatchEvent event;
     event.set_name(name);
