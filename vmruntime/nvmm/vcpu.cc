@@ -77,6 +77,17 @@ pid_t current_tid()
     return tid;
 }
 
+// How many bytes of a fetched code window, from RIP (window[kMaxInsn]) on,
+// could be read.
+size_t readable_from_rip(const bool* valid)
+{
+    size_t n = 0;
+    while (n < kMaxInsn && valid[kMaxInsn + n]) {
+        n++;
+    }
+    return n;
+}
+
 bool has_error_code(uint8_t vector)
 {
     switch (vector) {
@@ -614,12 +625,8 @@ void Vcpu::step_over_finished_rep()
     bool valid[kCodeWindow] = {};
     kvm_regs& regs = mirror().regs;
     fetch_window(code_linear(regs.rip), window, valid);
-    size_t n = 0;
-    while (n < kMaxInsn && valid[kMaxInsn + n]) {
-        n++;
-    }
     RepString rep;
-    if (!decode_rep_string(window + kMaxInsn, n, code_size(), &rep)) {
+    if (!decode_rep_string(window + kMaxInsn, readable_from_rip(valid), code_size(), &rep)) {
         return;
     }
     uint64_t mask = rep.address_size == 8 ? ~0ULL : (1ULL << (8 * rep.address_size)) - 1;
@@ -762,11 +769,7 @@ bool Vcpu::io_matches(const IoInsn& insn) const
 // The matching I/O instruction starting at window[15], if any.
 bool Vcpu::decode_at(const uint8_t* window, const bool* valid, IoInsn* insn) const
 {
-    size_t n = 0;
-    while (n < kMaxInsn && valid[kMaxInsn + n]) {
-        n++;
-    }
-    return decode_io(window + kMaxInsn, n, code_size(), insn) && io_matches(*insn);
+    return decode_io(window + kMaxInsn, readable_from_rip(valid), code_size(), insn) && io_matches(*insn);
 }
 
 // The matching OUT/OUTS ending exactly at window[15], if any.  Its opcode
@@ -935,11 +938,7 @@ Vcpu::Completion Vcpu::translate_msr(nvmm_vcpu_exit* x)
     uint8_t window[kCodeWindow] = {};
     bool valid[kCodeWindow] = {};
     fetch_window(code_linear(msr_rip_), window, valid);
-    size_t n = 0;
-    while (n < kMaxInsn && valid[kMaxInsn + n]) {
-        n++;
-    }
-    uint8_t len = msr_insn_length(window + kMaxInsn, n, code_size(), write);
+    uint8_t len = msr_insn_length(window + kMaxInsn, readable_from_rip(valid), code_size(), write);
     uint64_t npc = msr_rip_ + (len ? len : 2);
     if (write) {
         x->reason = NVMM_VCPU_EXIT_WRMSR;
