@@ -289,19 +289,17 @@ std::shared_ptr<Registry::Entry> Registry::find(const std::string& name) const
 
 // Holding an entry's control lock while it is still registered keeps it
 // registered: remove() needs that lock too.
-absl::StatusOr<std::shared_ptr<Registry::Entry>> Registry::lock_entry(const std::string& name,
-                                                                     std::unique_lock<std::mutex>* control)
+absl::StatusOr<Registry::LockedEntry> Registry::lock_entry(const std::string& name)
 {
-    auto entry = find(name);
-    if (!entry) {
+    LockedEntry locked{find(name), {}};
+    if (!locked.entry) {
         return unknown_machine(name);
     }
-    *control = std::unique_lock(entry->control);
-    if (find(name) != entry) {
-        control->unlock();  // while `entry` still keeps its mutex alive
+    locked.control = std::unique_lock(locked.entry->control);
+    if (find(name) != locked.entry) {
         return unknown_machine(name);
     }
-    return entry;
+    return locked;
 }
 
 std::shared_ptr<runtime::Machine> Registry::current(const Entry& entry) const
@@ -312,18 +310,18 @@ std::shared_ptr<runtime::Machine> Registry::current(const Entry& entry) const
 
 absl::StatusOr<v1::MachineInfo> Registry::start(const std::string& name)
 {
-    std::unique_lock<std::mutex> control;
-    auto entry = lock_entry(name, &control);
-    if (!entry.ok()) {
-        return entry.status();
+    auto locked = lock_entry(name);
+    if (!locked.ok()) {
+        return locked.status();
     }
-    std::shared_ptr<runtime::Machine> machine = current(**entry);
+    Entry& entry = *locked->entry;
+    std::shared_ptr<runtime::Machine> machine = current(entry);
     auto state = machine ? machine->status().state : runtime::MachineState::Stopped;
     if (state == runtime::MachineState::Running || state == runtime::MachineState::Paused) {
         return wrong_state(name, runtime::to_string(state), "start");
     }
     if (state != runtime::MachineState::Created) {
-        auto fresh = build((*entry)->spec);
+        auto fresh = build(entry.spec);
         if (!fresh.ok()) {
             return fresh.status();
         }
@@ -332,13 +330,13 @@ absl::StatusOr<v1::MachineInfo> Registry::start(const std::string& name)
         }
         machine = *fresh;
         std::lock_guard lock(mutex_);
-        (*entry)->machine = machine;
+        entry.machine = machine;
     }
     if (!machine->start()) {
         return wrong_state(name, runtime::to_string(machine->status().state), "start");
     }
     base::log_info("registry", "started machine ", name);
-    return info((*entry)->spec, machine);
+    return info(entry.spec, machine);
 }
 
 absl::StatusOr<v1::MachineInfo> Registry::pause(const std::string& name)
@@ -354,12 +352,12 @@ absl::StatusOr<v1::MachineInfo> Registry::resume(const std::string& name)
 absl::StatusOr<v1::MachineInfo> Registry::control(const std::string& name, const std::string& verb,
                                                   const std::function<bool(runtime::Machine&)>& op)
 {
-    std::unique_lock<std::mutex> control;
-    auto entry = lock_entry(name, &control);
-    if (!entry.ok()) {
-        return entry.status();
+    auto locked = lock_entry(name);
+    if (!locked.ok()) {
+        return locked.status();
     }
-    std::shared_ptr<runtime::Machine> machine = current(**entry);
+    Entry& entry = *locked->entry;
+    std::shared_ptr<runtime::Machine> machine = current(entry);
     if (!machine) {
         return wrong_state(name, "stopped", verb);
     }
@@ -367,17 +365,16 @@ absl::StatusOr<v1::MachineInfo> Registry::control(const std::string& name, const
         return wrong_state(name, runtime::to_string(machine->status().state), verb);
     }
     base::log_info("registry", verb, " machine ", name);
-    return info((*entry)->spec, machine);
+    return info(entry.spec, machine);
 }
 
 absl::Status Registry::remove(const std::string& name)
 {
-    std::unique_lock<std::mutex> control;
-    auto entry = lock_entry(name, &control);
-    if (!entry.ok()) {
-        return entry.status();
+    auto locked = lock_entry(name);
+    if (!locked.ok()) {
+        return locked.status();
     }
-    if (auto machine = current(**entry)) {
+    if (auto machine = current(*locked->entry)) {
         machine->stop("deleted");
         machine->on_status(nullptr);
     }
@@ -390,9 +387,6 @@ absl::Status Registry::remove(const std::string& name)
         std::lock_guard lock(mutex_);
         entries_.erase(name);
     }
-    // `entry` may now hold the last reference: unlock its mutex before it
-    // goes (locals are destroyed in reverse order, `control` last).
-    control.unlock();
     base::log_info("registry", "deleted machine ", name);
     v1::WatchEvent event;
     event.set_name(name);

@@ -80,9 +80,16 @@ private:
         // machine is written under both control and the registry mutex.
     };
 
+    // An entry with its control lock held.  The lock comes after the
+    // pointer, so it is released first: the entry's mutex is still there
+    // to unlock even when remove() has dropped the registry's reference.
+    struct LockedEntry {
+        std::shared_ptr<Entry> entry;
+        std::unique_lock<std::mutex> control;
+    };
+
     std::shared_ptr<Entry> find(const std::string& name) const;
-    absl::StatusOr<std::shared_ptr<Entry>> lock_entry(const std::string& name,
-                                                      std::unique_lock<std::mutex>* control);
+    absl::StatusOr<LockedEntry> lock_entry(const std::string& name);
     std::shared_ptr<runtime::Machine> current(const Entry& entry) const;
     absl::StatusOr<v1::MachineInfo> control(const std::string& name, const std::string& verb,
                                             const std::function<bool(runtime::Machine&)>& op);
