@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# Installs vmruntime's build and test dependencies from Debian 12's archive.
-# Idempotent: when every package is already installed it touches nothing
+# Installs vmruntime's build and test dependencies from Debian 12's archive,
+# and the packages named as arguments (guests/linux/build.sh adds the kernel
+# build's).  Idempotent: when every package is already installed it touches nothing
 # (no apt-get update, no network), so CI reruns and offline rebuilds work.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libboost1.74-dev
   strace binutils openssl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  "$@"
 )
 
 missing=()

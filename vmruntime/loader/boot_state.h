@@ -14,6 +14,8 @@
 //   0x2000 - 0x2fff  PDPT
 //   0x3000 - 0x6fff  four page directories: 2 MiB pages identity-mapping
 //                    the first 4 GiB
+//   0x7000 - 0x7fff  boot information for Linux: the zero page (boot_params)
+//                    of the boot protocol, or PVH's hvm_start_info
 //
 // Image bytes may not overlap [kReservedBegin, kReservedEnd).  The stack
 // is by default just below the image's lowest byte and needs at least
@@ -32,7 +34,9 @@ inline constexpr uint64_t kPml4Gpa = 0x1000;
 inline constexpr uint64_t kPdptGpa = 0x2000;
 inline constexpr uint64_t kPdGpa = 0x3000;  // kPageDirectories consecutive pages
 inline constexpr uint64_t kPageDirectories = 4;
-inline constexpr uint64_t kReservedEnd = 0x7000;
+inline constexpr uint64_t kBootInfoGpa = 0x7000;
+inline constexpr uint64_t kBootInfoSize = 0x1000;
+inline constexpr uint64_t kReservedEnd = 0x8000;
 
 // What the boot page tables identity-map.
 inline constexpr uint64_t kIdentityMapSize = kPageDirectories << 30;
@@ -74,9 +78,11 @@ struct BootState {
     uint64_t rip = 0;
     uint64_t rsp = 0;
     uint64_t rflags = RFLAGS_FIXED;
-    // GPA of the command line.  Real-mode code reaches it through a segment
-    // whose base is 0.
+    // GPA of the command line (of the zero page for a Linux bzImage).
+    // Real-mode code reaches it through a segment whose base is 0.
     uint64_t rsi = 0;
+    // GPA of hvm_start_info for a PVH kernel, else 0.
+    uint64_t rbx = 0;
     uint64_t cr0 = 0;
     uint64_t cr3 = 0;
     uint64_t cr4 = 0;

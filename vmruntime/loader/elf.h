@@ -10,13 +10,10 @@
 #include <span>
 
 #include "vmruntime/loader/boot_state.h"
+#include "vmruntime/loader/elf_file.h"
 #include "vmruntime/loader/loader.h"
 
 namespace vmruntime::loader {
-
-// At most this many program headers are accepted (extended numbering,
-// PN_XNUM, is not supported).
-inline constexpr uint16_t kMaxProgramHeaders = 64;
 
 // Loads `file` into `ram`.  Refuses, with a message naming the field at
 // fault: a short or non-ELF64/x86-64/ET_EXEC header, a program header table

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -55,6 +56,8 @@ private:
 struct BootOptions {
     // Copied NUL-terminated to kCmdlineGpa; RSI points at it.
     std::string_view cmdline = {};
+    // Linux kernels only: the initial RAM disk, placed high in RAM.
+    std::span<const uint8_t> initrd = {};
     // Initial stack pointer; 0 places the stack just below the image.
     uint64_t stack_top = 0;
 };

@@ -44,6 +44,7 @@ void to_nvmm_state(const BootState& boot, nvmm_x64_state& state)
     state.gprs[NVMM_X64_GPR_RSP] = boot.rsp;
     state.gprs[NVMM_X64_GPR_RFLAGS] = boot.rflags;
     state.gprs[NVMM_X64_GPR_RSI] = boot.rsi;
+    state.gprs[NVMM_X64_GPR_RBX] = boot.rbx;
 
     state.crs[NVMM_X64_CR_CR0] = boot.cr0;
     state.crs[NVMM_X64_CR_CR2] = 0;

@@ -7,22 +7,50 @@
 #include <cstring>
 #include <span>
 
+#include "vmruntime/loader/bzimage.h"
+#include "vmruntime/loader/detect.h"
 #include "vmruntime/loader/elf.h"
 #include "vmruntime/loader/flat.h"
 #include "vmruntime/loader/nvmm_state.h"
+#include "vmruntime/loader/pvh.h"
 #include "vmruntime/runtime/machine.h"
 #include "vmruntime/runtime/vcpu_runner.h"
 
 namespace vmruntime::runtime {
 namespace {
 
-loader::Result<loader::BootState> load_image(const MachineSpec& spec, std::span<uint8_t> ram)
+loader::Result<ImageFormat> resolve(const MachineSpec& spec)
+{
+    if (spec.format != ImageFormat::Auto) return spec.format;
+    switch (loader::detect_image(spec.image)) {
+    case loader::ImageKind::Bzimage: return ImageFormat::Bzimage;
+    case loader::ImageKind::Pvh: return ImageFormat::Pvh;
+    case loader::ImageKind::Elf64: return ImageFormat::Elf64;
+    case loader::ImageKind::Unknown: break;
+    }
+    return loader::Error{"neither an ELF file nor a Linux bzImage; a flat binary must be "
+                         "named as one"};
+}
+
+loader::Result<loader::BootState> load_image(const MachineSpec& spec, ImageFormat format,
+                                             std::span<uint8_t> ram)
 {
     loader::BootOptions options;
     options.cmdline = spec.cmdline;
-    switch (spec.format) {
+    options.initrd = spec.initrd;
+    const bool linux_kernel = format == ImageFormat::Bzimage || format == ImageFormat::Pvh;
+    if (!spec.initrd.empty() && !linux_kernel) {
+        return loader::Error{"an initrd needs a Linux kernel (bzImage or PVH) as the image"};
+    }
+    switch (format) {
+    case ImageFormat::Auto:
+        break;
     case ImageFormat::Elf64:
         return loader::load_elf64(spec.image, ram, options);
+    case ImageFormat::Bzimage:
+        return loader::load_bzimage(spec.image, ram, options);
+    case ImageFormat::Pvh:
+        return loader::load_pvh(spec.image, ram, options);
     case ImageFormat::FlatReal:
         return loader::load_flat(spec.image, ram, loader::Mode::Real16, spec.load_address, options);
     case ImageFormat::FlatProtected:
@@ -37,7 +65,12 @@ loader::Result<loader::BootState> load_image(const MachineSpec& spec, std::span<
 
 bool Machine::load(std::string* error)
 {
-    auto boot = load_image(spec_, std::span<uint8_t>(ram_, spec_.memory_bytes));
+    auto format = resolve(spec_);
+    if (!format.ok()) {
+        *error = "image rejected: " + format.error();
+        return false;
+    }
+    auto boot = load_image(spec_, format.value(), std::span<uint8_t>(ram_, spec_.memory_bytes));
     if (!boot.ok()) {
         *error = "image rejected: " + boot.error();
         return false;

@@ -91,7 +91,7 @@ bool Machine::build(std::string* error)
         [this](uint32_t status) {
             finish(MachineState::Stopped, status, "guest powered off with status " + std::to_string(status));
         },
-        [this] { finish(MachineState::Stopped, 0, "guest requested a reset"); },
+        [this] { finish(MachineState::Stopped, 0, "guest reset (keyboard controller)", true); },
         [this](bool level) {
             intr_.store(level, std::memory_order_release);
             if (level && !vcpus_.empty()) {
@@ -255,13 +255,14 @@ void Machine::stop(const std::string& reason)
     }
 }
 
-void Machine::finish(MachineState state, uint32_t exit_status, std::string reason)
+void Machine::finish(MachineState state, uint32_t exit_status, std::string reason,
+                     bool guest_reset)
 {
     bool first = update_status([&](MachineStatus& s) {
         if (s.state == MachineState::Stopped || s.state == MachineState::Crashed) {
             return false;  // the first end wins
         }
-        s = {state, exit_status, reason};
+        s = {state, exit_status, reason, guest_reset};
         ended_ = std::chrono::steady_clock::now();
         return true;
     });

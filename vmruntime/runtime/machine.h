@@ -39,6 +39,7 @@ struct MachineStatus {
     MachineState state = MachineState::Created;
     uint32_t exit_status = 0;  // Stopped: the guest's power-off status
     std::string reason;        // Stopped/Crashed: why
+    bool guest_reset = false;  // Stopped: the guest asked for a reset
 };
 
 // Exits by reason, summed over the vCPUs.
@@ -96,7 +97,8 @@ private:
 
     bool interrupt_pending() const { return intr_.load(std::memory_order_acquire); }
     // Called by vCPU threads and device callbacks alike.
-    void finish(MachineState state, uint32_t exit_status, std::string reason);
+    void finish(MachineState state, uint32_t exit_status, std::string reason,
+                bool guest_reset = false);
 
     void schedule_drain();
     void drain();

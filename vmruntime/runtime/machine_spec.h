@@ -11,7 +11,10 @@
 namespace vmruntime::runtime {
 
 enum class ImageFormat {
+    Auto,           // detected from the image: Bzimage, Pvh or Elf64
     Elf64,          // PT_LOAD segments, entered in 64-bit mode
+    Bzimage,        // Linux through the 64-bit boot protocol
+    Pvh,            // an ELF kernel entered at its PVH note, 32-bit, paging off
     FlatReal,       // raw bytes at load_address, entered in real mode
     FlatProtected,  // raw bytes, entered in 32-bit protected mode
     FlatLong,       // raw bytes, entered in 64-bit long mode
@@ -22,7 +25,9 @@ struct MachineSpec {
     uint64_t memory_bytes = 16ULL << 20;
     unsigned vcpus = 1;
     std::vector<uint8_t> image;
-    ImageFormat format = ImageFormat::Elf64;
+    ImageFormat format = ImageFormat::Auto;
+    // Linux kernels (Bzimage, Pvh) only: the initial RAM disk.
+    std::vector<uint8_t> initrd;
     uint64_t load_address = 0x100000;  // flat images only
     std::string cmdline;
     // Host CPUs for the vCPU threads, vCPU i on cpus[i % size]; empty:

@@ -19,6 +19,7 @@ struct PioRequest {
         Write,        // answer: completion only
         PostedWrite,  // no answer
         Acknowledge,  // interrupt acknowledge; answer: vector, or kNoVector
+        Settle,       // answer: completion once every earlier request is done
     };
     Kind kind;
     uint8_t size;

@@ -4,8 +4,10 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -17,6 +19,11 @@ namespace vmruntime::runtime {
 namespace {
 
 constexpr uint64_t kRflagsIf = 1ULL << 9;
+// CPUID leaf 1 features of a local APIC, which this platform does not have:
+// the APIC itself (EDX 9), x2APIC (ECX 21) and its TSC-deadline timer (ECX 24).
+constexpr uint32_t kCpuid1EdxApic = 1U << 9;
+constexpr uint32_t kCpuid1EcxApicFeatures = 1U << 21 | 1U << 24;
+constexpr size_t kMaxCodeBytes = 15;  // the longest x86 instruction
 
 thread_local VcpuRunner* t_runner = nullptr;
 
@@ -76,7 +83,15 @@ int VcpuRunner::create(nvmm_machine* mach)
     }
     have_vcpu_ = true;
     struct nvmm_assist_callbacks cbs = {on_io, on_mem};
-    return nvmm_vcpu_configure(mach, &vcpu_, NVMM_VCPU_CONF_CALLBACKS, &cbs) == -1 ? errno : 0;
+    if (nvmm_vcpu_configure(mach, &vcpu_, NVMM_VCPU_CONF_CALLBACKS, &cbs) == -1) {
+        return errno;
+    }
+    nvmm_vcpu_conf_cpuid no_apic{};
+    no_apic.mask = 1;
+    no_apic.leaf = 1;
+    no_apic.u.mask.del.edx = kCpuid1EdxApic;
+    no_apic.u.mask.del.ecx = kCpuid1EcxApicFeatures;
+    return nvmm_vcpu_configure(mach, &vcpu_, NVMM_VCPU_CONF_CPUID, &no_apic) == -1 ? errno : 0;
 }
 
 // Under the mutex: wait_parked looks at thread_ from other threads.
@@ -110,6 +125,10 @@ void VcpuRunner::thread_main()
 
 void VcpuRunner::loop()
 {
+    if (id_ != 0) {
+        wait_for_startup();
+        return;
+    }
     while (!finishing_.load(std::memory_order_acquire)) {
         if (attention_.load(std::memory_order_acquire) && !attend()) {
             return;
@@ -122,6 +141,25 @@ void VcpuRunner::loop()
         }
         if (!handle_exit()) {
             return;
+        }
+    }
+}
+
+// An application processor waits for INIT and SIPI from a local APIC, as on
+// real hardware; without one it never runs guest code (and never runs from
+// its reset vector), but it answers control requests and pauses.
+void VcpuRunner::wait_for_startup()
+{
+    for (;;) {
+        uint32_t seen = wake_.load(std::memory_order_acquire);
+        if (attention_.load(std::memory_order_acquire) && !attend()) {
+            return;
+        }
+        if (finishing_.load(std::memory_order_acquire)) {
+            return;
+        }
+        if (!attention_.load(std::memory_order_acquire)) {
+            wake_.wait(seen, std::memory_order_acquire);
         }
     }
 }
@@ -219,17 +257,76 @@ bool VcpuRunner::handle_exit()
         return true;
     case NVMM_VCPU_EXIT_HALTED:
         n_halted_.fetch_add(1, std::memory_order_relaxed);
+        // Nothing here raises an NMI or an INIT, and the only vCPU that
+        // runs is this one: halted with interrupts off, it is off for good
+        // (Linux's poweroff without ACPI ends so).
+        // A write posted just before (a power-off or reset request) is the
+        // real end: let the devices act on it first.
+        if (!(exit.exitstate.rflags & kRflagsIf)) {
+            call({PioRequest::Kind::Settle, 0, 0, 0});
+            machine_.finish(MachineState::Stopped, 0,
+                            "guest powered off (halted with interrupts disabled)");
+            return false;
+        }
         wait_for_interrupt();
         return true;
     case NVMM_VCPU_EXIT_SHUTDOWN:
-        machine_.finish(MachineState::Crashed, 0, "vcpu " + std::to_string(id_) + ": triple fault");
+        // A PC resets on a triple fault (Linux's reboot=t uses it).
+        machine_.finish(MachineState::Stopped, 0, "guest reset (triple fault)", true);
         return false;
     default:
-        machine_.finish(MachineState::Crashed, 0,
-                        "vcpu " + std::to_string(id_) + ": exit " + base::hex(exit.reason) +
-                            " (hwcode " + base::hex(exit.u.inv.hwcode) + ")");
+        machine_.finish(MachineState::Crashed, 0, describe_failure());
         return false;
     }
+}
+
+// What the vCPU was doing when the host gave up on it: the exit, RIP and
+// the code bytes there (an instruction KVM cannot emulate shows here).
+std::string VcpuRunner::describe_failure()
+{
+    const nvmm_vcpu_exit& exit = *vcpu_.exit;
+    std::string what = "vcpu " + std::to_string(id_) + ": the host cannot run the guest (exit " +
+                       base::hex(exit.reason) + ", hwcode " + base::hex(exit.u.inv.hwcode) + ")";
+    if (nvmm_vcpu_getstate(mach_, &vcpu_, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS |
+                                              NVMM_X64_STATE_CRS) == -1) {
+        return what;
+    }
+    const uint64_t rip = vcpu_.state->gprs[NVMM_X64_GPR_RIP];
+    const nvmm_x64_state_seg& cs = vcpu_.state->segs[NVMM_X64_SEG_CS];
+    what += " at rip " + base::hex(rip) + " (cs " + base::hex(cs.selector) + ")";
+    uint8_t code[kMaxCodeBytes];
+    size_t n = read_code(cs.base + rip, code);
+    if (n == 0) {
+        return what + ", code not readable";
+    }
+    what += ", code";
+    for (size_t i = 0; i < n; i++) {
+        char byte[4];
+        std::snprintf(byte, sizeof byte, " %02x", code[i]);
+        what += byte;
+    }
+    return what;
+}
+
+// Guest bytes at linear address `gva`, as many as fit `code` and are mapped
+// and backed by RAM.
+size_t VcpuRunner::read_code(uint64_t gva, std::span<uint8_t> code)
+{
+    size_t n = 0;
+    while (n < code.size()) {
+        gpaddr_t gpa;
+        nvmm_prot_t prot;
+        uintptr_t hva;
+        if (nvmm_gva_to_gpa(mach_, &vcpu_, gva + n, &gpa, &prot) == -1 ||
+            nvmm_gpa_to_hva(mach_, gpa, &hva, &prot) == -1) {
+            break;
+        }
+        const size_t in_page = 0x1000 - (gpa & 0xFFF);
+        const size_t take = std::min(code.size() - n, in_page);
+        std::memcpy(code.data() + n, reinterpret_cast<const void*>(hva), take);
+        n += take;
+    }
+    return n;
 }
 
 // A halted vCPU costs no host CPU: it sleeps until an interrupt it can take
@@ -370,6 +467,8 @@ void VcpuRunner::serve_channel(PcDevices& devices)
             channel_.answer = vector ? *vector : kNoVector;
             break;
         }
+        case PioRequest::Kind::Settle:
+            break;
         }
         if (r.kind != PioRequest::Kind::PostedWrite) {
             channel_.done.fetch_add(1, std::memory_order_release);

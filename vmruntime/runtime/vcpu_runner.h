@@ -15,6 +15,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -71,12 +72,15 @@ private:
 
     void thread_main();
     void loop();
+    void wait_for_startup();
     bool attend();
     void serve_requests(std::unique_lock<std::mutex>& lock);
     void park(std::unique_lock<std::mutex>& lock);
     void pre_run();
     bool handle_exit();
     void wait_for_interrupt();
+    std::string describe_failure();
+    size_t read_code(uint64_t gva, std::span<uint8_t> code);
     void push(const PioRequest& request);
 
     Machine& machine_;

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// The PC platform as an operating system meets it, on real guests: no local
+// APIC in CPUID, a halt nothing can end is a power-off, the keyboard
+// controller's reset line ends the machine as a guest reset, an instruction
+// the host cannot run crashes the machine with RIP and code bytes in the
+// reason, and a second vCPU waits for a startup IPI instead of running from
+// its reset vector.
+#include <gtest/gtest.h>
+
+#include <nvmm.h>
+
+#include <cstdio>
+#include <string>
+
+#include "guest_images.h"
+#include "runtime_test.h"
+
+GUEST_IMAGE(halt_cli);
+GUEST_IMAGE(keyboard_reset);
+GUEST_IMAGE(unemulatable);
+GUEST_IMAGE(cpuid_apic);
+extern "C" const uint8_t unemulatable_insn[];
+
+namespace vmruntime::runtime_test {
+namespace {
+
+using runtime::MachineState;
+using runtime::MachineStatus;
+
+using PlatformTest = RuntimeTest;
+
+MachineStatus run_to_end(std::unique_ptr<runtime::Machine>& m)
+{
+    EXPECT_TRUE(m->wait(20s)) << describe(m->status());
+    return m->status();
+}
+
+TEST_F(PlatformTest, CpuidShowsNoLocalApic)
+{
+    auto m = boot(flat_spec("cpuid", GUEST_BYTES(cpuid_apic)));
+    ASSERT_TRUE(m);
+    MachineStatus end = run_to_end(m);
+    EXPECT_EQ(end.state, MachineState::Stopped) << describe(end);
+    EXPECT_EQ(end.exit_status, 0u) << "bit 0 APIC, bit 1 x2APIC, bit 2 TSC deadline";
+}
+
+TEST_F(PlatformTest, HaltWithInterruptsDisabledIsAPowerOff)
+{
+    auto m = boot(flat_spec("halt", GUEST_BYTES(halt_cli)));
+    ASSERT_TRUE(m);
+    MachineStatus end = run_to_end(m);
+    EXPECT_EQ(end.state, MachineState::Stopped) << describe(end);
+    EXPECT_EQ(end.reason, "guest powered off (halted with interrupts disabled)");
+    EXPECT_FALSE(end.guest_reset);
+}
+
+TEST_F(PlatformTest, KeyboardControllerResetIsAGuestReset)
+{
+    auto m = boot(flat_spec("reset", GUEST_BYTES(keyboard_reset)));
+    ASSERT_TRUE(m);
+    MachineStatus end = run_to_end(m);
+    EXPECT_EQ(end.state, MachineState::Stopped) << describe(end);
+    EXPECT_TRUE(end.guest_reset);
+    EXPECT_EQ(end.reason, "guest reset (keyboard controller)");
+}
+
+TEST_F(PlatformTest, UnemulatableInstructionCrashesWithRipAndCode)
+{
+    auto m = boot(flat_spec("unemulatable", GUEST_BYTES(unemulatable)));
+    ASSERT_TRUE(m);
+    MachineStatus end = run_to_end(m);
+    ASSERT_EQ(end.state, MachineState::Crashed) << describe(end);
+    char rip[64];
+    std::snprintf(rip, sizeof rip, "at rip 0x%llx (cs 0x10), code 66 0f fc 00",
+                  static_cast<unsigned long long>(kFlatLoadAddress +
+                                                  (unemulatable_insn - unemulatable_begin)));
+    EXPECT_NE(end.reason.find(rip), std::string::npos) << end.reason << "\nwanted: " << rip;
+}
+
+// vCPU 1's registers stay those of an x86 reset: CS F000, RIP FFF0.
+void expect_waiting_for_sipi(runtime::Machine& m)
+{
+    nvmm_x64_state state;
+    std::string error;
+    ASSERT_TRUE(m.get_state(1, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS, &state, &error)) << error;
+    EXPECT_EQ(state.gprs[NVMM_X64_GPR_RIP], 0xFFF0u);
+    EXPECT_EQ(state.segs[NVMM_X64_SEG_CS].selector, 0xF000u);
+}
+
+TEST_F(PlatformTest, SecondVcpuWaitsForStartupWhileTheFirstRunsHello)
+{
+    runtime::MachineSpec spec = hello_spec("two", "ticks=200 hz=100 exit=5");
+    spec.vcpus = 2;
+    auto m = boot(spec);
+    ASSERT_TRUE(m);
+    ASSERT_TRUE(wait_for_text(m->console(), "tick 100", 20s)) << console_text(m->console());
+    expect_waiting_for_sipi(*m);
+    ASSERT_TRUE(m->pause());
+    expect_waiting_for_sipi(*m);
+    ASSERT_TRUE(m->resume());
+    MachineStatus end = run_to_end(m);
+    EXPECT_EQ(end.state, MachineState::Stopped) << describe(end);
+    EXPECT_EQ(end.exit_status, 5u);
+    EXPECT_NE(console_text(m->console()).find("done 200 ticks"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vmruntime::runtime_test
