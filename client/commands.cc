@@ -54,8 +54,15 @@ void print_machine(const Context& ctx, const v1::MachineInfo& m)
               << "vcpus:    " << (s.vcpus() ? s.vcpus() : 1) << "\n"
               << "loader:   " << v1::LoaderKind_Name(s.loader()) << "\n"
               << "image:    " << (s.image_path().empty() ? "(uploaded)" : s.image_path()) << ", "
-              << m.image_size() << " bytes\n"
-              << "cmdline:  " << s.cmdline() << "\n";
+              << m.image_size() << " bytes\n";
+    if (m.initrd_size() != 0) {
+        std::cout << "initrd:   " << (s.initrd_path().empty() ? "(uploaded)" : s.initrd_path())
+                  << ", " << m.initrd_size() << " bytes\n";
+    }
+    std::cout << "cmdline:  " << s.cmdline() << "\n";
+    if (s.on_reboot() == v1::ON_REBOOT_RESTART) {
+        std::cout << "reboot:   restart\n";
+    }
 }
 
 // Unary call helper: runs `call`, prints the machine in the response.
@@ -74,7 +81,10 @@ int unary_machine(Context& ctx, const Request& req, Call call)
 
 bool parse_loader(const std::string& text, v1::LoaderKind* kind)
 {
-    if (text == "elf") *kind = v1::LOADER_KIND_ELF64;
+    if (text == "auto") *kind = v1::LOADER_KIND_UNSPECIFIED;
+    else if (text == "elf") *kind = v1::LOADER_KIND_ELF64;
+    else if (text == "bzimage") *kind = v1::LOADER_KIND_BZIMAGE;
+    else if (text == "pvh") *kind = v1::LOADER_KIND_PVH;
     else if (text == "flat-real") *kind = v1::LOADER_KIND_FLAT_REAL;
     else if (text == "flat-protected") *kind = v1::LOADER_KIND_FLAT_PROTECTED;
     else if (text == "flat-long") *kind = v1::LOADER_KIND_FLAT_LONG;
@@ -96,7 +106,36 @@ bool parse_cpus(const std::string& text, v1::MachineSpec* spec)
     return true;
 }
 
+bool read_file(const std::string& path, std::string* bytes)
+{
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+        std::cerr << "vmctl: cannot read " << path << "\n";
+        return false;
+    }
+    bytes->assign(std::istreambuf_iterator<char>(file), {});
+    return true;
+}
+
+std::string absolute(const std::string& path)
+{
+    std::error_code ec;
+    return std::filesystem::absolute(path, ec).string();
+}
+
 }  // namespace
+
+// The image: the positional argument or --kernel, exactly one of them.
+int image_argument(const Args& args, size_t position, std::string* image)
+{
+    const bool positional = args.positional.size() > position;
+    if (positional == args.has("--kernel")) {
+        return usage_error(positional ? "give the image or --kernel, not both"
+                                      : "give an image, or a Linux kernel with --kernel");
+    }
+    *image = positional ? args.positional[position] : args.value("--kernel");
+    return -1;
+}
 
 // Shared with `run` (console.cc) through build_spec().
 int build_spec(const Args& args, const std::string& name, const std::string& image, v1::MachineSpec* spec)
@@ -111,11 +150,16 @@ int build_spec(const Args& args, const std::string& name, const std::string& ima
         if (!parse_u64(args.value("--vcpus"), &n) || n > UINT32_MAX) return usage_error("--vcpus takes a count");
         spec->set_vcpus(static_cast<uint32_t>(n));
     }
-    v1::LoaderKind kind = v1::LOADER_KIND_ELF64;
-    if (!parse_loader(args.value("--loader", "elf"), &kind)) {
-        return usage_error("--loader is elf, flat-real, flat-protected or flat-long");
+    v1::LoaderKind kind = v1::LOADER_KIND_UNSPECIFIED;
+    if (!parse_loader(args.value("--loader", "auto"), &kind)) {
+        return usage_error("--loader is auto, elf, bzimage, pvh, flat-real, flat-protected or flat-long");
     }
     spec->set_loader(kind);
+    const std::string on_reboot = args.value("--on-reboot", "stop");
+    if (on_reboot != "stop" && on_reboot != "restart") {
+        return usage_error("--on-reboot is stop or restart");
+    }
+    spec->set_on_reboot(on_reboot == "restart" ? v1::ON_REBOOT_RESTART : v1::ON_REBOOT_STOP);
     if (args.has("--load-address")) {
         if (!parse_u64(args.value("--load-address"), &n)) return usage_error("--load-address takes an address");
         spec->set_load_address(n);
@@ -124,16 +168,17 @@ int build_spec(const Args& args, const std::string& name, const std::string& ima
     if (args.has("--cpus") && !parse_cpus(args.value("--cpus"), spec)) {
         return usage_error("--cpus takes a list like 0,2,3");
     }
+    const std::string initrd = args.value("--initrd");
     if (args.flags.count("--upload")) {
-        std::ifstream file(image, std::ios::binary);
-        if (!file) {
-            std::cerr << "vmctl: cannot read " << image << "\n";
+        if (!read_file(image, spec->mutable_image_bytes()) ||
+            (!initrd.empty() && !read_file(initrd, spec->mutable_initrd_bytes()))) {
             return kExitFailed;
         }
-        spec->set_image_bytes(std::string(std::istreambuf_iterator<char>(file), {}));
     } else {
-        std::error_code ec;
-        spec->set_image_path(std::filesystem::absolute(image, ec).string());
+        spec->set_image_path(absolute(image));
+        if (!initrd.empty()) {
+            spec->set_initrd_path(absolute(initrd));
+        }
     }
     return -1;
 }
@@ -143,7 +188,11 @@ namespace {
 int cmd_create(Context& ctx, const Args& args)
 {
     v1::CreateRequest req;
-    if (int err = build_spec(args, args.positional[0], args.positional[1], req.mutable_spec()); err >= 0) {
+    std::string image;
+    if (int err = image_argument(args, 1, &image); err >= 0) {
+        return err;
+    }
+    if (int err = build_spec(args, args.positional[0], image, req.mutable_spec()); err >= 0) {
         return err;
     }
     return unary_machine<v1::CreateRequest, v1::CreateResponse>(ctx, req, &v1::Machines::Stub::Create);
@@ -480,15 +529,21 @@ int cmd_stats(Context& ctx, const Args& args)
 const std::vector<Command>& commands()
 {
     static const std::set<std::string> kSpecOptions = {"--memory", "--vcpus", "--loader", "--load-address",
-                                                       "--cmdline", "--cpus"};
+                                                       "--cmdline", "--cpus", "--kernel", "--initrd",
+                                                       "--on-reboot"};
     static const std::vector<Command> kCommands = {
-        {"create", "NAME IMAGE [--memory MiB] [--vcpus N] [--loader KIND] [--load-address ADDR]\n"
-                   "         [--cmdline TEXT] [--cpus LIST] [--upload]",
-         "Creates machine NAME from IMAGE without starting it.  The daemon reads IMAGE (made\n"
-         "absolute here) at create and at each fresh start; --upload sends its bytes instead.\n"
-         "KIND is elf (default), flat-real, flat-protected or flat-long; --load-address places\n"
-         "a flat image (default 0x100000).  --cpus pins vCPU i to host CPU LIST[i % n].",
-         kSpecOptions, {"--upload"}, 2, 2, cmd_create},
+        {"create", "NAME (IMAGE | --kernel FILE [--initrd FILE]) [--memory MiB] [--vcpus N]\n"
+                   "         [--loader KIND] [--load-address ADDR] [--cmdline TEXT] [--cpus LIST]\n"
+                   "         [--on-reboot stop|restart] [--upload]",
+         "Creates machine NAME from IMAGE, or from a Linux kernel and its initrd, without\n"
+         "starting it.  The daemon reads the files (made absolute here) at create and at\n"
+         "each fresh start; --upload sends their bytes instead.  KIND is auto (default: an\n"
+         "ELF64 executable, a bzImage or a PVH vmlinux, found from the file), elf, bzimage,\n"
+         "pvh, flat-real, flat-protected or flat-long; --load-address places a flat image\n"
+         "(default 0x100000).  --cmdline is the guest's command line.  --cpus pins vCPU i\n"
+         "to host CPU LIST[i % n].  --on-reboot restart starts the machine again when the\n"
+         "guest resets (default: it stops, reason \"guest reset\").",
+         kSpecOptions, {"--upload"}, 1, 2, cmd_create},
         {"start", "NAME", "Starts a created machine, or re-creates a stopped one and starts it afresh.", {}, {}, 1,
          1, cmd_start},
         {"stop", "NAME [--timeout MS]",
@@ -516,16 +571,17 @@ const std::vector<Command>& commands()
         {"stats", "NAME", "Shows state, uptime, console size and VM exits by reason.", {}, {}, 1, 1, cmd_stats},
         {"watch", "[NAME]", "Prints state changes of all machines (or NAME) until interrupted.", {}, {}, 0, 1,
          cmd_watch},
-        {"run", "IMAGE [--name NAME] [--rm] [create options]",
-         "Creates a machine from IMAGE (named after the file unless --name), starts it and\n"
-         "attaches to its console from the start.  Exits with the guest's power-off status\n"
-         "(1 if it was stopped or crashed).  Ctrl-] detaches; --rm deletes the machine after.",
+        {"run", "(IMAGE | --kernel FILE [--initrd FILE]) [--name NAME] [--rm] [create options]",
+         "Creates a machine from IMAGE or a Linux kernel (named after the file unless --name),\n"
+         "starts it and attaches to its console from the start.  Exits with the guest's\n"
+         "power-off status (1 if it was stopped, reset or crashed).  Ctrl-] detaches; --rm\n"
+         "deletes the machine after.",
          [] {
              auto o = kSpecOptions;
              o.insert("--name");
              return o;
          }(),
-         {"--upload", "--rm"}, 1, 1, cmd_run},
+         {"--upload", "--rm"}, 0, 1, cmd_run},
     };
     return kCommands;
 }

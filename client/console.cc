@@ -154,7 +154,10 @@ int cmd_console(Context& ctx, const Args& args)
 
 int cmd_run(Context& ctx, const Args& args)
 {
-    const std::string& image = args.positional[0];
+    std::string image;
+    if (int err = image_argument(args, 0, &image); err >= 0) {
+        return err;
+    }
     std::string name = args.value("--name", std::filesystem::path(image).stem().string());
     v1::CreateRequest create;
     if (int err = build_spec(args, name, image, create.mutable_spec()); err >= 0) {

@@ -80,6 +80,9 @@ void print_json(const google::protobuf::Message& msg);
 // Parses a number in C syntax (0x.., 0.., decimal); false if malformed.
 bool parse_u64(const std::string& text, uint64_t* value);
 
+// The image path: positional argument `position` or --kernel, exactly one
+// of them; -1 when found, else an exit code.
+int image_argument(const Args& args, size_t position, std::string* image);
 // Fills `spec` from the create options; -1 when done, else an exit code.
 int build_spec(const Args& args, const std::string& name, const std::string& image, v1::MachineSpec* spec);
 

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <google/protobuf/util/json_util.h>
 
 #include <cerrno>
@@ -13,6 +14,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "server/client_file.h"
 #include "server/status.h"
 #include "vmruntime/base/log.h"
 
@@ -46,11 +48,33 @@ std::string errno_text(const std::string& what)
 runtime::ImageFormat to_format(v1::LoaderKind kind)
 {
     switch (kind) {
+    case v1::LOADER_KIND_ELF64: return runtime::ImageFormat::Elf64;
     case v1::LOADER_KIND_FLAT_REAL: return runtime::ImageFormat::FlatReal;
     case v1::LOADER_KIND_FLAT_PROTECTED: return runtime::ImageFormat::FlatProtected;
     case v1::LOADER_KIND_FLAT_LONG: return runtime::ImageFormat::FlatLong;
-    default: return runtime::ImageFormat::Elf64;
+    case v1::LOADER_KIND_BZIMAGE: return runtime::ImageFormat::Bzimage;
+    case v1::LOADER_KIND_PVH: return runtime::ImageFormat::Pvh;
+    default: return runtime::ImageFormat::Auto;
     }
+}
+
+v1::LoaderKind loader_kind(runtime::ImageFormat format)
+{
+    switch (format) {
+    case runtime::ImageFormat::Auto: break;
+    case runtime::ImageFormat::Elf64: return v1::LOADER_KIND_ELF64;
+    case runtime::ImageFormat::Bzimage: return v1::LOADER_KIND_BZIMAGE;
+    case runtime::ImageFormat::Pvh: return v1::LOADER_KIND_PVH;
+    case runtime::ImageFormat::FlatReal: return v1::LOADER_KIND_FLAT_REAL;
+    case runtime::ImageFormat::FlatProtected: return v1::LOADER_KIND_FLAT_PROTECTED;
+    case runtime::ImageFormat::FlatLong: return v1::LOADER_KIND_FLAT_LONG;
+    }
+    return v1::LOADER_KIND_UNSPECIFIED;
+}
+
+uint64_t memory_bytes(const v1::MachineSpec& spec)
+{
+    return (spec.memory_mib() ? spec.memory_mib() : kDefaultMemoryMib) << 20;
 }
 
 absl::StatusOr<std::vector<uint8_t>> read_image(const v1::MachineSpec& spec)
@@ -58,11 +82,34 @@ absl::StatusOr<std::vector<uint8_t>> read_image(const v1::MachineSpec& spec)
     if (spec.image_case() == v1::MachineSpec::kImageBytes) {
         return std::vector<uint8_t>(spec.image_bytes().begin(), spec.image_bytes().end());
     }
-    std::ifstream file(spec.image_path(), std::ios::binary);
-    if (!file) {
-        return bad_request(errno_text("cannot read image " + spec.image_path()));
+    return read_client_file(spec.image_path(), memory_bytes(spec), "image");
+}
+
+absl::StatusOr<std::vector<uint8_t>> read_initrd(const v1::MachineSpec& spec)
+{
+    switch (spec.initrd_case()) {
+    case v1::MachineSpec::kInitrdBytes:
+        return std::vector<uint8_t>(spec.initrd_bytes().begin(), spec.initrd_bytes().end());
+    case v1::MachineSpec::kInitrdPath:
+        return read_client_file(spec.initrd_path(), memory_bytes(spec), "initrd");
+    case v1::MachineSpec::INITRD_NOT_SET:
+        break;
     }
-    return std::vector<uint8_t>(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+    return std::vector<uint8_t>();
+}
+
+// The size of a file the spec names, or of the bytes it carries.
+uint64_t stored_size(bool bytes, const std::string& data, const std::string& path)
+{
+    if (bytes) {
+        return data.size();
+    }
+    if (path.empty()) {
+        return 0;
+    }
+    std::error_code ec;
+    auto size = std::filesystem::file_size(path, ec);
+    return ec ? 0 : size;
 }
 
 // Writes `text` to `path` so that a crash leaves the old file or the new
@@ -132,6 +179,8 @@ Registry::Registry(runtime::DeviceLayer& layer, std::filesystem::path state_dir,
 
 Registry::~Registry()
 {
+    closing_.store(true);
+    restarts_.join();
     stop_all("the daemon is shutting down");
 }
 
@@ -193,6 +242,14 @@ absl::Status Registry::check_spec(const v1::MachineSpec& spec) const
         return bad_request("image path '" + spec.image_path() +
                            "' is relative: the daemon needs an absolute path");
     }
+    if (spec.initrd_case() == v1::MachineSpec::kInitrdPath &&
+        (spec.initrd_path().empty() || spec.initrd_path().front() != '/')) {
+        return bad_request("initrd path '" + spec.initrd_path() +
+                           "' is relative: the daemon needs an absolute path");
+    }
+    if (!v1::OnReboot_IsValid(spec.on_reboot())) {
+        return bad_request("unknown on_reboot policy " + std::to_string(spec.on_reboot()));
+    }
     for (int cpu : spec.cpus()) {
         if (cpu < 0 || cpu >= CPU_SETSIZE) {
             return bad_request("host CPU " + std::to_string(cpu) + " does not exist");
@@ -207,11 +264,16 @@ absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::build(const v1::Mach
     if (!image.ok()) {
         return image.status();
     }
+    auto initrd = read_initrd(spec);
+    if (!initrd.ok()) {
+        return initrd.status();
+    }
     runtime::MachineSpec rs;
     rs.name = spec.name();
-    rs.memory_bytes = (spec.memory_mib() ? spec.memory_mib() : kDefaultMemoryMib) << 20;
+    rs.memory_bytes = memory_bytes(spec);
     rs.vcpus = spec.vcpus() ? spec.vcpus() : 1;
     rs.image = std::move(*image);
+    rs.initrd = std::move(*initrd);
     rs.format = to_format(spec.loader());
     if (spec.has_load_address()) {
         rs.load_address = spec.load_address();
@@ -224,7 +286,13 @@ absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::build(const v1::Mach
         return bad_request("machine '" + spec.name() + "': " + error);
     }
     std::string name = spec.name();
-    machine->on_status([this, name](const runtime::MachineStatus& s) { publish(make_event(name, s)); });
+    bool restart = spec.on_reboot() == v1::ON_REBOOT_RESTART;
+    machine->on_status([this, name, restart](const runtime::MachineStatus& s) {
+        publish(make_event(name, s));
+        if (restart && s.guest_reset) {
+            boost::asio::post(restarts_, [this, name] { restart_after_reset(name); });
+        }
+    });
     return machine;
 }
 
@@ -252,7 +320,6 @@ absl::StatusOr<v1::MachineInfo> Registry::create(v1::MachineSpec spec)
     // Store what the machine really gets, not the zero defaults.
     spec.set_memory_mib(spec.memory_mib() ? spec.memory_mib() : kDefaultMemoryMib);
     spec.set_vcpus(spec.vcpus() ? spec.vcpus() : 1);
-    spec.set_loader(spec.loader() ? spec.loader() : v1::LOADER_KIND_ELF64);
     auto entry = std::make_shared<Entry>();
     entry->spec = spec;
     {
@@ -262,6 +329,10 @@ absl::StatusOr<v1::MachineInfo> Registry::create(v1::MachineSpec spec)
         }
     }
     auto machine = build(spec);
+    if (machine.ok()) {
+        spec.set_loader(loader_kind((*machine)->image_format()));
+        entry->spec.set_loader(spec.loader());
+    }
     absl::Status stored = machine.ok() ? persist(spec) : machine.status();
     {
         std::lock_guard lock(mutex_);
@@ -337,6 +408,29 @@ absl::StatusOr<v1::MachineInfo> Registry::start(const std::string& name)
     }
     base::log_info("registry", "started machine ", name);
     return info(entry.spec, machine);
+}
+
+// Runs on restarts_, never on the thread that saw the reset (a vCPU's or
+// the device strand's, which re-creating the machine would join).  Only a
+// machine still ended by that reset is started: a Start or a Delete since
+// then wins.
+void Registry::restart_after_reset(const std::string& name)
+{
+    if (closing_.load()) {
+        return;
+    }
+    auto entry = find(name);
+    auto machine = entry ? current(*entry) : nullptr;
+    if (!machine || !machine->status().guest_reset) {
+        return;
+    }
+    auto started = start(name);
+    if (started.ok()) {
+        base::log_info("registry", "restarted machine ", name, " after a guest reset");
+    } else {
+        base::log_warn("registry", "cannot restart machine ", name, " after a guest reset: ",
+                       started.status().message());
+    }
 }
 
 absl::StatusOr<v1::MachineInfo> Registry::pause(const std::string& name)
@@ -441,14 +535,12 @@ v1::MachineInfo Registry::info(const v1::MachineSpec& spec,
 {
     v1::MachineInfo info;
     *info.mutable_spec() = spec;
-    if (spec.image_case() == v1::MachineSpec::kImageBytes) {
-        info.set_image_size(spec.image_bytes().size());
-        info.mutable_spec()->clear_image_bytes();
-    } else {
-        std::error_code ec;
-        auto size = std::filesystem::file_size(spec.image_path(), ec);
-        info.set_image_size(ec ? 0 : size);
-    }
+    info.set_image_size(stored_size(spec.image_case() == v1::MachineSpec::kImageBytes,
+                                    spec.image_bytes(), spec.image_path()));
+    info.set_initrd_size(stored_size(spec.initrd_case() == v1::MachineSpec::kInitrdBytes,
+                                     spec.initrd_bytes(), spec.initrd_path()));
+    info.mutable_spec()->clear_image_bytes();
+    info.mutable_spec()->clear_initrd_bytes();
     if (!machine) {
         info.set_state(v1::MACHINE_STATE_STOPPED);
         info.set_reason(kNotBuiltReason);

@@ -13,7 +13,9 @@
 
 #include <absl/status/status.h>
 #include <absl/status/statusor.h>
+#include <boost/asio/thread_pool.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -100,6 +102,7 @@ private:
     v1::MachineInfo info(const v1::MachineSpec& spec,
                          const std::shared_ptr<runtime::Machine>& machine) const;
     void publish(const v1::WatchEvent& event);
+    void restart_after_reset(const std::string& name);
 
     runtime::DeviceLayer& layer_;
     std::filesystem::path dir_;
@@ -111,6 +114,10 @@ private:
     std::mutex observers_mutex_;
     std::map<int, Observer> observers_;
     int next_observer_ = 0;
+
+    // Machines whose guest reset and whose spec says restart.
+    boost::asio::thread_pool restarts_{1};
+    std::atomic<bool> closing_{false};
 };
 
 // Maps the runtime's state to the API's.

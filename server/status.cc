@@ -22,6 +22,16 @@ absl::Status bad_request(std::string_view why)
     return absl::InvalidArgumentError(std::string(why));
 }
 
+absl::Status no_such_file(std::string_view why)
+{
+    return absl::NotFoundError(std::string(why));
+}
+
+absl::Status file_denied(std::string_view why)
+{
+    return absl::PermissionDeniedError(std::string(why));
+}
+
 absl::Status over_limit(std::string_view why)
 {
     return absl::ResourceExhaustedError(std::string(why));

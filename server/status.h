@@ -18,6 +18,10 @@ absl::Status unknown_machine(std::string_view name);
 absl::Status name_taken(std::string_view name);
 // INVALID_ARGUMENT: a spec, image or request the daemon cannot use.
 absl::Status bad_request(std::string_view why);
+// NOT_FOUND: a file a client named does not exist.
+absl::Status no_such_file(std::string_view why);
+// PERMISSION_DENIED: a file a client named may not be read.
+absl::Status file_denied(std::string_view why);
 // RESOURCE_EXHAUSTED: past one of the daemon's limits.
 absl::Status over_limit(std::string_view why);
 // FAILED_PRECONDITION: the machine's state does not allow `verb`.

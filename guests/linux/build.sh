@@ -6,6 +6,7 @@
 #   bzImage         the same kernel for the Linux boot protocol
 #   initramfs.cpio  busybox-static and guests/linux/init (cpio newc, uncompressed)
 #   kernel.release  what `uname -r` prints in the guest
+#   cmdline         the command line it boots with (guests/linux/cmdline on one line)
 # from Debian's linux-source-6.1 with tiny.config merged on tinyconfig and
 # the patches in patches/.  Installs what it needs with apt-get.  Results are
 # cached outside the clone (VMRUNTIME_CACHE, default ~/.cache/vmruntime),
@@ -28,16 +29,6 @@ pkg_version() { dpkg-query -W -f='${Version}' "$1"; }
 
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 
-kernel_key=$( { hash_of "$here/tiny.config" "$here"/patches/*.patch "$0"
-               pkg_version linux-source-6.1; gcc --version | head -1; } | sha256sum | cut -c1-16)
-initramfs_key=$( { hash_of "$here/init" "$0"; pkg_version busybox-static; } | sha256sum | cut -c1-16)
-kernel_dir=$cache/linux-kernel-$kernel_key
-initramfs_dir=$cache/linux-initramfs-$initramfs_key
-
-# One build at a time per cache (parallel CMake targets, two checkouts).
-exec 9>"$cache/.linux.lock"
-flock 9
-rm -rf "$cache"/linux-build.* "$cache"/linux-initramfs.*  # left by a killed build
 
 # Extracts the source tree into $1 and patches it.
 extract_source() {
@@ -88,10 +79,12 @@ build_kernel() {
 }
 
 # A cpio list (gen_init_cpio's format): the directories, /dev/console (init's
-# stdio, opened before devtmpfs is mounted), busybox and /bin/sh.  Debian's
-# static busybox runs its applets from the shell without links to them
-# (FEATURE_SH_STANDALONE); a link per applet would cost the kernel seconds
-# of emulated CPL0 work to unpack on PVM hosts.
+# stdio, opened before devtmpfs is mounted), busybox, /bin/sh and
+# /bin/mount.  Debian's static busybox runs its applets from the shell
+# without links to them (FEATURE_SH_STANDALONE, through /proc/self/exe), so
+# only what runs before /proc is mounted needs a link; a link per applet
+# would cost the kernel seconds of emulated CPL0 work to unpack on PVM
+# hosts.
 initramfs_list() {
   local d
   for d in /bin /sbin /usr /usr/bin /usr/sbin /dev /proc /sys /tmp /root /etc; do
@@ -101,6 +94,7 @@ initramfs_list() {
   echo "file /init $here/init 0755 0 0"
   echo "file /bin/busybox /bin/busybox 0755 0 0"
   echo "slink /bin/sh /bin/busybox 0777 0 0"
+  echo "slink /bin/mount /bin/busybox 0777 0 0"
 }
 
 build_initramfs() {
@@ -114,11 +108,30 @@ build_initramfs() {
   rm -rf "$work"
 }
 
+# The keys: every input of each step, the functions that build it included.
+kernel_key=$( { hash_of "$here/tiny.config" "$here"/patches/*.patch
+               declare -f extract_source check_config build_kernel
+               pkg_version linux-source-6.1; gcc --version | head -1; } | sha256sum | cut -c1-16)
+initramfs_key=$( { hash_of "$here/init"; declare -f initramfs_list build_initramfs
+                  echo "$kernel_key"; pkg_version busybox-static; } | sha256sum | cut -c1-16)
+kernel_dir=$cache/linux-kernel-$kernel_key
+initramfs_dir=$cache/linux-initramfs-$initramfs_key
+
+# One build at a time per cache (parallel CMake targets, two checkouts).
+exec 9>"$cache/.linux.lock"
+flock 9
+rm -rf "$cache"/linux-build.* "$cache"/linux-initramfs.*  # left by a killed build
+
 [ -d "$kernel_dir" ] || build_kernel
 [ -d "$initramfs_dir" ] || build_initramfs
+# Older builds are not needed again: inputs only move forward.
+for d in "$cache"/linux-kernel-* "$cache"/linux-initramfs-*; do
+  [ "$d" = "$kernel_dir" ] || [ "$d" = "$initramfs_dir" ] || rm -rf "$d"
+done
 
 for f in vmlinux bzImage kernel.release; do
   cp -f "$kernel_dir/$f" "$out/$f"
 done
+tr -s ' \n' ' ' < "$here/cmdline" | sed 's/ $//' > "$out/cmdline"
 cp -f "$initramfs_dir/initramfs.cpio" "$out/initramfs.cpio"
 echo "guests/linux: $(cat "$out/kernel.release") in $out (cache $kernel_dir)"

@@ -70,7 +70,8 @@ bool Machine::load(std::string* error)
         *error = "image rejected: " + format.error();
         return false;
     }
-    auto boot = load_image(spec_, format.value(), std::span<uint8_t>(ram_, spec_.memory_bytes));
+    format_ = format.value();
+    auto boot = load_image(spec_, format_, std::span<uint8_t>(ram_, spec_.memory_bytes));
     if (!boot.ok()) {
         *error = "image rejected: " + boot.error();
         return false;

@@ -58,6 +58,8 @@ public:
     Machine& operator=(const Machine&) = delete;
 
     const MachineSpec& spec() const { return spec_; }
+    // How the image was loaded: spec().format, or what Auto found.
+    ImageFormat image_format() const { return format_; }
     MachineStatus status() const;
     // Called with every new status, on whichever thread changed it.
     void on_status(std::function<void(const MachineStatus&)> observer);
@@ -110,6 +112,7 @@ private:
     bool run_on_vcpu(unsigned vcpu, std::function<bool(std::string*)> fn, std::string* error);
 
     MachineSpec spec_;
+    ImageFormat format_ = ImageFormat::Auto;
     DeviceLayer& layer_;
     Strand strand_;
     HostClock clock_;
