@@ -20,29 +20,65 @@ constexpr uint16_t kI8042Data = 0x60;
 constexpr uint16_t kI8042Command = 0x64;
 constexpr uint16_t kPciConfig = 0xCF8;
 
+constexpr unsigned kIrqs = 16;
+
+// Reserved first: the lines' addresses must not move once devices hold them.
+std::vector<LockedIrqLine> locked_lines(std::mutex& mutex, dev::Pic8259Pair& pic)
+{
+    std::vector<LockedIrqLine> lines;
+    lines.reserve(kIrqs);
+    for (unsigned irq = 0; irq < kIrqs; irq++) {
+        lines.emplace_back(mutex, pic.line(irq));
+    }
+    return lines;
+}
+
 }  // namespace
+
+uint32_t LockedPort::read(uint16_t offset, unsigned size)
+{
+    std::lock_guard lock(mutex_);
+    return device_.read(offset, size);
+}
+
+void LockedPort::write(uint16_t offset, unsigned size, uint32_t value)
+{
+    std::lock_guard lock(mutex_);
+    device_.write(offset, size, value);
+}
+
+void LockedIrqLine::set_level(bool high)
+{
+    std::lock_guard lock(mutex_);
+    line_.set_level(high);
+}
 
 PcDevices::PcDevices(const Strand& strand, dev::Clock& clock, dev::ByteSink& console,
                      PlatformEvents events)
     : events_(std::move(events)),
+      pic_master_(pic_mutex_, pic_.master()),
+      pic_slave_(pic_mutex_, pic_.slave()),
+      pic_elcr_(pic_mutex_, pic_.elcr()),
+      irq_(locked_lines(pic_mutex_, pic_)),
       pit_timer_(strand),
       rtc_timer_(strand),
-      pit_(clock, pit_timer_, pic_.line(0)),
+      pit_(clock, pit_timer_, irq_[0]),
       port61_(pit_),
-      uart_(pic_.line(4), console),
-      rtc_(clock, rtc_timer_, pic_.line(8)),
-      i8042_(pic_.line(1), pic_.line(12), [this] { events_.reset(); }),
+      uart_(irq_[4], console),
+      rtc_(clock, rtc_timer_, irq_[8]),
+      i8042_(irq_[1], irq_[12], [this] { events_.reset(); }),
       debug_exit_([this](uint32_t status) { events_.power_off(status); })
 {
+    // Called with pic_mutex_ held: the observer must not come back.
     pic_.on_intr_change([this](bool level) { events_.intr(level); });
     wire();
 }
 
 void PcDevices::wire()
 {
-    bool ok = bus_.register_device(kPicMaster, 2, pic_.master()) &&
-              bus_.register_device(kPicSlave, 2, pic_.slave()) &&
-              bus_.register_device(kElcr, 2, pic_.elcr()) &&
+    bool ok = bus_.register_device(kPicMaster, 2, pic_master_) &&
+              bus_.register_device(kPicSlave, 2, pic_slave_) &&
+              bus_.register_device(kElcr, 2, pic_elcr_) &&
               bus_.register_device(kPit, 4, pit_) &&
               bus_.register_device(kPort61, 1, port61_) &&
               bus_.register_device(kCom1, 8, uart_) &&
@@ -57,10 +93,32 @@ void PcDevices::wire()
     }
 }
 
-bool PcDevices::write_is_posted(uint16_t port)
+bool PcDevices::is_pic_port(uint16_t port)
 {
-    bool pic = (port & ~1) == kPicMaster || (port & ~1) == kPicSlave || (port & ~1) == kElcr;
-    return !pic;
+    const uint16_t pair = port & ~1;
+    return pair == kPicMaster || pair == kPicSlave || pair == kElcr;
+}
+
+dev::PioDevice& PcDevices::pic_port(uint16_t port)
+{
+    const uint16_t pair = port & ~1;
+    return pair == kPicMaster ? pic_master_ : pair == kPicSlave ? pic_slave_ : pic_elcr_;
+}
+
+uint32_t PcDevices::pic_read(uint16_t port, unsigned size)
+{
+    return pic_port(port).read(port & 1, size);
+}
+
+void PcDevices::pic_write(uint16_t port, unsigned size, uint32_t value)
+{
+    pic_port(port).write(port & 1, size, value);
+}
+
+std::optional<uint8_t> PcDevices::acknowledge()
+{
+    std::lock_guard lock(pic_mutex_);
+    return pic_.acknowledge();
 }
 
 }  // namespace vmruntime::runtime

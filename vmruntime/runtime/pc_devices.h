@@ -4,13 +4,21 @@
 // 16550A on COM1, CMOS RTC, i8042, POST port 0x80, the debug-exit port and
 // an empty PCI configuration space, wired to one port bus.  Lives on the
 // machine's device strand and must be destroyed there.
+//
+// The interrupt controller is the exception: its ports and the interrupt
+// acknowledge are in the path of every interrupt, so the vCPU thread reaches
+// it directly (as KVM's in-kernel irqchip does) instead of through the
+// strand, which would cost a thread round trip per access.  A mutex of its
+// own serializes it between the vCPU and the devices that drive its inputs.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "vmruntime/dev/cmos_rtc.h"
 #include "vmruntime/dev/debug_port.h"
@@ -31,25 +39,56 @@ struct PlatformEvents {
     std::function<void(bool level)> intr;            // the PIC's INT output
 };
 
+// A device taken under a lock, for the interrupt controller's ports and
+// inputs.
+class LockedPort final : public dev::PioDevice {
+public:
+    LockedPort(std::mutex& mutex, dev::PioDevice& device) : mutex_(mutex), device_(device) {}
+    uint32_t read(uint16_t offset, unsigned size) override;
+    void write(uint16_t offset, unsigned size, uint32_t value) override;
+
+private:
+    std::mutex& mutex_;
+    dev::PioDevice& device_;
+};
+
+class LockedIrqLine final : public dev::IrqLine {
+public:
+    LockedIrqLine(std::mutex& mutex, dev::IrqLine& line) : mutex_(mutex), line_(line) {}
+    void set_level(bool high) override;
+
+private:
+    std::mutex& mutex_;
+    dev::IrqLine& line_;
+};
+
 class PcDevices {
 public:
     PcDevices(const Strand& strand, dev::Clock& clock, dev::ByteSink& console,
               PlatformEvents events);
 
+    // On the strand: every port but the interrupt controller's.
     uint32_t read(uint16_t port, unsigned size) { return bus_.read(port, size); }
     void write(uint16_t port, unsigned size, uint32_t value) { bus_.write(port, size, value); }
-    std::optional<uint8_t> acknowledge() { return pic_.acknowledge(); }
     size_t push_input(std::span<const uint8_t> bytes) { return uart_.push_input(bytes); }
 
-    // A write the vCPU need not wait for: only the interrupt controller's
-    // state must be settled before the vCPU decides on its next injection.
-    static bool write_is_posted(uint16_t port);
+    // From any thread (the vCPU's): the interrupt controller.
+    static bool is_pic_port(uint16_t port);
+    uint32_t pic_read(uint16_t port, unsigned size);
+    void pic_write(uint16_t port, unsigned size, uint32_t value);
+    std::optional<uint8_t> acknowledge();
 
 private:
     void wire();
+    dev::PioDevice& pic_port(uint16_t port);
 
     PlatformEvents events_;
+    std::mutex pic_mutex_;
     dev::Pic8259Pair pic_;
+    LockedPort pic_master_;
+    LockedPort pic_slave_;
+    LockedPort pic_elcr_;
+    std::vector<LockedIrqLine> irq_;  // the PIC's inputs as devices drive them
     StrandTimer pit_timer_;
     StrandTimer rtc_timer_;
     dev::Pit8254 pit_;

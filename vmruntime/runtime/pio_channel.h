@@ -3,7 +3,8 @@
 // The path of one vCPU's port accesses to its machine's device strand: a
 // lock-free single-producer/single-consumer ring (the vCPU thread produces,
 // the strand consumes) and a completion counter the vCPU waits on for
-// reads and for writes it may not post.
+// reads and for writes it may not post, and a count of the posted writes
+// applied, so the vCPU knows when the devices have caught up.
 #pragma once
 
 #include <boost/lockfree/spsc_queue.hpp>
@@ -18,7 +19,6 @@ struct PioRequest {
         Read,         // answer: the value
         Write,        // answer: completion only
         PostedWrite,  // no answer
-        Acknowledge,  // interrupt acknowledge; answer: vector, or kNoVector
         Settle,       // answer: completion once every earlier request is done
     };
     Kind kind;
@@ -27,14 +27,13 @@ struct PioRequest {
     uint32_t value;
 };
 
-inline constexpr uint32_t kNoVector = 0xFFFFFFFF;
-
 struct alignas(64) PioChannel {
     boost::lockfree::spsc_queue<PioRequest, boost::lockfree::capacity<256>> ring;
     // On their own cache lines: the strand writes them while the vCPU spins
     // on `done`, and the ring's indices must not share a line with them.
     alignas(64) std::atomic<uint32_t> done{0};
     uint32_t answer = 0;  // published by the release increment of `done`
+    std::atomic<uint64_t> posted_done{0};  // posted writes applied
 };
 
 }  // namespace vmruntime::runtime

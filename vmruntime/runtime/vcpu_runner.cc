@@ -29,6 +29,10 @@ thread_local VcpuRunner* t_runner = nullptr;
 
 void on_io(struct nvmm_io* io)
 {
+    if (PcDevices::is_pic_port(io->port)) {
+        t_runner->pic_io(io);
+        return;
+    }
     uint32_t value = 0;
     if (io->in) {
         value = t_runner->call({PioRequest::Kind::Read, static_cast<uint8_t>(io->size), io->port, 0});
@@ -37,7 +41,7 @@ void on_io(struct nvmm_io* io)
     }
     std::memcpy(&value, io->data, io->size);
     PioRequest request{PioRequest::Kind::PostedWrite, static_cast<uint8_t>(io->size), io->port, value};
-    if (t_runner->posts_writes() && PcDevices::write_is_posted(io->port)) {
+    if (t_runner->posts_writes()) {
         t_runner->post(request);
     } else {
         request.kind = PioRequest::Kind::Write;
@@ -213,10 +217,11 @@ void VcpuRunner::pre_run()
     }
     const auto& es = vcpu_.exit->exitstate;
     if ((es.rflags & kRflagsIf) && !es.int_shadow && !es.evt_pending) {
-        uint32_t vector = call({PioRequest::Kind::Acknowledge, 0, 0, 0});
-        if (vector != kNoVector) {
+        settle_posted();
+        std::optional<uint8_t> vector = machine_.devices_->acknowledge();
+        if (vector) {
             vcpu_.event->type = NVMM_VCPU_EVENT_INTR;
-            vcpu_.event->vector = static_cast<uint8_t>(vector);
+            vcpu_.event->vector = *vector;
             nvmm_vcpu_inject(mach_, &vcpu_);
             n_interrupts_.fetch_add(1, std::memory_order_relaxed);
         }
@@ -346,6 +351,9 @@ void VcpuRunner::wait_for_interrupt()
 
 void VcpuRunner::kick()
 {
+    if (t_runner == this) {
+        return;  // the vCPU itself (a PIC access): it looks before it runs again
+    }
     wake_.fetch_add(1, std::memory_order_acq_rel);
     wake_.notify_all();
     if (have_vcpu_) {
@@ -427,7 +435,31 @@ void VcpuRunner::push(const PioRequest& request)
 
 void VcpuRunner::post(PioRequest request)
 {
+    ++posted_;
     push(request);
+}
+
+// The strand applies posted writes in order; what the vCPU reaches itself
+// must see their effects, as the guest's next instruction would.
+void VcpuRunner::settle_posted()
+{
+    if (channel_.posted_done.load(std::memory_order_acquire) != posted_) {
+        call({PioRequest::Kind::Settle, 0, 0, 0});
+    }
+}
+
+void VcpuRunner::pic_io(nvmm_io* io)
+{
+    PcDevices& devices = *machine_.devices_;
+    if (io->in) {
+        settle_posted();
+        uint32_t value = devices.pic_read(io->port, io->size);
+        std::memcpy(io->data, &value, io->size);
+        return;
+    }
+    uint32_t value = 0;
+    std::memcpy(&value, io->data, io->size);
+    devices.pic_write(io->port, io->size, value);
 }
 
 bool VcpuRunner::posts_writes() const
@@ -462,15 +494,12 @@ void VcpuRunner::serve_channel(PcDevices& devices)
         case PioRequest::Kind::PostedWrite:
             devices.write(r.port, r.size, r.value);
             break;
-        case PioRequest::Kind::Acknowledge: {
-            auto vector = devices.acknowledge();
-            channel_.answer = vector ? *vector : kNoVector;
-            break;
-        }
         case PioRequest::Kind::Settle:
             break;
         }
-        if (r.kind != PioRequest::Kind::PostedWrite) {
+        if (r.kind == PioRequest::Kind::PostedWrite) {
+            channel_.posted_done.fetch_add(1, std::memory_order_release);
+        } else {
             channel_.done.fetch_add(1, std::memory_order_release);
             channel_.done.notify_one();
         }

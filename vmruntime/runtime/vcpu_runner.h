@@ -59,6 +59,8 @@ public:
     uint32_t call(PioRequest request);
     void post(PioRequest request);
     bool posts_writes() const;
+    // The interrupt controller, reached from the vCPU thread.
+    void pic_io(nvmm_io* io);
 
     void add_counters(ExitCounters& total) const;
 
@@ -82,6 +84,7 @@ private:
     std::string describe_failure();
     size_t read_code(uint64_t gva, std::span<uint8_t> code);
     void push(const PioRequest& request);
+    void settle_posted();
 
     Machine& machine_;
     unsigned id_;
@@ -92,7 +95,8 @@ private:
     std::thread thread_;
 
     PioChannel channel_;
-    uint32_t calls_ = 0;  // vCPU thread only: tickets of waited requests
+    uint32_t calls_ = 0;   // vCPU thread only: tickets of waited requests
+    uint64_t posted_ = 0;  // vCPU thread only: posted writes pushed
 
     // Control: `attention_` is the run loop's only per-exit check.
     std::atomic<bool> attention_{false};

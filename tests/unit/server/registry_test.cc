@@ -261,8 +261,8 @@ TEST_F(RegistryTest, SpecsWithoutAUsableImageAreInvalidArgument)
     relative.set_image_path("guests/hello/hello.elf");
     v1::MachineSpec empty_path = hello_spec("empty");
     empty_path.set_image_path("");
-    v1::MachineSpec missing = hello_spec("missing");
-    missing.set_image_path((dir_ / "no-such.elf").string());
+    v1::MachineSpec directory = hello_spec("directory");
+    directory.set_image_path(dir_.string());
     v1::MachineSpec bad_loader = hello_spec("loader");
     bad_loader.set_loader(static_cast<v1::LoaderKind>(99));
 
@@ -270,7 +270,7 @@ TEST_F(RegistryTest, SpecsWithoutAUsableImageAreInvalidArgument)
         {no_image, "no image"},
         {relative, "relative"},
         {empty_path, "relative"},
-        {missing, "cannot read image"},
+        {directory, "is not a regular file"},
         {bad_loader, "unknown loader kind 99"},
     };
     for (const auto& [spec, why] : cases) {
@@ -393,7 +393,21 @@ TEST_F(RegistryTest, StoredNameIsTaken)
     EXPECT_EQ(created.status().code(), absl::StatusCode::kAlreadyExists) << created.status();
 }
 
-TEST_F(RegistryTest, StartWithTheImageGoneIsInvalidArgumentAndChangesNothing)
+TEST_F(RegistryTest, MissingImageIsNotFound)
+{
+    v1::MachineSpec missing = hello_spec("missing");
+    missing.set_image_path((dir_ / "no-such.elf").string());
+    Registry& r = open();
+    auto created = r.create(missing);
+    ASSERT_FALSE(created.ok());
+    EXPECT_EQ(created.status().code(), absl::StatusCode::kNotFound) << created.status();
+    EXPECT_NE(created.status().message().find("cannot open image " + missing.image_path()),
+              std::string::npos)
+        << created.status();
+    EXPECT_TRUE(r.list().empty());
+}
+
+TEST_F(RegistryTest, StartWithTheImageGoneIsNotFoundAndChangesNothing)
 {
     auto spec = hello_spec("orphan");
     spec.set_image_path((dir_ / "deleted.elf").string());
@@ -401,7 +415,7 @@ TEST_F(RegistryTest, StartWithTheImageGoneIsInvalidArgumentAndChangesNothing)
     Registry& r = open();
     auto started = r.start("orphan");
     ASSERT_FALSE(started.ok());
-    EXPECT_EQ(started.status().code(), absl::StatusCode::kInvalidArgument) << started.status();
+    EXPECT_EQ(started.status().code(), absl::StatusCode::kNotFound) << started.status();
     auto got = r.get("orphan");
     ASSERT_TRUE(got.ok());
     EXPECT_EQ(got->state(), v1::MACHINE_STATE_STOPPED);
