@@ -8,7 +8,17 @@
 # the time, counts timer ticks and echoes what you type; 'q' powers it off
 # (it also powers off by itself after 10 seconds).  Rerunning it only
 # rebuilds what changed.
+#
+# `demo.sh linux` boots the project's small Linux kernel (guests/linux; the
+# first run builds it, for minutes) to a busybox shell instead: type
+# commands, `poweroff -f` to end, or Ctrl-] to detach.
 set -euo pipefail
+
+guest=${1:-hello}
+case $guest in
+  hello|linux) ;;
+  *) echo "usage: demo.sh [hello|linux]" >&2; exit 2 ;;
+esac
 
 cd "$(dirname "$0")/.."
 # shellcheck source=deploy/kvm-check.sh
@@ -16,7 +26,7 @@ cd "$(dirname "$0")/.."
 
 bash deploy/install-deps.sh
 cmake --preset default
-cmake --build --preset default -j "$(nproc)" --target vmruntimed vmctl guest_hello
+cmake --build --preset default -j "$(nproc)" --target vmruntimed vmctl "guest_$guest"
 
 if ! kvm_banner; then
   echo "demo: built vmruntimed, vmctl and hello.elf, but cannot run a guest without KVM" >&2
@@ -37,10 +47,18 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-echo "demo: vmruntimed is serving $socket; booting guests/hello (type to echo, q to power off)"
-echo "--------------------------------------------------------------------------------"
 status=0
-build/client/vmctl --socket "$socket" run build/guests/hello/hello.elf --name hello --rm \
-  --cmdline "ticks=1000 hz=100" || status=$?
+if [ "$guest" = linux ]; then
+  linux=build/guests/linux
+  echo "demo: vmruntimed is serving $socket; booting guests/linux (a shell follows: poweroff -f or Ctrl-] ends it)"
+  echo "--------------------------------------------------------------------------------"
+  build/client/vmctl --socket "$socket" run --kernel "$linux/vmlinux" --initrd "$linux/initramfs.cpio" \
+    --cmdline "$(cat "$linux/cmdline")" --memory 64 --name linux --rm || status=$?
+else
+  echo "demo: vmruntimed is serving $socket; booting guests/hello (type to echo, q to power off)"
+  echo "--------------------------------------------------------------------------------"
+  build/client/vmctl --socket "$socket" run build/guests/hello/hello.elf --name hello --rm \
+    --cmdline "ticks=1000 hz=100" || status=$?
+fi
 echo "--------------------------------------------------------------------------------"
-echo "demo: the guest powered off with status $status"
+echo "demo: the guest ended with status $status"

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ctime>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -272,10 +273,17 @@ TEST_F(LinuxTest, SmallKernelShellRebootAndPowerOff)
 
     EXPECT_EQ(console.command("echo $((6*7))"), "42\r\n");
     EXPECT_EQ(console.command("uname -r"), kernel_.release + "\r\n");
-    // The timer is the PIT's, delivered through the 8259A.
+    // The timer is the PIT's and the console's interrupts are the 16550's,
+    // both through the 8259A; the wall clock comes from the CMOS RTC.
     std::string interrupts = console.command("cat /proc/interrupts");
-    EXPECT_NE(interrupts.find("XT-PIC"), std::string::npos) << interrupts;
-    EXPECT_NE(interrupts.find("timer"), std::string::npos) << interrupts;
+    EXPECT_NE(interrupts.find("XT-PIC      timer"), std::string::npos) << interrupts;
+    EXPECT_NE(interrupts.find("XT-PIC      ttyS0"), std::string::npos) << interrupts;
+    EXPECT_EQ(console.command("cat /sys/devices/system/clockevents/clockevent0/current_device"),
+              "pit\r\n");
+    const std::time_t now = std::time(nullptr);
+    char year[8];
+    std::strftime(year, sizeof year, "%Y", std::gmtime(&now));
+    EXPECT_EQ(console.command("date -u +%Y"), std::string(year) + "\r\n");
 
     EXPECT_NE(registers("linux").rip(), 0u);
     v1::PauseResponse paused;
