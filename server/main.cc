@@ -176,6 +176,8 @@ int main(int argc, char** argv)
     }
     vmruntime::server::MachineService service(registry);
     grpc::ServerBuilder builder;
+    // A second daemon on our TCP port must fail, not share the connections.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.AddListeningPort("unix:" + opt.socket, grpc::InsecureServerCredentials());
     if (tcp_creds) {
         builder.AddListeningPort(opt.tcp.listen, tcp_creds);

@@ -124,10 +124,14 @@ protected:
 TEST_F(TcpTest, BearerTokenIsRequired)
 {
     start({"--token-file", file("token")});
-    EXPECT_EQ(list(grpc::SslCredentials(ssl(false))).error_code(), grpc::StatusCode::UNAUTHENTICATED);
-    EXPECT_EQ(list(with_token("s3cret-tokeN")).error_code(), grpc::StatusCode::UNAUTHENTICATED);
-    EXPECT_EQ(list(with_token("s3cret-token-and-more")).error_code(), grpc::StatusCode::UNAUTHENTICATED);
-    EXPECT_EQ(list(with_token("")).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    auto refused = [&](const std::shared_ptr<grpc::ChannelCredentials>& creds) {
+        grpc::Status status = list(creds);
+        EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+    };
+    refused(grpc::SslCredentials(ssl(false)));
+    refused(with_token("s3cret-tokeN"));
+    refused(with_token("s3cret-token-and-more"));
+    refused(with_token(""));
     grpc::Status ok = list(with_token("s3cret-token"));
     EXPECT_TRUE(ok.ok()) << ok.error_message();
     EXPECT_TRUE(daemon_.running());
@@ -161,6 +165,18 @@ TEST_F(TcpTest, NoUnauthenticatedPort)
     EXPECT_EQ(no_tls.exit_code, 2);
     EXPECT_NE(no_tls.err.find("--tls-cert"), std::string::npos) << no_tls.err;
     EXPECT_EQ(daemon({"--token-file", file("token")}).exit_code, 2) << "auth options without --listen";
+}
+
+TEST_F(TcpTest, PortIsNotShared)
+{
+    start({"--token-file", file("token")});
+    Daemon second;
+    EXPECT_FALSE(second.start({"--listen", address_, "--tls-cert", file("server.pem"), "--tls-key",
+                               file("server.key"), "--token-file", file("token")}))
+        << "a second daemon took the same TCP port";
+    EXPECT_NE(second.log().find("cannot serve"), std::string::npos) << second.log();
+    grpc::Status ok = list(with_token("s3cret-token"));
+    EXPECT_TRUE(ok.ok()) << ok.error_message();
 }
 
 TEST_F(TcpTest, VmctlWithToken)
