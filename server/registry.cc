@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
@@ -182,6 +183,39 @@ Registry::~Registry()
     closing_.store(true);
     restarts_.join();
     stop_all("the daemon is shutting down");
+    if (lock_fd_ != -1) {
+        ::close(lock_fd_);
+    }
+}
+
+// Two daemons on one directory would overwrite each other's specs.
+absl::Status Registry::lock_state_dir()
+{
+    const std::string path = (dir_ / "lock").string();
+    lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (lock_fd_ == -1) {
+        return host_failure(errno_text("open " + path));
+    }
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) == -1) {
+        if (errno == EWOULDBLOCK) {
+            return absl::FailedPreconditionError("another vmruntimed uses the state directory " +
+                                                 dir_.string() + " (it holds " + path + ")");
+        }
+        return host_failure(errno_text("flock " + path));
+    }
+    return absl::OkStatus();
+}
+
+// A write cut short (kill -9, power loss) leaves its temporary file; the
+// spec it was replacing, if any, is intact.
+void Registry::remove_leftovers()
+{
+    std::error_code ec;
+    for (const auto& file : std::filesystem::directory_iterator(dir_ / "machines", ec)) {
+        if (file.path().extension() == ".tmp" && std::filesystem::remove(file.path(), ec)) {
+            base::log_info("registry", "removed ", file.path().string(), ", left by an interrupted write");
+        }
+    }
 }
 
 absl::Status Registry::load()
@@ -191,6 +225,10 @@ absl::Status Registry::load()
     if (ec) {
         return host_failure("cannot create " + (dir_ / "machines").string() + ": " + ec.message());
     }
+    if (auto locked = lock_state_dir(); !locked.ok()) {
+        return locked;
+    }
+    remove_leftovers();
     for (const auto& file : std::filesystem::directory_iterator(dir_ / "machines", ec)) {
         if (file.path().extension() != ".json") {
             continue;

@@ -47,8 +47,10 @@ public:
     Registry(const Registry&) = delete;
     Registry& operator=(const Registry&) = delete;
 
-    // Creates the state directory if needed and lists the machines stored
-    // there as stopped.  Unreadable files are logged and skipped.
+    // Creates the state directory if needed, takes its lock (one daemon per
+    // directory: FAILED_PRECONDITION if another holds it), removes the
+    // temporary files an interrupted write left and lists the machines
+    // stored there as stopped.  Unreadable files are logged and skipped.
     absl::Status load();
 
     absl::StatusOr<v1::MachineInfo> create(v1::MachineSpec spec);
@@ -97,6 +99,8 @@ private:
                                             const std::function<bool(runtime::Machine&)>& op);
     absl::StatusOr<std::shared_ptr<runtime::Machine>> build(const v1::MachineSpec& spec);
     absl::Status check_spec(const v1::MachineSpec& spec) const;
+    absl::Status lock_state_dir();
+    void remove_leftovers();
     absl::Status persist(const v1::MachineSpec& spec) const;
     std::filesystem::path spec_path(const std::string& name) const;
     v1::MachineInfo info(const v1::MachineSpec& spec,
@@ -107,6 +111,7 @@ private:
     runtime::DeviceLayer& layer_;
     std::filesystem::path dir_;
     Limits limits_;
+    int lock_fd_ = -1;  // flock()ed while the daemon lives
 
     mutable std::mutex mutex_;
     std::map<std::string, std::shared_ptr<Entry>> entries_;

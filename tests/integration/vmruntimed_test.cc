@@ -452,6 +452,40 @@ TEST_F(DaemonTest, SocketIsPrivateAndNotStolen)
     EXPECT_TRUE(daemon_.running());
 }
 
+TEST_F(DaemonTest, StateDirectoryIsNotShared)
+{
+    ASSERT_TRUE(create(hello("kept")).ok());
+    // `timeout`: a daemon that wrongly starts is ended (status 124).
+    auto second = run_command({"/usr/bin/timeout", "10", VMRUNTIMED_PATH, "--socket", daemon_.dir() + "/second.sock",
+                               "--state-dir", daemon_.state_dir()});
+    EXPECT_EQ(second.exit_code, 1);
+    EXPECT_NE(second.err.find("another vmruntimed uses the state directory"), std::string::npos) << second.err;
+    EXPECT_TRUE(daemon_.running());
+    grpc::ClientContext lc;
+    v1::ListResponse list;
+    ASSERT_TRUE(stub_->List(&lc, v1::ListRequest(), &list).ok());
+    EXPECT_EQ(list.machines_size(), 1);
+}
+
+TEST_F(DaemonTest, InterruptedWritesLeaveNothingBehind)
+{
+    ASSERT_TRUE(create(hello("kept")).ok());
+    EXPECT_EQ(daemon_.stop(), 0);
+    const std::string machines = daemon_.state_dir() + "/machines/";
+    std::ofstream(machines + "kept.json.tmp") << "{\"name\": \"kep";  // a rewrite cut short
+    std::ofstream(machines + "new.json.tmp") << "{";                    // a create cut short
+    ASSERT_TRUE(daemon_.start()) << daemon_.log();
+    connect();
+    struct stat st;
+    EXPECT_NE(stat((machines + "kept.json.tmp").c_str(), &st), 0);
+    EXPECT_NE(stat((machines + "new.json.tmp").c_str(), &st), 0);
+    grpc::ClientContext lc;
+    v1::ListResponse list;
+    ASSERT_TRUE(stub_->List(&lc, v1::ListRequest(), &list).ok());
+    ASSERT_EQ(list.machines_size(), 1);
+    EXPECT_EQ(list.machines(0).spec().name(), "kept");
+}
+
 TEST_F(DaemonTest, Vmctl)
 {
     auto vmctl = [&](std::vector<std::string> args) {
