@@ -34,12 +34,28 @@ grpc::ServerUnaryReactor* finish_now(grpc::CallbackServerContext* ctx, const abs
     return reactor;
 }
 
-// Runs `fn` (returning absl::Status) on the pool and finishes the RPC with it.
+// The handler of `rpc`, guarded: an exception before it finished the call
+// finishes it with INTERNAL.  (Handlers finish last, so never twice.)
+template <typename Body>
+grpc::ServerUnaryReactor* unary(grpc::CallbackServerContext* ctx, std::string_view rpc, Body body) noexcept
+{
+    try {
+        return body();
+    } catch (...) {
+        return finish_now(ctx, unexpected_failure(rpc));
+    }
+}
+
+// Runs `fn` (returning absl::Status) on the pool, guarded, and finishes the
+// RPC with it.
 template <typename Fn>
-grpc::ServerUnaryReactor* offload(grpc::CallbackServerContext* ctx, boost::asio::thread_pool& pool, Fn fn)
+grpc::ServerUnaryReactor* offload(grpc::CallbackServerContext* ctx, boost::asio::thread_pool& pool,
+                                  std::string_view rpc, Fn fn)
 {
     auto* reactor = ctx->DefaultReactor();
-    boost::asio::post(pool, [reactor, fn = std::move(fn)]() mutable { reactor->Finish(to_grpc(fn())); });
+    boost::asio::post(pool, [reactor, rpc, fn = std::move(fn)]() mutable {
+        reactor->Finish(to_grpc(guarded(rpc, fn)));
+    });
     return reactor;
 }
 
@@ -143,70 +159,86 @@ MachineService::~MachineService()
 grpc::ServerUnaryReactor* MachineService::Create(grpc::CallbackServerContext* ctx,
                                                  const v1::CreateRequest* req, v1::CreateResponse* resp)
 {
-    return offload(ctx, pool_, [this, req, resp] { return reply(registry_.create(req->spec()), resp); });
+    return unary(ctx, "Create", [&]() -> grpc::ServerUnaryReactor* {
+        return offload(ctx, pool_, "Create", [this, req, resp] { return reply(registry_.create(req->spec()), resp); });
+    });
 }
 
 grpc::ServerUnaryReactor* MachineService::Start(grpc::CallbackServerContext* ctx, const v1::StartRequest* req,
                                                 v1::StartResponse* resp)
 {
-    return offload(ctx, pool_, [this, req, resp] { return reply(registry_.start(req->name()), resp); });
+    return unary(ctx, "Start", [&]() -> grpc::ServerUnaryReactor* {
+        return offload(ctx, pool_, "Start", [this, req, resp] { return reply(registry_.start(req->name()), resp); });
+    });
 }
 
 grpc::ServerUnaryReactor* MachineService::Pause(grpc::CallbackServerContext* ctx, const v1::PauseRequest* req,
                                                 v1::PauseResponse* resp)
 {
-    return offload(ctx, pool_, [this, req, resp] { return reply(registry_.pause(req->name()), resp); });
+    return unary(ctx, "Pause", [&]() -> grpc::ServerUnaryReactor* {
+        return offload(ctx, pool_, "Pause", [this, req, resp] { return reply(registry_.pause(req->name()), resp); });
+    });
 }
 
 grpc::ServerUnaryReactor* MachineService::Resume(grpc::CallbackServerContext* ctx,
                                                  const v1::ResumeRequest* req, v1::ResumeResponse* resp)
 {
-    return offload(ctx, pool_, [this, req, resp] { return reply(registry_.resume(req->name()), resp); });
+    return unary(ctx, "Resume", [&]() -> grpc::ServerUnaryReactor* {
+        return offload(ctx, pool_, "Resume", [this, req, resp] { return reply(registry_.resume(req->name()), resp); });
+    });
 }
 
 grpc::ServerUnaryReactor* MachineService::Stop(grpc::CallbackServerContext* ctx, const v1::StopRequest* req,
                                                v1::StopResponse* resp)
 {
-    if (req->timeout_ms() > kMaxStopTimeoutMs) {
-        return finish_now(ctx, bad_request("stop timeout " + std::to_string(req->timeout_ms()) +
-                                               " ms is over the limit of " +
-                                               std::to_string(kMaxStopTimeoutMs) + " ms"));
-    }
-    auto machine = registry_.machine(req->name(), "stop");
-    if (!machine.ok()) {
-        return finish_now(ctx, machine.status());
-    }
-    auto state = (*machine)->status().state;
-    if (ended(state)) {
-        return finish_now(ctx, wrong_state(req->name(), runtime::to_string(state), "stop"));
-    }
-    // Only a running guest can power itself off.
-    auto timeout = std::chrono::milliseconds(state == MachineState::Running ? req->timeout_ms() : 0);
-    auto* reactor = ctx->DefaultReactor();
-    auto stop = std::make_shared<GracefulStop>(ctx, reactor, resp, registry_, *machine, pool_, timeout);
-    boost::asio::post(pool_, [stop] { stop->poll(); });
-    return reactor;
+    return unary(ctx, "Stop", [&]() -> grpc::ServerUnaryReactor* {
+        if (req->timeout_ms() > kMaxStopTimeoutMs) {
+            return finish_now(ctx, bad_request("stop timeout " + std::to_string(req->timeout_ms()) +
+                                                   " ms is over the limit of " +
+                                                   std::to_string(kMaxStopTimeoutMs) + " ms"));
+        }
+        auto machine = registry_.machine(req->name(), "stop");
+        if (!machine.ok()) {
+            return finish_now(ctx, machine.status());
+        }
+        auto state = (*machine)->status().state;
+        if (ended(state)) {
+            return finish_now(ctx, wrong_state(req->name(), runtime::to_string(state), "stop"));
+        }
+        // Only a running guest can power itself off.
+        auto timeout = std::chrono::milliseconds(state == MachineState::Running ? req->timeout_ms() : 0);
+        auto* reactor = ctx->DefaultReactor();
+        auto stop = std::make_shared<GracefulStop>(ctx, reactor, resp, registry_, *machine, pool_, timeout);
+        boost::asio::post(pool_, [stop] { stop->poll(); });
+        return reactor;
+    });
 }
 
 grpc::ServerUnaryReactor* MachineService::Delete(grpc::CallbackServerContext* ctx,
                                                  const v1::DeleteRequest* req, v1::DeleteResponse*)
 {
-    return offload(ctx, pool_, [this, req] { return registry_.remove(req->name()); });
+    return unary(ctx, "Delete", [&]() -> grpc::ServerUnaryReactor* {
+        return offload(ctx, pool_, "Delete", [this, req] { return registry_.remove(req->name()); });
+    });
 }
 
 grpc::ServerUnaryReactor* MachineService::Get(grpc::CallbackServerContext* ctx, const v1::GetRequest* req,
                                               v1::GetResponse* resp)
 {
-    return finish_now(ctx, reply(registry_.get(req->name()), resp));
+    return unary(ctx, "Get", [&]() -> grpc::ServerUnaryReactor* {
+        return finish_now(ctx, reply(registry_.get(req->name()), resp));
+    });
 }
 
 grpc::ServerUnaryReactor* MachineService::List(grpc::CallbackServerContext* ctx, const v1::ListRequest*,
                                                v1::ListResponse* resp)
 {
-    for (auto& info : registry_.list()) {
-        *resp->add_machines() = std::move(info);
-    }
-    return finish_now(ctx, absl::OkStatus());
+    return unary(ctx, "List", [&]() -> grpc::ServerUnaryReactor* {
+        for (auto& info : registry_.list()) {
+            *resp->add_machines() = std::move(info);
+        }
+        return finish_now(ctx, absl::OkStatus());
+    });
 }
 
 grpc::ServerWriteReactor<v1::WatchEvent>* MachineService::Watch(grpc::CallbackServerContext*,
@@ -219,22 +251,24 @@ grpc::ServerUnaryReactor* MachineService::GetRegisters(grpc::CallbackServerConte
                                                        const v1::GetRegistersRequest* req,
                                                        v1::GetRegistersResponse* resp)
 {
-    auto flags = state_flags(req->classes());
-    auto machine = registry_.machine(req->name(), "access the registers of");
-    if (!flags.ok() || !machine.ok()) {
-        return finish_now(ctx, flags.ok() ? machine.status() : flags.status());
-    }
-    return offload(ctx, pool_, [req, resp, flags = *flags, machine = *machine]() -> absl::Status {
-        if (auto ok = check_vcpu(req->name(), *machine, req->vcpu()); !ok.ok()) {
-            return ok;
+    return unary(ctx, "GetRegisters", [&]() -> grpc::ServerUnaryReactor* {
+        auto flags = state_flags(req->classes());
+        auto machine = registry_.machine(req->name(), "access the registers of");
+        if (!flags.ok() || !machine.ok()) {
+            return finish_now(ctx, flags.ok() ? machine.status() : flags.status());
         }
-        nvmm_x64_state state;
-        std::string error;
-        if (!machine->get_state(req->vcpu(), flags, &state, &error)) {
-            return host_failure("vCPU " + std::to_string(req->vcpu()) + ": " + error);
-        }
-        to_proto(state, flags, resp->mutable_registers());
-        return absl::OkStatus();
+        return offload(ctx, pool_, "GetRegisters", [req, resp, flags = *flags, machine = *machine]() -> absl::Status {
+            if (auto ok = check_vcpu(req->name(), *machine, req->vcpu()); !ok.ok()) {
+                return ok;
+            }
+            nvmm_x64_state state;
+            std::string error;
+            if (!machine->get_state(req->vcpu(), flags, &state, &error)) {
+                return host_failure("vCPU " + std::to_string(req->vcpu()) + ": " + error);
+            }
+            to_proto(state, flags, resp->mutable_registers());
+            return absl::OkStatus();
+        });
     });
 }
 
@@ -242,22 +276,24 @@ grpc::ServerUnaryReactor* MachineService::SetRegisters(grpc::CallbackServerConte
                                                        const v1::SetRegistersRequest* req,
                                                        v1::SetRegistersResponse*)
 {
-    auto state = std::make_shared<nvmm_x64_state>();
-    std::memset(state.get(), 0, sizeof *state);
-    auto flags = from_proto(req->registers(), state.get());
-    auto machine = registry_.machine(req->name(), "access the registers of");
-    if (!flags.ok() || !machine.ok()) {
-        return finish_now(ctx, flags.ok() ? machine.status() : flags.status());
-    }
-    return offload(ctx, pool_, [req, state, flags = *flags, machine = *machine]() -> absl::Status {
-        if (auto ok = check_vcpu(req->name(), *machine, req->vcpu()); !ok.ok()) {
-            return ok;
+    return unary(ctx, "SetRegisters", [&]() -> grpc::ServerUnaryReactor* {
+        auto state = std::make_shared<nvmm_x64_state>();
+        std::memset(state.get(), 0, sizeof *state);
+        auto flags = from_proto(req->registers(), state.get());
+        auto machine = registry_.machine(req->name(), "access the registers of");
+        if (!flags.ok() || !machine.ok()) {
+            return finish_now(ctx, flags.ok() ? machine.status() : flags.status());
         }
-        std::string error;
-        if (!machine->set_state(req->vcpu(), flags, *state, &error)) {
-            return host_failure("vCPU " + std::to_string(req->vcpu()) + ": " + error);
-        }
-        return absl::OkStatus();
+        return offload(ctx, pool_, "SetRegisters", [req, state, flags = *flags, machine = *machine]() -> absl::Status {
+            if (auto ok = check_vcpu(req->name(), *machine, req->vcpu()); !ok.ok()) {
+                return ok;
+            }
+            std::string error;
+            if (!machine->set_state(req->vcpu(), flags, *state, &error)) {
+                return host_failure("vCPU " + std::to_string(req->vcpu()) + ": " + error);
+            }
+            return absl::OkStatus();
+        });
     });
 }
 
@@ -266,30 +302,34 @@ grpc::ServerUnaryReactor* MachineService::ReadMemory(grpc::CallbackServerContext
                                                      const v1::ReadMemoryRequest* req,
                                                      v1::ReadMemoryResponse* resp)
 {
-    auto machine = registry_.machine(req->name(), "read the memory of");
-    if (!machine.ok()) {
-        return finish_now(ctx, machine.status());
-    }
-    auto ok = check_range(**machine, req->address(), req->length());
-    if (ok.ok()) {
-        resp->set_data(reinterpret_cast<const char*>((*machine)->ram() + req->address()), req->length());
-    }
-    return finish_now(ctx, ok);
+    return unary(ctx, "ReadMemory", [&]() -> grpc::ServerUnaryReactor* {
+        auto machine = registry_.machine(req->name(), "read the memory of");
+        if (!machine.ok()) {
+            return finish_now(ctx, machine.status());
+        }
+        auto ok = check_range(**machine, req->address(), req->length());
+        if (ok.ok()) {
+            resp->set_data(reinterpret_cast<const char*>((*machine)->ram() + req->address()), req->length());
+        }
+        return finish_now(ctx, ok);
+    });
 }
 
 grpc::ServerUnaryReactor* MachineService::WriteMemory(grpc::CallbackServerContext* ctx,
                                                       const v1::WriteMemoryRequest* req,
                                                       v1::WriteMemoryResponse*)
 {
-    auto machine = registry_.machine(req->name(), "write the memory of");
-    if (!machine.ok()) {
-        return finish_now(ctx, machine.status());
-    }
-    auto ok = check_range(**machine, req->address(), req->data().size());
-    if (ok.ok()) {
-        std::memcpy((*machine)->ram() + req->address(), req->data().data(), req->data().size());
-    }
-    return finish_now(ctx, ok);
+    return unary(ctx, "WriteMemory", [&]() -> grpc::ServerUnaryReactor* {
+        auto machine = registry_.machine(req->name(), "write the memory of");
+        if (!machine.ok()) {
+            return finish_now(ctx, machine.status());
+        }
+        auto ok = check_range(**machine, req->address(), req->data().size());
+        if (ok.ok()) {
+            std::memcpy((*machine)->ram() + req->address(), req->data().data(), req->data().size());
+        }
+        return finish_now(ctx, ok);
+    });
 }
 
 grpc::ServerBidiReactor<v1::ConsoleRequest, v1::ConsoleResponse>* MachineService::Console(
@@ -301,23 +341,25 @@ grpc::ServerBidiReactor<v1::ConsoleRequest, v1::ConsoleResponse>* MachineService
 grpc::ServerUnaryReactor* MachineService::Stats(grpc::CallbackServerContext* ctx, const v1::StatsRequest* req,
                                                 v1::StatsResponse* resp)
 {
-    auto machine = registry_.machine(req->name(), "get the stats of");
-    if (!machine.ok()) {
-        return finish_now(ctx, machine.status());
-    }
-    auto& m = **machine;
-    resp->set_state(to_proto(m.status().state));
-    resp->set_uptime_ns(static_cast<uint64_t>(m.uptime().count()));
-    auto counters = m.exit_counters();
-    auto* exits = resp->mutable_exits();
-    exits->set_io(counters.io);
-    exits->set_mmio(counters.mmio);
-    exits->set_halted(counters.halted);
-    exits->set_interrupts(counters.interrupts);
-    exits->set_stopped(counters.stopped);
-    exits->set_other(counters.other);
-    resp->set_console_bytes(m.console().end_offset());
-    return finish_now(ctx, absl::OkStatus());
+    return unary(ctx, "Stats", [&]() -> grpc::ServerUnaryReactor* {
+        auto machine = registry_.machine(req->name(), "get the stats of");
+        if (!machine.ok()) {
+            return finish_now(ctx, machine.status());
+        }
+        auto& m = **machine;
+        resp->set_state(to_proto(m.status().state));
+        resp->set_uptime_ns(static_cast<uint64_t>(m.uptime().count()));
+        auto counters = m.exit_counters();
+        auto* exits = resp->mutable_exits();
+        exits->set_io(counters.io);
+        exits->set_mmio(counters.mmio);
+        exits->set_halted(counters.halted);
+        exits->set_interrupts(counters.interrupts);
+        exits->set_stopped(counters.stopped);
+        exits->set_other(counters.other);
+        resp->set_console_bytes(m.console().end_offset());
+        return finish_now(ctx, absl::OkStatus());
+    });
 }
 
 }  // namespace vmruntime::server

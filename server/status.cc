@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "server/status.h"
 
+#include <exception>
 #include <string>
+
+#include "vmruntime/base/log.h"
 
 namespace vmruntime::server {
 
@@ -54,6 +57,20 @@ absl::Status host_failure(std::string_view why)
 }
 
 // absl and gRPC share the canonical code numbering.
+absl::Status unexpected_failure(std::string_view rpc)
+{
+    std::string what = "an exception of unknown type";
+    try {
+        throw;
+    } catch (const std::exception& e) {
+        what = e.what();
+    } catch (...) {
+    }
+    base::log_error("rpc", rpc, ": unexpected failure: ", what);
+    return absl::InternalError(std::string(rpc) + " failed inside the daemon (" + what +
+                               "); the daemon logged it and goes on");
+}
+
 grpc::Status to_grpc(const absl::Status& status)
 {
     if (status.ok()) {

@@ -31,6 +31,23 @@ absl::Status outside_ram(std::string_view why);
 // INTERNAL: the host failed (I/O on the state directory, nvmm).
 absl::Status host_failure(std::string_view why);
 
+// INTERNAL: an exception nothing expected reached an RPC (logged with
+// `rpc`).  Call it only inside a catch block: it names the exception in
+// flight.
+absl::Status unexpected_failure(std::string_view rpc);
+
+// The last-resort guard of every RPC: `fn`'s status, or an exception it
+// throws as unexpected_failure(), so that no request can end the daemon.
+template <typename Fn>
+absl::Status guarded(std::string_view rpc, Fn&& fn) noexcept
+{
+    try {
+        return fn();
+    } catch (...) {
+        return unexpected_failure(rpc);
+    }
+}
+
 grpc::Status to_grpc(const absl::Status& status);
 
 }  // namespace vmruntime::server
