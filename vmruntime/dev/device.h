@@ -45,8 +45,9 @@ public:
     virtual std::chrono::system_clock::time_point wall() const = 0; // for the RTC
 };
 
-// A one-shot timer on the device strand.  arm() replaces any earlier
-// deadline; the callback runs on the device strand, never on a vCPU thread.
+// A one-shot timer.  arm() replaces any earlier deadline; the callback runs
+// in the device's own context (its strand, or for the PIT the vCPU thread
+// that takes its interrupt), serialized with the device's port accesses.
 class Timer {
 public:
     virtual ~Timer() = default;

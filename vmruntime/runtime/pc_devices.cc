@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
 // Port map and IRQ routing of the PC/AT: PIT on IRQ 0, COM1 on IRQ 4, the
-// keyboard controller on IRQ 1 and 12, the RTC on IRQ 8.
+// keyboard controller on IRQ 1 and 12, the RTC on IRQ 8.  The PIC, the PIT
+// and port 0x61 share one lock and are reached from the vCPU thread too.
 #include "vmruntime/runtime/pc_devices.h"
 
 #include <stdexcept>
@@ -21,6 +22,18 @@ constexpr uint16_t kI8042Command = 0x64;
 constexpr uint16_t kPciConfig = 0xCF8;
 
 constexpr unsigned kIrqs = 16;
+
+bool is_pit_port(uint16_t port)
+{
+    return (port & ~3) == kPit;
+}
+
+// A port's offset within its device: the PIT's four ports, port 0x61
+// alone, the PIC's register pairs.
+uint16_t vcpu_port_offset(uint16_t port)
+{
+    return is_pit_port(port) ? port - kPit : port == kPort61 ? 0 : port & 1;
+}
 
 // Reserved first: the lines' addresses must not move once devices hold them.
 std::vector<LockedIrqLine> locked_lines(std::mutex& mutex, dev::Pic8259Pair& pic)
@@ -60,10 +73,12 @@ PcDevices::PcDevices(const Strand& strand, dev::Clock& clock, dev::ByteSink& con
       pic_slave_(pic_mutex_, pic_.slave()),
       pic_elcr_(pic_mutex_, pic_.elcr()),
       irq_(locked_lines(pic_mutex_, pic_)),
-      pit_timer_(strand),
+      pit_timer_(pic_mutex_),
       rtc_timer_(strand),
-      pit_(clock, pit_timer_, irq_[0]),
+      pit_(clock, pit_timer_, pic_.line(0)),
       port61_(pit_),
+      pit_port_(pic_mutex_, pit_),
+      port61_port_(pic_mutex_, port61_),
       uart_(irq_[4], console),
       rtc_(clock, rtc_timer_, irq_[8]),
       i8042_(irq_[1], irq_[12], [this] { events_.reset(); }),
@@ -79,8 +94,8 @@ void PcDevices::wire()
     bool ok = bus_.register_device(kPicMaster, 2, pic_master_) &&
               bus_.register_device(kPicSlave, 2, pic_slave_) &&
               bus_.register_device(kElcr, 2, pic_elcr_) &&
-              bus_.register_device(kPit, 4, pit_) &&
-              bus_.register_device(kPort61, 1, port61_) &&
+              bus_.register_device(kPit, 4, pit_port_) &&
+              bus_.register_device(kPort61, 1, port61_port_) &&
               bus_.register_device(kCom1, 8, uart_) &&
               bus_.register_device(kRtc, 2, rtc_) &&
               bus_.register_device(kI8042Data, 1, i8042_.data_port()) &&
@@ -93,26 +108,32 @@ void PcDevices::wire()
     }
 }
 
-bool PcDevices::is_pic_port(uint16_t port)
+bool PcDevices::is_vcpu_port(uint16_t port)
 {
     const uint16_t pair = port & ~1;
-    return pair == kPicMaster || pair == kPicSlave || pair == kElcr;
+    return pair == kPicMaster || pair == kPicSlave || pair == kElcr || is_pit_port(port) || port == kPort61;
 }
 
-dev::PioDevice& PcDevices::pic_port(uint16_t port)
+LockedPort& PcDevices::vcpu_port(uint16_t port)
 {
     const uint16_t pair = port & ~1;
+    if (is_pit_port(port)) {
+        return pit_port_;
+    }
+    if (port == kPort61) {
+        return port61_port_;
+    }
     return pair == kPicMaster ? pic_master_ : pair == kPicSlave ? pic_slave_ : pic_elcr_;
 }
 
-uint32_t PcDevices::pic_read(uint16_t port, unsigned size)
+uint32_t PcDevices::vcpu_read(uint16_t port, unsigned size)
 {
-    return pic_port(port).read(port & 1, size);
+    return vcpu_port(port).read(vcpu_port_offset(port), size);
 }
 
-void PcDevices::pic_write(uint16_t port, unsigned size, uint32_t value)
+void PcDevices::vcpu_write(uint16_t port, unsigned size, uint32_t value)
 {
-    pic_port(port).write(port & 1, size, value);
+    vcpu_port(port).write(vcpu_port_offset(port), size, value);
 }
 
 std::optional<uint8_t> PcDevices::acknowledge()

@@ -5,11 +5,12 @@
 // an empty PCI configuration space, wired to one port bus.  Lives on the
 // machine's device strand and must be destroyed there.
 //
-// The interrupt controller is the exception: its ports and the interrupt
-// acknowledge are in the path of every interrupt, so the vCPU thread reaches
-// it directly (as KVM's in-kernel irqchip does) instead of through the
-// strand, which would cost a thread round trip per access.  A mutex of its
-// own serializes it between the vCPU and the devices that drive its inputs.
+// The interrupt controller and the timer that drives it are the exception:
+// their ports, the interrupt acknowledge and the timer's expiry are in the
+// path of every tick, so the vCPU thread reaches them directly (as KVM's
+// in-kernel irqchip and PIT do) instead of through the strand, which would
+// cost a thread round trip per access.  A mutex of their own serializes them
+// between the vCPU and the devices that drive the PIC's other inputs.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +31,7 @@
 #include "vmruntime/dev/port61.h"
 #include "vmruntime/dev/uart16550.h"
 #include "vmruntime/runtime/host_time.h"
+#include "vmruntime/runtime/vcpu_timer.h"
 
 namespace vmruntime::runtime {
 
@@ -72,15 +74,21 @@ public:
     void write(uint16_t port, unsigned size, uint32_t value) { bus_.write(port, size, value); }
     size_t push_input(std::span<const uint8_t> bytes) { return uart_.push_input(bytes); }
 
-    // From any thread (the vCPU's): the interrupt controller.
-    static bool is_pic_port(uint16_t port);
-    uint32_t pic_read(uint16_t port, unsigned size);
-    void pic_write(uint16_t port, unsigned size, uint32_t value);
+    // From any thread (the vCPU's): the PIC, the PIT and port 0x61.
+    static bool is_vcpu_port(uint16_t port);
+    uint32_t vcpu_read(uint16_t port, unsigned size);
+    void vcpu_write(uint16_t port, unsigned size, uint32_t value);
     std::optional<uint8_t> acknowledge();
+
+    // On the vCPU thread that takes the PIC's interrupts: the PIT's
+    // expiries signal it with `signal` (see VcpuTimer) until detach.
+    bool attach_timer(int signal) { return pit_timer_.attach(signal); }
+    void detach_timer() { pit_timer_.detach(); }
+    void expire_timer() { pit_timer_.expire_due(); }
 
 private:
     void wire();
-    dev::PioDevice& pic_port(uint16_t port);
+    LockedPort& vcpu_port(uint16_t port);
 
     PlatformEvents events_;
     std::mutex pic_mutex_;
@@ -89,10 +97,12 @@ private:
     LockedPort pic_slave_;
     LockedPort pic_elcr_;
     std::vector<LockedIrqLine> irq_;  // the PIC's inputs as devices drive them
-    StrandTimer pit_timer_;
+    VcpuTimer pit_timer_;
     StrandTimer rtc_timer_;
-    dev::Pit8254 pit_;
+    dev::Pit8254 pit_;  // called under pic_mutex_ only, so it drives IRQ 0 unlocked
     dev::Port61 port61_;
+    LockedPort pit_port_;
+    LockedPort port61_port_;
     dev::Uart16550 uart_;
     dev::CmosRtc rtc_;
     dev::I8042 i8042_;

@@ -3,12 +3,14 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <string>
 
 #include "vmruntime/base/log.h"
@@ -25,12 +27,37 @@ constexpr uint32_t kCpuid1EdxApic = 1U << 9;
 constexpr uint32_t kCpuid1EcxApicFeatures = 1U << 21 | 1U << 24;
 constexpr size_t kMaxCodeBytes = 15;  // the longest x86 instruction
 
+// The PIT's expiries, sent to vCPU 0's thread.  A real-time signal of the
+// runtime's own, below the one libnvmm kicks with.
+const int kTimerSignal = SIGRTMAX - 2;
+
 thread_local VcpuRunner* t_runner = nullptr;
+
+void on_timer_signal(int)
+{
+    if (VcpuRunner* runner = t_runner) {
+        runner->timer_signalled();
+    }
+}
+
+// SA_RESTART: the signal may come during any system call of the vCPU
+// thread; KVM_RUN still returns (EINTR is never restarted), others resume.
+void install_timer_handler()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction sa = {};
+        sa.sa_handler = on_timer_signal;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        sigaction(kTimerSignal, &sa, nullptr);
+    });
+}
 
 void on_io(struct nvmm_io* io)
 {
-    if (PcDevices::is_pic_port(io->port)) {
-        t_runner->pic_io(io);
+    if (PcDevices::is_vcpu_port(io->port)) {
+        t_runner->direct_io(io);
         return;
     }
     uint32_t value = 0;
@@ -116,7 +143,23 @@ void VcpuRunner::thread_main()
         pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
     }
     t_runner = this;
+    if (id_ == 0) {
+        install_timer_handler();
+        serves_timer_ = machine_.devices_->attach_timer(kTimerSignal);
+        if (!serves_timer_) {
+            machine_.finish(MachineState::Crashed, 0, std::string("vcpu 0: no host timer for the PIT: ") + std::strerror(errno));
+            return exit_thread();
+        }
+    }
     loop();
+    if (serves_timer_) {
+        machine_.devices_->detach_timer();
+    }
+    exit_thread();
+}
+
+void VcpuRunner::exit_thread()
+{
     std::lock_guard lock(mutex_);
     exited_ = true;
     for (PendingRequest* r : requests_) {
@@ -137,6 +180,7 @@ void VcpuRunner::loop()
         if (attention_.load(std::memory_order_acquire) && !attend()) {
             return;
         }
+        serve_timer();
         pre_run();
         if (nvmm_vcpu_run(mach_, &vcpu_) == -1) {
             machine_.finish(MachineState::Crashed, 0,
@@ -342,10 +386,30 @@ void VcpuRunner::wait_for_interrupt()
     for (;;) {
         uint32_t seen = wake_.load(std::memory_order_acquire);
         if (finishing_.load(std::memory_order_acquire) || attention_.load(std::memory_order_acquire) ||
+            timer_due_.load(std::memory_order_acquire) ||
             (interruptible && id_ == 0 && machine_.interrupt_pending())) {
             return;
         }
         wake_.wait(seen, std::memory_order_acquire);
+    }
+}
+
+// Async-signal-safe: atomics and nvmm_vcpu_stop.  The stop covers a signal
+// that lands just before KVM_RUN (it then returns at once); the bump of
+// wake_ one that lands just before the HLT sleep (it then does not sleep).
+void VcpuRunner::timer_signalled()
+{
+    timer_due_.store(true, std::memory_order_release);
+    wake_.fetch_add(1, std::memory_order_acq_rel);
+    nvmm_vcpu_stop(&vcpu_);
+}
+
+// The flag first: an expiry signalled while the PIT runs is seen next time.
+void VcpuRunner::serve_timer()
+{
+    if (timer_due_.load(std::memory_order_acquire)) {
+        timer_due_.store(false, std::memory_order_release);
+        machine_.devices_->expire_timer();
     }
 }
 
@@ -448,18 +512,18 @@ void VcpuRunner::settle_posted()
     }
 }
 
-void VcpuRunner::pic_io(nvmm_io* io)
+void VcpuRunner::direct_io(nvmm_io* io)
 {
     PcDevices& devices = *machine_.devices_;
     if (io->in) {
         settle_posted();
-        uint32_t value = devices.pic_read(io->port, io->size);
+        uint32_t value = devices.vcpu_read(io->port, io->size);
         std::memcpy(io->data, &value, io->size);
         return;
     }
     uint32_t value = 0;
     std::memcpy(&value, io->data, io->size);
-    devices.pic_write(io->port, io->size, value);
+    devices.vcpu_write(io->port, io->size, value);
 }
 
 bool VcpuRunner::posts_writes() const

@@ -4,7 +4,9 @@
 // the vCPU's comm page (registers are read and written in place), sends
 // port accesses to the device strand through its PioChannel, injects the
 // PIC's interrupts at NVMM's interrupt windows, sleeps while the guest is
-// halted, and serves the machine's control requests at exits.
+// halted, runs the PIT's expiries (vCPU 0: a signal at each deadline takes
+// it out of the guest or its sleep), and serves the machine's control
+// requests at exits.
 #pragma once
 
 #include <nvmm.h>
@@ -59,8 +61,10 @@ public:
     uint32_t call(PioRequest request);
     void post(PioRequest request);
     bool posts_writes() const;
-    // The interrupt controller, reached from the vCPU thread.
-    void pic_io(nvmm_io* io);
+    // The PIC, the PIT and port 0x61, reached from the vCPU thread.
+    void direct_io(nvmm_io* io);
+    // From the PIT timer's signal handler, on this vCPU's thread.
+    void timer_signalled();
 
     void add_counters(ExitCounters& total) const;
 
@@ -73,6 +77,7 @@ private:
     };
 
     void thread_main();
+    void exit_thread();
     void loop();
     void wait_for_startup();
     bool attend();
@@ -81,6 +86,7 @@ private:
     void pre_run();
     bool handle_exit();
     void wait_for_interrupt();
+    void serve_timer();
     std::string describe_failure();
     size_t read_code(uint64_t gva, std::span<uint8_t> code);
     void push(const PioRequest& request);
@@ -102,6 +108,8 @@ private:
     std::atomic<bool> attention_{false};
     std::atomic<bool> finishing_{false};
     std::atomic<uint32_t> wake_{0};
+    std::atomic<bool> timer_due_{false};  // set by the timer's signal handler
+    bool serves_timer_ = false;
     std::mutex mutex_;
     std::condition_variable cv_;
     bool pause_ = false;
