@@ -9,6 +9,8 @@
  *   ticks=N  print "done N ticks" and power off after N ticks (0: never)
  *   exit=V   power-off status for 'q' and ticks=N (default 0)
  *   idle     leave the PIT off: the guest sleeps in HLT until COM1 input
+ *   busy     wait for work spinning with interrupts on, never halting (and
+ *            never exiting to the VMM while it waits)
  *
  * Interrupt handlers only count and queue; all printing happens in the main
  * loop, which sleeps with "sti; hlt" so no interrupt can slip in between the
@@ -36,6 +38,7 @@ struct config {
 	uint64_t ticks;
 	uint64_t exit_status;
 	int idle;
+	int busy;
 };
 
 static volatile uint64_t ticks;
@@ -116,6 +119,10 @@ apply_option(const char *tok, const char *end, struct config *cfg)
 
 	if (has_prefix(tok, end, "idle", &value) && value == end) {
 		cfg->idle = 1;
+		return;
+	}
+	if (has_prefix(tok, end, "busy", &value) && value == end) {
+		cfg->busy = 1;
 		return;
 	}
 	if (has_prefix(tok, end, "hz=", &value))
@@ -213,8 +220,14 @@ echo_input(const struct config *cfg)
 
 /* Halts until an interrupt unless one already left work behind. */
 static void
-wait_for_work(uint64_t seen_ticks)
+wait_for_work(const struct config *cfg, uint64_t seen_ticks)
 {
+	if (cfg->busy) {
+		__asm__ volatile("sti" : : : "memory");
+		while (rx_head == rx_tail && ticks == seen_ticks)
+			__asm__ volatile("pause" : : : "memory");
+		return;
+	}
 	__asm__ volatile("cli" : : : "memory");
 	if (rx_head == rx_tail && ticks == seen_ticks)
 		__asm__ volatile("sti; hlt" : : : "memory");
@@ -227,7 +240,7 @@ __attribute__((noreturn)) void hello_main(const char *cmdline);
 void
 hello_main(const char *cmdline)
 {
-	struct config cfg = { HZ_DEFAULT, 0, 0, 0 };
+	struct config cfg = { HZ_DEFAULT, 0, 0, 0, 0 };
 	uint64_t next_report;
 
 	uart_init();
@@ -252,6 +265,6 @@ hello_main(const char *cmdline)
 			uart_puts(" ticks\r\n");
 			power_off((uint32_t)cfg.exit_status);
 		}
-		wait_for_work(now);
+		wait_for_work(&cfg, now);
 	}
 }

@@ -43,6 +43,20 @@ TEST_F(HelloTest, PrintsBannerTakesTimerInterruptsAndPowersOff)
     EXPECT_GT(counters.io, 0u);
 }
 
+// The PIT's expiry must take the vCPU out of the guest, not just out of HLT.
+TEST_F(HelloTest, TicksReachAGuestThatNeverHalts)
+{
+    auto m = boot(hello_spec("busy", "ticks=30 hz=100 busy"));
+    ASSERT_TRUE(m);
+    ASSERT_TRUE(m->wait(20s)) << describe(m->status());
+    EXPECT_EQ(m->status().reason, "guest powered off with status 0") << describe(m->status());
+    std::string console = console_text(m->console());
+    EXPECT_NE(console.find("done 30 ticks\r\n"), std::string::npos) << console;
+    auto counters = m->exit_counters();
+    EXPECT_GE(counters.interrupts, 30u);
+    EXPECT_EQ(counters.halted, 0u);
+}
+
 TEST_F(HelloTest, EchoesInputAndPowersOffWithItsStatus)
 {
     auto m = boot(hello_spec("echo", "exit=7"));
