@@ -85,6 +85,7 @@ public:
     bool attach_timer(int signal) { return pit_timer_.attach(signal); }
     void detach_timer() { pit_timer_.detach(); }
     void expire_timer() { pit_timer_.expire_due(); }
+    std::optional<std::chrono::nanoseconds> timer_deadline() const { return pit_timer_.deadline(); }
 
 private:
     void wire();

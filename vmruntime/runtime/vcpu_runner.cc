@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "vmruntime/runtime/vcpu_runner.h"
 
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "vmruntime/base/log.h"
@@ -88,6 +93,34 @@ void on_mem(struct nvmm_mem* mem)
 void cpu_relax()
 {
     __builtin_ia32_pause();
+}
+
+// The vCPU's sleeps are futex waits on its wake word, until an absolute
+// CLOCK_MONOTONIC `deadline` if there is one (std::atomic::wait has no
+// timeout).  The HLT sleep ends at the PIT's deadline by itself: it must not
+// depend on the timer's signal handler running at once, which sanitizers
+// defer.
+void sleep_on(std::atomic<uint32_t>& word, uint32_t seen, std::optional<std::chrono::nanoseconds> deadline)
+{
+    static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
+    timespec until{};
+    if (deadline) {
+        until.tv_sec = static_cast<time_t>(deadline->count() / 1000000000);
+        until.tv_nsec = static_cast<long>(deadline->count() % 1000000000);
+    }
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, seen,
+            deadline ? &until : nullptr, nullptr, FUTEX_BITSET_MATCH_ANY);
+}
+
+void wake_all(std::atomic<uint32_t>& word)
+{
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+}
+
+std::chrono::nanoseconds monotonic_now()
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::steady_clock::now().time_since_epoch());
 }
 
 }  // namespace
@@ -207,7 +240,7 @@ void VcpuRunner::wait_for_startup()
             return;
         }
         if (!attention_.load(std::memory_order_acquire)) {
-            wake_.wait(seen, std::memory_order_acquire);
+            sleep_on(wake_, seen, std::nullopt);
         }
     }
 }
@@ -378,8 +411,8 @@ size_t VcpuRunner::read_code(uint64_t gva, std::span<uint8_t> code)
     return n;
 }
 
-// A halted vCPU costs no host CPU: it sleeps until an interrupt it can take
-// or a control request arrives.
+// A halted vCPU costs no host CPU: it sleeps until an interrupt it can take,
+// the PIT's deadline (vCPU 0) or a control request.
 void VcpuRunner::wait_for_interrupt()
 {
     bool interruptible = vcpu_.exit->exitstate.rflags & kRflagsIf;
@@ -390,7 +423,12 @@ void VcpuRunner::wait_for_interrupt()
             (interruptible && id_ == 0 && machine_.interrupt_pending())) {
             return;
         }
-        wake_.wait(seen, std::memory_order_acquire);
+        auto deadline = serves_timer_ ? machine_.devices_->timer_deadline() : std::nullopt;
+        if (deadline && *deadline <= monotonic_now()) {
+            timer_due_.store(true, std::memory_order_release);
+            return;
+        }
+        sleep_on(wake_, seen, deadline);
     }
 }
 
@@ -419,7 +457,7 @@ void VcpuRunner::kick()
         return;  // the vCPU itself (a PIC access): it looks before it runs again
     }
     wake_.fetch_add(1, std::memory_order_acq_rel);
-    wake_.notify_all();
+    wake_all(wake_);
     if (have_vcpu_) {
         nvmm_vcpu_stop(&vcpu_);
     }

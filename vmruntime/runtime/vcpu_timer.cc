@@ -70,6 +70,12 @@ void VcpuTimer::expire_due()
     fire();  // the device usually re-arms from here
 }
 
+std::optional<std::chrono::nanoseconds> VcpuTimer::deadline() const
+{
+    std::lock_guard lock(mutex_);
+    return deadline_;
+}
+
 // An absolute one-shot; a zero it_value disarms.  A deadline already past
 // fires at once.
 void VcpuTimer::program()

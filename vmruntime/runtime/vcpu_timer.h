@@ -39,6 +39,8 @@ public:
     void detach();
     // On that thread, after the signal: runs the expiry if it is due.
     void expire_due();
+    // The deadline armed now, if any (CLOCK_MONOTONIC).
+    std::optional<std::chrono::nanoseconds> deadline() const;
 
 private:
     void program();
