@@ -97,9 +97,7 @@ void cpu_relax()
 
 // The vCPU's sleeps are futex waits on its wake word, until an absolute
 // CLOCK_MONOTONIC `deadline` if there is one (std::atomic::wait has no
-// timeout).  The HLT sleep ends at the PIT's deadline by itself: it must not
-// depend on the timer's signal handler running at once, which sanitizers
-// defer.
+// timeout).  A timed wait returns EINTR on a signal, even under SA_RESTART.
 void sleep_on(std::atomic<uint32_t>& word, uint32_t seen, std::optional<std::chrono::nanoseconds> deadline)
 {
     static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
@@ -116,6 +114,12 @@ void wake_all(std::atomic<uint32_t>& word)
 {
     syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
 }
+
+// The PIT's signal ends the HLT sleep (EINTR), and the sleeper then sees the
+// deadline passed.  The sleep's own timeout, this much later, only matters
+// when the signal's handler is deferred (ThreadSanitizer does that) past the
+// last check before the futex wait.
+constexpr auto kTimerSlack = std::chrono::milliseconds(1);
 
 std::chrono::nanoseconds monotonic_now()
 {
@@ -428,7 +432,7 @@ void VcpuRunner::wait_for_interrupt()
             timer_due_.store(true, std::memory_order_release);
             return;
         }
-        sleep_on(wake_, seen, deadline);
+        sleep_on(wake_, seen, deadline ? std::optional(*deadline + kTimerSlack) : std::nullopt);
     }
 }
 
