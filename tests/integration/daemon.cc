@@ -147,6 +147,27 @@ std::string Daemon::log() const
     return slurp(dir_ + "/daemon.log");
 }
 
+ProcessUsage process_usage(pid_t pid)
+{
+    ProcessUsage usage;
+    const std::string proc = "/proc/" + std::to_string(pid);
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(proc + "/fd", ec); !ec && it != std::filesystem::directory_iterator();
+         it.increment(ec)) {
+        usage.fds++;
+    }
+    std::ifstream status(proc + "/status");
+    std::string key;
+    while (status >> key) {
+        if (key == "Threads:") {
+            status >> usage.threads;
+        } else if (key == "VmRSS:") {
+            status >> usage.rss_kib;
+        }
+    }
+    return usage;
+}
+
 int free_tcp_port()
 {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

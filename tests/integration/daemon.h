@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,7 @@ public:
     const std::string& dir() const { return dir_; }
     const std::string& socket() const { return socket_; }
     const std::string& state_dir() const { return state_dir_; }
+    pid_t pid() const { return pid_; }
     std::string log() const;
 
 private:
@@ -46,6 +48,14 @@ struct CommandResult {
     int exit_code = -1;  // -1: killed by a signal
     std::string out, err;
 };
+
+// What a process holds: open descriptors, threads, resident memory.
+struct ProcessUsage {
+    size_t fds = 0;
+    unsigned threads = 0;
+    uint64_t rss_kib = 0;
+};
+ProcessUsage process_usage(pid_t pid);
 
 // A TCP port on 127.0.0.1 that was free a moment ago, or 0.
 int free_tcp_port();
