@@ -73,6 +73,33 @@ TEST_F(ClientFileTest, RefusesWhatIsNotARegularFile)
     expect_refused("/dev/zero", 1 << 20, absl::StatusCode::kInvalidArgument, "not a regular file");
 }
 
+// The size is judged before a byte is read: a 2 GiB hole costs nothing.
+TEST_F(ClientFileTest, RefusesAHugeSparseFileWithoutReadingIt)
+{
+    const std::string path = (dir_ / "sparse").string();
+    std::filesystem::resize_file(write("sparse", ""), 2ULL << 30);
+    auto start = std::chrono::steady_clock::now();
+    expect_refused(path, 64 << 20, absl::StatusCode::kInvalidArgument, "more than the 67108864 bytes");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+}
+
+// A link is followed to what it names, and that is judged: a symlink
+// cannot turn a device or a directory into an image.
+TEST_F(ClientFileTest, SymlinksAreJudgedByWhatTheyName)
+{
+    const std::string to_device = (dir_ / "zero").string();
+    std::filesystem::create_symlink("/dev/zero", to_device);
+    expect_refused(to_device, 1 << 20, absl::StatusCode::kInvalidArgument, "not a regular file");
+    const std::string to_dir = (dir_ / "here").string();
+    std::filesystem::create_symlink(dir_, to_dir);
+    expect_refused(to_dir, 1 << 20, absl::StatusCode::kInvalidArgument, "not a regular file");
+    const std::string to_file = (dir_ / "kernel-link").string();
+    std::filesystem::create_symlink(write("kernel", "bytes"), to_file);
+    auto read = read_client_file(to_file, 1 << 20, "image");
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(read->size(), 5u);
+}
+
 TEST_F(ClientFileTest, AFifoWithoutAWriterIsRefusedAtOnce)
 {
     const std::string fifo = (dir_ / "fifo").string();
