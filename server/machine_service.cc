@@ -80,7 +80,18 @@ public:
     {
     }
 
-    void poll()
+    // Guarded: the call ends with INTERNAL rather than the pool's thread.
+    void poll() noexcept
+    {
+        try {
+            step();
+        } catch (...) {
+            reactor_->Finish(to_grpc(unexpected_failure("Stop")));
+        }
+    }
+
+private:
+    void step()
     {
         if (ended(machine_->status().state)) {
             return finish(false);
@@ -95,7 +106,6 @@ public:
         timer_.async_wait([self = shared_from_this()](const boost::system::error_code&) { self->poll(); });
     }
 
-private:
     void finish(bool forced)
     {
         resp_->set_forced(forced);

@@ -81,6 +81,18 @@ private:
     bool finished_ = false;
 };
 
+// A stream callback, guarded: an exception ends the stream with INTERNAL
+// (Link::finish finishes once) instead of the daemon.
+template <typename Reactor, typename Fn>
+void guard(Link<Reactor>& link, std::string_view rpc, Fn&& fn) noexcept
+{
+    try {
+        fn();
+    } catch (...) {
+        link.finish(to_grpc(unexpected_failure(rpc)));
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Watch
 
@@ -148,11 +160,13 @@ public:
     void OnWriteDone(bool ok) override
     {
         auto s = session_;
-        if (!ok) {
-            s->link.finish(grpc::Status::OK);
-            return;
-        }
-        s->write_next();
+        guard(s->link, "Watch", [&] {
+            if (!ok) {
+                s->link.finish(grpc::Status::OK);
+                return;
+            }
+            s->write_next();
+        });
     }
 
     void OnCancel() override
@@ -391,21 +405,25 @@ public:
     void OnReadDone(bool ok) override
     {
         auto s = session_;
-        if (ok) {
-            s->on_request();
-        } else {
-            s->on_closed();
-        }
+        guard(s->link, "Console", [&] {
+            if (ok) {
+                s->on_request();
+            } else {
+                s->on_closed();
+            }
+        });
     }
 
     void OnWriteDone(bool ok) override
     {
         auto s = session_;
-        if (ok) {
-            s->on_written();
-        } else {
-            s->link.finish(grpc::Status::CANCELLED);
-        }
+        guard(s->link, "Console", [&] {
+            if (ok) {
+                s->on_written();
+            } else {
+                s->link.finish(grpc::Status::CANCELLED);
+            }
+        });
     }
 
     void OnCancel() override
