@@ -23,18 +23,6 @@ constexpr uint16_t kPciConfig = 0xCF8;
 
 constexpr unsigned kIrqs = 16;
 
-bool is_pit_port(uint16_t port)
-{
-    return (port & ~3) == kPit;
-}
-
-// A port's offset within its device: the PIT's four ports, port 0x61
-// alone, the PIC's register pairs.
-uint16_t vcpu_port_offset(uint16_t port)
-{
-    return is_pit_port(port) ? port - kPit : port == kPort61 ? 0 : port & 1;
-}
-
 // Reserved first: the lines' addresses must not move once devices hold them.
 std::vector<LockedIrqLine> locked_lines(std::mutex& mutex, dev::Pic8259Pair& pic)
 {
@@ -73,7 +61,7 @@ PcDevices::PcDevices(const Strand& strand, dev::Clock& clock, dev::ByteSink& con
       pic_slave_(pic_mutex_, pic_.slave()),
       pic_elcr_(pic_mutex_, pic_.elcr()),
       irq_(locked_lines(pic_mutex_, pic_)),
-      pit_timer_(pic_mutex_),
+      pit_timer_(pic_mutex_, clock),
       rtc_timer_(strand),
       pit_(clock, pit_timer_, pic_.line(0)),
       port61_(pit_),
@@ -111,29 +99,19 @@ void PcDevices::wire()
 bool PcDevices::is_vcpu_port(uint16_t port)
 {
     const uint16_t pair = port & ~1;
-    return pair == kPicMaster || pair == kPicSlave || pair == kElcr || is_pit_port(port) || port == kPort61;
+    return pair == kPicMaster || pair == kPicSlave || pair == kElcr || (port & ~3) == kPit || port == kPort61;
 }
 
-LockedPort& PcDevices::vcpu_port(uint16_t port)
-{
-    const uint16_t pair = port & ~1;
-    if (is_pit_port(port)) {
-        return pit_port_;
-    }
-    if (port == kPort61) {
-        return port61_port_;
-    }
-    return pair == kPicMaster ? pic_master_ : pair == kPicSlave ? pic_slave_ : pic_elcr_;
-}
-
+// The bus holds the locked wrappers of these ports; finding a claimed port
+// only reads its map, so the vCPU thread may share it with the strand.
 uint32_t PcDevices::vcpu_read(uint16_t port, unsigned size)
 {
-    return vcpu_port(port).read(vcpu_port_offset(port), size);
+    return bus_.read(port, size);
 }
 
 void PcDevices::vcpu_write(uint16_t port, unsigned size, uint32_t value)
 {
-    vcpu_port(port).write(vcpu_port_offset(port), size, value);
+    bus_.write(port, size, value);
 }
 
 std::optional<uint8_t> PcDevices::acknowledge()

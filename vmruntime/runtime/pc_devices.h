@@ -74,7 +74,8 @@ public:
     void write(uint16_t port, unsigned size, uint32_t value) { bus_.write(port, size, value); }
     size_t push_input(std::span<const uint8_t> bytes) { return uart_.push_input(bytes); }
 
-    // From any thread (the vCPU's): the PIC, the PIT and port 0x61.
+    // From any thread (the vCPU's): the PIC, the PIT and port 0x61, whose
+    // devices take pic_mutex_.
     static bool is_vcpu_port(uint16_t port);
     uint32_t vcpu_read(uint16_t port, unsigned size);
     void vcpu_write(uint16_t port, unsigned size, uint32_t value);
@@ -89,7 +90,6 @@ public:
 
 private:
     void wire();
-    LockedPort& vcpu_port(uint16_t port);
 
     PlatformEvents events_;
     std::mutex pic_mutex_;
