@@ -9,6 +9,12 @@ std::chrono::nanoseconds HostClock::monotonic() const
         std::chrono::steady_clock::now().time_since_epoch());
 }
 
+timespec to_timespec(std::chrono::nanoseconds t)
+{
+    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(t);
+    return {static_cast<time_t>(seconds.count()), static_cast<long>((t - seconds).count())};
+}
+
 std::chrono::system_clock::time_point HostClock::wall() const
 {
     return std::chrono::system_clock::now();

@@ -5,6 +5,8 @@
 // timers never run on vCPU threads.
 #pragma once
 
+#include <time.h>
+
 #include <boost/asio/steady_timer.hpp>
 
 #include <cstdint>
@@ -16,11 +18,15 @@
 
 namespace vmruntime::runtime {
 
+// monotonic() is CLOCK_MONOTONIC, so its readings are also the kernel's
+// absolute deadlines (to_timespec).
 class HostClock final : public dev::Clock {
 public:
     std::chrono::nanoseconds monotonic() const override;
     std::chrono::system_clock::time_point wall() const override;
 };
+
+timespec to_timespec(std::chrono::nanoseconds t);
 
 // Must be destroyed on its strand: a completion already queued there then
 // finds the timer gone and does not call into a destroyed device.

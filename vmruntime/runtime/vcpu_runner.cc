@@ -19,6 +19,7 @@
 #include <string>
 
 #include "vmruntime/base/log.h"
+#include "vmruntime/runtime/host_time.h"
 #include "vmruntime/runtime/machine.h"
 #include "vmruntime/runtime/pc_devices.h"
 
@@ -101,11 +102,7 @@ void cpu_relax()
 void sleep_on(std::atomic<uint32_t>& word, uint32_t seen, std::optional<std::chrono::nanoseconds> deadline)
 {
     static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
-    timespec until{};
-    if (deadline) {
-        until.tv_sec = static_cast<time_t>(deadline->count() / 1000000000);
-        until.tv_nsec = static_cast<long>(deadline->count() % 1000000000);
-    }
+    timespec until = deadline ? to_timespec(*deadline) : timespec{};
     syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, seen,
             deadline ? &until : nullptr, nullptr, FUTEX_BITSET_MATCH_ANY);
 }
@@ -120,12 +117,6 @@ void wake_all(std::atomic<uint32_t>& word)
 // when the signal's handler is deferred (ThreadSanitizer does that) past the
 // last check before the futex wait.
 constexpr auto kTimerSlack = std::chrono::milliseconds(1);
-
-std::chrono::nanoseconds monotonic_now()
-{
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-        std::chrono::steady_clock::now().time_since_epoch());
-}
 
 }  // namespace
 
@@ -184,7 +175,8 @@ void VcpuRunner::thread_main()
         install_timer_handler();
         serves_timer_ = machine_.devices_->attach_timer(kTimerSignal);
         if (!serves_timer_) {
-            machine_.finish(MachineState::Crashed, 0, std::string("vcpu 0: no host timer for the PIT: ") + std::strerror(errno));
+            machine_.finish(MachineState::Crashed, 0,
+                            std::string("vcpu 0: no host timer for the PIT: ") + std::strerror(errno));
             return exit_thread();
         }
     }
@@ -428,7 +420,7 @@ void VcpuRunner::wait_for_interrupt()
             return;
         }
         auto deadline = serves_timer_ ? machine_.devices_->timer_deadline() : std::nullopt;
-        if (deadline && *deadline <= monotonic_now()) {
+        if (deadline && *deadline <= machine_.clock_.monotonic()) {
             timer_due_.store(true, std::memory_order_release);
             return;
         }

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "vmruntime/runtime/host_time.h"
+
 namespace vmruntime::runtime {
 
 VcpuTimer::~VcpuTimer()
@@ -53,15 +55,13 @@ void VcpuTimer::detach()
     }
 }
 
-// The host timer is on CLOCK_MONOTONIC, the devices' clock, so a signal
-// never comes before the deadline it was armed for; a deadline re-armed
-// since is simply not due yet.
+// The host timer runs on the device's clock, so a signal never comes
+// before the deadline it was armed for; a deadline re-armed since is simply
+// not due yet.
 void VcpuTimer::expire_due()
 {
     std::lock_guard lock(mutex_);
-    timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (!deadline_ || *deadline_ > std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec)) {
+    if (!deadline_ || *deadline_ > clock_.monotonic()) {
         return;
     }
     deadline_.reset();
@@ -85,9 +85,7 @@ void VcpuTimer::program()
     }
     itimerspec spec{};
     if (deadline_) {
-        auto ns = std::max(deadline_->count(), int64_t{1});
-        spec.it_value.tv_sec = static_cast<time_t>(ns / 1000000000);
-        spec.it_value.tv_nsec = static_cast<long>(ns % 1000000000);
+        spec.it_value = to_timespec(std::max(*deadline_, std::chrono::nanoseconds(1)));
     }
     timer_settime(*host_timer_, TIMER_ABSTIME, &spec, nullptr);
 }

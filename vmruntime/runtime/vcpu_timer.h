@@ -7,6 +7,8 @@
 // runs the device's expiry itself and injects the interrupt it raised.
 //
 // The device (the PIT) is called under `mutex`, and so is its expiry.
+// `clock` is the device's, a HostClock: its readings are CLOCK_MONOTONIC,
+// the host timer's clock.
 #pragma once
 
 #include <signal.h>
@@ -23,7 +25,7 @@ namespace vmruntime::runtime {
 
 class VcpuTimer final : public dev::Timer {
 public:
-    explicit VcpuTimer(std::mutex& mutex) : mutex_(mutex) {}
+    VcpuTimer(std::mutex& mutex, const dev::Clock& clock) : mutex_(mutex), clock_(clock) {}
     ~VcpuTimer() override;
     VcpuTimer(const VcpuTimer&) = delete;
     VcpuTimer& operator=(const VcpuTimer&) = delete;
@@ -46,6 +48,7 @@ private:
     void program();
 
     std::mutex& mutex_;
+    const dev::Clock& clock_;
     std::optional<std::chrono::nanoseconds> deadline_;
     std::function<void()> fire_;
     std::optional<timer_t> host_timer_;
