@@ -206,18 +206,6 @@ absl::Status Registry::lock_state_dir()
     return absl::OkStatus();
 }
 
-// A write cut short (kill -9, power loss) leaves its temporary file; the
-// spec it was replacing, if any, is intact.
-void Registry::remove_leftovers()
-{
-    std::error_code ec;
-    for (const auto& file : std::filesystem::directory_iterator(dir_ / "machines", ec)) {
-        if (file.path().extension() == ".tmp" && std::filesystem::remove(file.path(), ec)) {
-            base::log_info("registry", "removed ", file.path().string(), ", left by an interrupted write");
-        }
-    }
-}
-
 absl::Status Registry::load()
 {
     std::error_code ec;
@@ -228,8 +216,14 @@ absl::Status Registry::load()
     if (auto locked = lock_state_dir(); !locked.ok()) {
         return locked;
     }
-    remove_leftovers();
     for (const auto& file : std::filesystem::directory_iterator(dir_ / "machines", ec)) {
+        // A write cut short (kill -9, power loss) leaves its temporary
+        // file; the spec it was replacing, if any, is intact.
+        std::error_code removed;
+        if (file.path().extension() == ".tmp" && std::filesystem::remove(file.path(), removed)) {
+            base::log_info("registry", "removed ", file.path().string(), ", left by an interrupted write");
+            continue;
+        }
         if (file.path().extension() != ".json") {
             continue;
         }

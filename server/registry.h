@@ -100,7 +100,6 @@ private:
     absl::StatusOr<std::shared_ptr<runtime::Machine>> build(const v1::MachineSpec& spec);
     absl::Status check_spec(const v1::MachineSpec& spec) const;
     absl::Status lock_state_dir();
-    void remove_leftovers();
     absl::Status persist(const v1::MachineSpec& spec) const;
     std::filesystem::path spec_path(const std::string& name) const;
     v1::MachineInfo info(const v1::MachineSpec& spec,
