@@ -56,7 +56,6 @@ absl::Status host_failure(std::string_view why)
     return absl::InternalError(std::string(why));
 }
 
-// absl and gRPC share the canonical code numbering.
 absl::Status unexpected_failure(std::string_view rpc)
 {
     std::string what = "an exception of unknown type";
@@ -71,6 +70,7 @@ absl::Status unexpected_failure(std::string_view rpc)
                                "); the daemon logged it and goes on");
 }
 
+// absl and gRPC share the canonical code numbering.
 grpc::Status to_grpc(const absl::Status& status)
 {
     if (status.ok()) {
