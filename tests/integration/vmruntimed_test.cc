@@ -84,6 +84,15 @@ protected:
         return (stub_.get()->*rpc)(&cc, req, resp ? resp : &ignored);
     }
 
+    v1::ListResponse list_machines()
+    {
+        grpc::ClientContext cc;
+        v1::ListResponse resp;
+        grpc::Status status = stub_->List(&cc, v1::ListRequest(), &resp);
+        EXPECT_TRUE(status.ok()) << status.error_message();
+        return resp;
+    }
+
     v1::MachineInfo get(const std::string& name)
     {
         v1::GetResponse resp;
@@ -386,9 +395,7 @@ TEST_F(DaemonTest, BadRequestsGetTheRightCodesAndTheDaemonStaysUp)
     EXPECT_EQ(stub_->GetRegisters(&rc, regs, &ignored).error_code(), StatusCode::INVALID_ARGUMENT);
 
     EXPECT_TRUE(daemon_.running());
-    v1::ListResponse list;
-    grpc::ClientContext lc;
-    ASSERT_TRUE(stub_->List(&lc, v1::ListRequest(), &list).ok());
+    v1::ListResponse list = list_machines();
     ASSERT_EQ(list.machines_size(), 1);
     EXPECT_EQ(list.machines(0).spec().name(), "m");
 }
@@ -425,9 +432,7 @@ TEST_F(DaemonTest, RestartKeepsTheMachineList)
 
     ASSERT_TRUE(daemon_.start()) << daemon_.log();
     connect();
-    grpc::ClientContext lc;
-    v1::ListResponse list;
-    ASSERT_TRUE(stub_->List(&lc, v1::ListRequest(), &list).ok());
+    v1::ListResponse list = list_machines();
     ASSERT_EQ(list.machines_size(), 2);
     EXPECT_EQ(list.machines(0).spec().name(), "a");
     EXPECT_EQ(list.machines(1).spec().name(), "b");
@@ -461,9 +466,7 @@ TEST_F(DaemonTest, StateDirectoryIsNotShared)
     EXPECT_EQ(second.exit_code, 1);
     EXPECT_NE(second.err.find("another vmruntimed uses the state directory"), std::string::npos) << second.err;
     EXPECT_TRUE(daemon_.running());
-    grpc::ClientContext lc;
-    v1::ListResponse list;
-    ASSERT_TRUE(stub_->List(&lc, v1::ListRequest(), &list).ok());
+    v1::ListResponse list = list_machines();
     EXPECT_EQ(list.machines_size(), 1);
 }
 
@@ -479,9 +482,7 @@ TEST_F(DaemonTest, InterruptedWritesLeaveNothingBehind)
     struct stat st;
     EXPECT_NE(stat((machines + "kept.json.tmp").c_str(), &st), 0);
     EXPECT_NE(stat((machines + "new.json.tmp").c_str(), &st), 0);
-    grpc::ClientContext lc;
-    v1::ListResponse list;
-    ASSERT_TRUE(stub_->List(&lc, v1::ListRequest(), &list).ok());
+    v1::ListResponse list = list_machines();
     ASSERT_EQ(list.machines_size(), 1);
     EXPECT_EQ(list.machines(0).spec().name(), "kept");
 }
