@@ -20,7 +20,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +39,7 @@
 #include <thread>
 #include <vector>
 
+#include "stats.h"
 #include "vmruntime/runtime/device_layer.h"
 #include "vmruntime/runtime/machine.h"
 
@@ -48,6 +48,7 @@ namespace {
 namespace rt = vmruntime::runtime;
 using Clock = std::chrono::steady_clock;
 using Seconds = std::chrono::duration<double>;
+using vmruntime::bench::median;
 
 constexpr uint64_t kLinuxMemory = 64ULL << 20;
 constexpr uint64_t kHelloMemory = 2ULL << 20;
@@ -176,10 +177,7 @@ private:
 
 double process_cpu_s()
 {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    auto s = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec * 1e-6; };
-    return s(usage.ru_utime) + s(usage.ru_stime);
+    return vmruntime::bench::process_cpu_ns() * 1e-9;
 }
 
 // utime + stime of every thread of `pid`, from /proc/PID/stat.
@@ -203,13 +201,6 @@ double child_cpu_s(pid_t pid)
         throw Failure("cannot parse /proc/" + std::to_string(pid) + "/stat");
     }
     return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double median(std::vector<double> v)
-{
-    std::sort(v.begin(), v.end());
-    size_t mid = v.size() / 2;
-    return v.size() % 2 != 0 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
 struct Boot {

@@ -24,7 +24,6 @@
 // The comparison also prints the wall-time figures for reference.
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -36,6 +35,7 @@
 
 #include "nvmm_vm.h"
 #include "raw_kvm.h"
+#include "stats.h"
 
 namespace vmruntime::bench {
 namespace {
@@ -67,21 +67,6 @@ Sample time_loop(const Loop& loop, uint64_t n)
     std::chrono::duration<double, std::nano> wall = std::chrono::steady_clock::now() - wall_start;
     double count = static_cast<double>(n);
     return {(thread_cpu_ns() - cpu_start) / count, wall.count() / count};
-}
-
-// The q-quantile (0 <= q <= 1) of v, interpolated between neighbours.
-double quantile(std::vector<double> v, double q)
-{
-    std::sort(v.begin(), v.end());
-    double at = q * static_cast<double>(v.size() - 1);
-    size_t below = static_cast<size_t>(at);
-    size_t above = std::min(below + 1, v.size() - 1);
-    return v[below] + (at - static_cast<double>(below)) * (v[above] - v[below]);
-}
-
-double median(const std::vector<double>& v)
-{
-    return quantile(v, 0.5);
 }
 
 std::vector<double> ratios(const std::vector<double>& num, const std::vector<double>& den)

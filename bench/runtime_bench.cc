@@ -19,10 +19,8 @@
 // interleaving are there for it.
 #include "runtime_bench.h"
 
-#include <sys/resource.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -32,6 +30,7 @@
 #include <string>
 
 #include "raw_pio_vm.h"
+#include "stats.h"
 #include "vmruntime/runtime/device_layer.h"
 #include "vmruntime/runtime/machine.h"
 
@@ -64,6 +63,8 @@ void die(const char* message)
 
 namespace {
 
+using bench::median;
+using bench::process_cpu_ns;
 using runtime::DeviceLayer;
 using runtime::Machine;
 using runtime::MachineSpec;
@@ -85,14 +86,6 @@ struct Run {
     double exits = 0;  // port-I/O exits
 };
 
-double process_cpu_ns()
-{
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    auto ns = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) * 1e9 + tv.tv_usec * 1e3; };
-    return ns(usage.ru_utime) + ns(usage.ru_stime);
-}
-
 template <typename Fn>
 Run timed(Fn&& body)
 {
@@ -101,13 +94,6 @@ Run timed(Fn&& body)
     double units = body();
     std::chrono::duration<double, std::nano> elapsed = std::chrono::steady_clock::now() - wall;
     return {units, elapsed.count(), process_cpu_ns() - cpu};
-}
-
-double median(std::vector<double> v)
-{
-    std::sort(v.begin(), v.end());
-    size_t mid = v.size() / 2;
-    return v.size() % 2 != 0 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
 MachineSpec flat_spec(std::vector<uint8_t> image, uint64_t count)
