@@ -60,6 +60,11 @@ void print_machine(const Context& ctx, const v1::MachineInfo& m)
                   << ", " << m.initrd_size() << " bytes\n";
     }
     std::cout << "cmdline:  " << s.cmdline() << "\n";
+    if (s.owner().has_local()) {
+        std::cout << "owner:    uid " << s.owner().local().uid() << ", gid " << s.owner().local().gid() << "\n";
+    } else if (s.owner().has_remote()) {
+        std::cout << "owner:    a TCP client (files beneath the daemon's --image-dir)\n";
+    }
     if (s.on_reboot() == v1::ON_REBOOT_RESTART) {
         std::cout << "reboot:   restart\n";
     }

@@ -2,13 +2,17 @@
 #include "server/client_file.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
+#include "server/fs_identity.h"
 #include "server/status.h"
 
 namespace vmruntime::server {
@@ -20,6 +24,18 @@ absl::Status open_failure(const std::string& what, const std::string& path, int 
     if (err == ENOENT || err == ENOTDIR) return no_such_file(why);
     if (err == EACCES || err == EPERM) return file_denied(why);
     return bad_request(why);
+}
+
+// O_NONBLOCK: opening a FIFO with no writer, or a device, must not wait.
+constexpr int kOpenFlags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+
+std::string join(const std::vector<std::string>& dirs)
+{
+    std::string text;
+    for (const auto& d : dirs) {
+        text += (text.empty() ? "" : ", ") + d;
+    }
+    return text;
 }
 
 class Fd {
@@ -37,16 +53,84 @@ private:
     int fd_;
 };
 
+// The part of `path` below `dir`, or nothing if `path` is not beneath it.
+std::optional<std::string> below(const std::string& path, const std::string& dir)
+{
+    std::string prefix = dir == "/" ? dir : dir + "/";
+    if (path.compare(0, prefix.size(), prefix) != 0) {
+        return std::nullopt;
+    }
+    size_t start = path.find_first_not_of('/', prefix.size());
+    return start == std::string::npos ? std::string(".") : path.substr(start);
+}
+
+// The kernel resolves the rest inside the directory: "..", absolute links
+// and /proc's magic links cannot leave it (openat2, Linux 5.6).
+int open_beneath(const std::string& dir, const std::string& rest)
+{
+    Fd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (dir_fd.get() == -1) {
+        return -1;
+    }
+    open_how how{};
+    how.flags = kOpenFlags;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    return static_cast<int>(::syscall(SYS_openat2, dir_fd.get(), rest.c_str(), &how, sizeof how));
+}
+
+absl::StatusOr<int> open_client_file(const std::string& path, const std::string& what, const FileRights& rights)
+{
+    int fd = -1;
+    int err = 0;
+    switch (rights.kind) {
+    case FileRights::Kind::kDaemon:
+        fd = ::open(path.c_str(), kOpenFlags);
+        err = errno;
+        break;
+    case FileRights::Kind::kUser: {
+        ThreadFsIdentity as_user(rights.uid, rights.gid);
+        if (!as_user.ok()) {
+            return file_denied("cannot open " + what + " " + path + " with the rights of uid " +
+                               std::to_string(rights.uid) +
+                               ": the daemon may not take them (it needs CAP_SETUID and CAP_SETGID)");
+        }
+        fd = ::open(path.c_str(), kOpenFlags);
+        err = errno;  // before the identity's restore can change it
+        break;
+    }
+    case FileRights::Kind::kBeneath: {
+        auto dir = std::find_if(rights.dirs.begin(), rights.dirs.end(),
+                                [&](const std::string& d) { return below(path, d).has_value(); });
+        if (dir == rights.dirs.end()) {
+            return file_denied(what + " " + path + " is not beneath an image directory of the daemon (" +
+                               (rights.dirs.empty() ? std::string("it has none") : join(rights.dirs)) +
+                               "): a remote client may name only files there, or send the bytes");
+        }
+        fd = open_beneath(*dir, *below(path, *dir));
+        err = errno;
+        if (fd == -1 && err == EXDEV) {
+            return file_denied("cannot open " + what + " " + path + ": it leads out of the image directory " +
+                               *dir);
+        }
+        break;
+    }
+    }
+    if (fd == -1) {
+        return open_failure(what, path, err);
+    }
+    return fd;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<uint8_t>> read_client_file(const std::string& path, uint64_t max_bytes,
-                                                      const std::string& what)
+                                                      const std::string& what, const FileRights& rights)
 {
-    // O_NONBLOCK: opening a FIFO with no writer, or a device, must not wait.
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-    if (fd.get() == -1) {
-        return open_failure(what, path, errno);
+    auto opened = open_client_file(path, what, rights);
+    if (!opened.ok()) {
+        return opened.status();
     }
+    Fd fd(*opened);
     struct stat st;
     if (::fstat(fd.get(), &st) == -1) {
         return bad_request("cannot stat " + what + " " + path + ": " + std::strerror(errno));

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 
+#include "server/peer.h"
 #include "server/registers.h"
 #include "server/status.h"
 #include "vmruntime/base/log.h"
@@ -170,7 +171,13 @@ grpc::ServerUnaryReactor* MachineService::Create(grpc::CallbackServerContext* ct
                                                  const v1::CreateRequest* req, v1::CreateResponse* resp)
 {
     return unary(ctx, "Create", [&]() -> grpc::ServerUnaryReactor* {
-        return offload(ctx, pool_, "Create", [this, req, resp] { return reply(registry_.create(req->spec()), resp); });
+        auto owner = owner_of(*ctx);
+        if (!owner.ok()) {
+            return finish_now(ctx, owner.status());
+        }
+        return offload(ctx, pool_, "Create", [this, req, resp, owner = *std::move(owner)] {
+            return reply(registry_.create(req->spec(), owner), resp);
+        });
     });
 }
 

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
 // vmruntimed: hosts named machines and serves vmruntime.v1.Machines on a
-// Unix socket (mode 0660) and, with --listen, on a TCP port that is always
-// TLS and always authenticated (server/tcp_auth.h).  Machine specs live in
-// the state directory and survive restarts.  SIGTERM or SIGINT powers the guests off and exits.
+// Unix socket (mode 0660; accepted by server/unix_listener.h, so that a
+// local client's files are opened with its own rights) and, with --listen,
+// on a TCP port that is always TLS and always authenticated
+// (server/tcp_auth.h), whose clients name files only beneath --image-dir.
+// Machine specs live in the state directory and survive restarts.  SIGTERM
+// or SIGINT powers the guests off and exits.
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,6 +26,7 @@
 #include "server/machine_service.h"
 #include "server/registry.h"
 #include "server/tcp_auth.h"
+#include "server/unix_listener.h"
 #include "vmruntime/base/log.h"
 
 namespace {
@@ -37,13 +41,14 @@ struct Options {
     std::string state_dir = "/var/lib/vmruntime";
     LogLevel level = LogLevel::kInfo;
     vmruntime::server::TcpOptions tcp;
+    std::vector<std::string> image_dirs;
 };
 
 int usage()
 {
     std::cerr << "usage: vmruntimed [--socket PATH] [--state-dir DIR] [--log-level debug|info|warn|error]\n"
                  "                  [--listen HOST:PORT --tls-cert FILE --tls-key FILE\n"
-                 "                   (--client-ca FILE | --token-file FILE)]\n"
+                 "                   (--client-ca FILE | --token-file FILE) [--image-dir DIR]...]\n"
                  "  --socket PATH     Unix socket to serve on (default /run/vmruntime/vmruntimed.sock)\n"
                  "  --state-dir DIR   where machine specs are kept (default /var/lib/vmruntime)\n"
                  "  --log-level L     least severe messages logged (default info)\n"
@@ -52,7 +57,10 @@ int usage()
                  "  --tls-key FILE    its private key (PEM)\n"
                  "  --client-ca FILE  clients must present a certificate signed by this CA (PEM)\n"
                  "  --token-file FILE every RPC must carry 'authorization: Bearer TOKEN', TOKEN being\n"
-                 "                    this file's one line (with both options, both are required)\n";
+                 "                    this file's one line (with both options, both are required)\n"
+                 "  --image-dir DIR   TCP clients may name files beneath DIR (repeatable); without it\n"
+                 "                    they must send the bytes.  Unix-socket clients' files are\n"
+                 "                    opened with their own rights, wherever they are\n";
     return 2;
 }
 
@@ -88,13 +96,16 @@ bool parse_args(int argc, char** argv, Options* opt)
             opt->tcp.client_ca = value;
         } else if (arg == "--token-file") {
             opt->tcp.token_file = value;
+        } else if (arg == "--image-dir") {
+            opt->image_dirs.push_back(value);
         } else if (arg != "--log-level" || !parse_level(value, &opt->level)) {
             return false;
         }
     }
     const auto& t = opt->tcp;
-    // TLS or authentication options without --listen are a mistake, not a no-op.
-    return !t.listen.empty() || (t.tls_cert + t.tls_key + t.client_ca + t.token_file).empty();
+    // TLS, authentication or image options without --listen are a mistake, not a no-op.
+    return !t.listen.empty() ||
+           ((t.tls_cert + t.tls_key + t.client_ca + t.token_file).empty() && opt->image_dirs.empty());
 }
 
 // Takes over `path` for the socket: refuses if a daemon answers there,
@@ -132,6 +143,23 @@ bool claim_socket_path(const std::string& path)
     return true;
 }
 
+// The image directories as the kernel resolves them, since remote paths
+// are matched against them by prefix.
+bool canonical_dirs(std::vector<std::string>* dirs)
+{
+    for (auto& dir : *dirs) {
+        std::error_code ec;
+        auto path = std::filesystem::canonical(dir, ec);
+        if (ec || !std::filesystem::is_directory(path)) {
+            std::cerr << "vmruntimed: --image-dir " << dir << ": "
+                      << (ec ? ec.message() : std::string("not a directory")) << "\n";
+            return false;
+        }
+        dir = path.string();
+    }
+    return true;
+}
+
 // Blocks SIGTERM and SIGINT in every thread (they are inherited), so that
 // only sigwait() in main sees them.
 sigset_t block_stop_signals()
@@ -153,6 +181,9 @@ int main(int argc, char** argv)
     if (!parse_args(argc, argv, &opt)) {
         return usage();
     }
+    if (!canonical_dirs(&opt.image_dirs)) {
+        return 2;
+    }
     vmruntime::base::set_log_level(opt.level);
     std::shared_ptr<grpc::ServerCredentials> tcp_creds;
     if (!opt.tcp.listen.empty()) {
@@ -169,7 +200,7 @@ int main(int argc, char** argv)
     }
 
     vmruntime::runtime::DeviceLayer layer(2);
-    vmruntime::server::Registry registry(layer, opt.state_dir, vmruntime::server::Limits{});
+    vmruntime::server::Registry registry(layer, opt.state_dir, vmruntime::server::Limits{}, opt.image_dirs);
     if (auto ok = registry.load(); !ok.ok()) {
         std::cerr << "vmruntimed: " << ok.message() << "\n";
         return 1;
@@ -178,20 +209,22 @@ int main(int argc, char** argv)
     grpc::ServerBuilder builder;
     // A second daemon on our TCP port must fail, not share the connections.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-    builder.AddListeningPort("unix:" + opt.socket, grpc::InsecureServerCredentials());
     if (tcp_creds) {
         builder.AddListeningPort(opt.tcp.listen, tcp_creds);
     }
     builder.RegisterService(&service);
-    // The socket is born with mode 0660: no window where others may connect.
-    mode_t old_mask = umask(0117);
-    std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-    umask(old_mask);
-    if (!server) {
-        std::cerr << "vmruntimed: cannot serve on " << opt.socket
-                  << (tcp_creds ? " and " + opt.tcp.listen : "") << "\n";
+    std::string error;
+    auto unix_socket = vmruntime::server::UnixListener::open(opt.socket, &error);
+    if (!unix_socket) {
+        std::cerr << "vmruntimed: " << error << "\n";
         return 1;
     }
+    std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+    if (!server) {
+        std::cerr << "vmruntimed: cannot serve on " << opt.tcp.listen << "\n";
+        return 1;
+    }
+    unix_socket->serve(*server);
     vmruntime::base::log_info("vmruntimed", "serving on ", opt.socket, tcp_creds ? " and TLS " : "",
                               opt.tcp.listen, ", state in ", opt.state_dir);
 
@@ -200,6 +233,7 @@ int main(int argc, char** argv)
     vmruntime::base::log_info("vmruntimed", "signal ", sig, ": shutting down");
     // Guests first, so that their consoles end with their final output.
     registry.stop_all("the daemon is shutting down");
+    unix_socket.reset();
     server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
     server->Wait();
     unlink(opt.socket.c_str());

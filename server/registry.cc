@@ -78,21 +78,21 @@ uint64_t memory_bytes(const v1::MachineSpec& spec)
     return (spec.memory_mib() ? spec.memory_mib() : kDefaultMemoryMib) << 20;
 }
 
-absl::StatusOr<std::vector<uint8_t>> read_image(const v1::MachineSpec& spec)
+absl::StatusOr<std::vector<uint8_t>> read_image(const v1::MachineSpec& spec, const FileRights& rights)
 {
     if (spec.image_case() == v1::MachineSpec::kImageBytes) {
         return std::vector<uint8_t>(spec.image_bytes().begin(), spec.image_bytes().end());
     }
-    return read_client_file(spec.image_path(), memory_bytes(spec), "image");
+    return read_client_file(spec.image_path(), memory_bytes(spec), "image", rights);
 }
 
-absl::StatusOr<std::vector<uint8_t>> read_initrd(const v1::MachineSpec& spec)
+absl::StatusOr<std::vector<uint8_t>> read_initrd(const v1::MachineSpec& spec, const FileRights& rights)
 {
     switch (spec.initrd_case()) {
     case v1::MachineSpec::kInitrdBytes:
         return std::vector<uint8_t>(spec.initrd_bytes().begin(), spec.initrd_bytes().end());
     case v1::MachineSpec::kInitrdPath:
-        return read_client_file(spec.initrd_path(), memory_bytes(spec), "initrd");
+        return read_client_file(spec.initrd_path(), memory_bytes(spec), "initrd", rights);
     case v1::MachineSpec::INITRD_NOT_SET:
         break;
     }
@@ -173,8 +173,9 @@ v1::MachineState to_proto(runtime::MachineState state)
     return v1::MACHINE_STATE_UNSPECIFIED;
 }
 
-Registry::Registry(runtime::DeviceLayer& layer, std::filesystem::path state_dir, Limits limits)
-    : layer_(layer), dir_(std::move(state_dir)), limits_(limits)
+Registry::Registry(runtime::DeviceLayer& layer, std::filesystem::path state_dir, Limits limits,
+                   std::vector<std::string> image_dirs)
+    : layer_(layer), dir_(std::move(state_dir)), limits_(limits), image_dirs_(std::move(image_dirs))
 {
 }
 
@@ -292,11 +293,12 @@ absl::Status Registry::check_spec(const v1::MachineSpec& spec) const
 
 absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::build(const v1::MachineSpec& spec)
 {
-    auto image = read_image(spec);
+    const FileRights rights = rights_of(spec.owner());
+    auto image = read_image(spec, rights);
     if (!image.ok()) {
         return image.status();
     }
-    auto initrd = read_initrd(spec);
+    auto initrd = read_initrd(spec, rights);
     if (!initrd.ok()) {
         return initrd.status();
     }
@@ -344,11 +346,22 @@ std::filesystem::path Registry::spec_path(const std::string& name) const
     return dir_ / "machines" / (name + ".json");
 }
 
-absl::StatusOr<v1::MachineInfo> Registry::create(v1::MachineSpec spec)
+FileRights Registry::rights_of(const v1::Owner& owner) const
+{
+    switch (owner.kind_case()) {
+    case v1::Owner::kLocal: return FileRights::user(owner.local().uid(), owner.local().gid());
+    case v1::Owner::kRemote: return FileRights::beneath(image_dirs_);
+    case v1::Owner::KIND_NOT_SET: break;
+    }
+    return FileRights::daemon();
+}
+
+absl::StatusOr<v1::MachineInfo> Registry::create(v1::MachineSpec spec, const v1::Owner& owner)
 {
     if (auto ok = check_spec(spec); !ok.ok()) {
         return ok;
     }
+    *spec.mutable_owner() = owner;
     // Store what the machine really gets, not the zero defaults.
     spec.set_memory_mib(spec.memory_mib() ? spec.memory_mib() : kDefaultMemoryMib);
     spec.set_vcpus(spec.vcpus() ? spec.vcpus() : 1);

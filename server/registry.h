@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "server/client_file.h"
 #include "vmruntime/runtime/device_layer.h"
 #include "vmruntime/runtime/machine.h"
 #include "vmruntime/v1/vmruntime.pb.h"
@@ -41,7 +42,10 @@ class Registry {
 public:
     using Observer = std::function<void(const v1::WatchEvent&)>;
 
-    Registry(runtime::DeviceLayer& layer, std::filesystem::path state_dir, Limits limits);
+    // Remote owners may name files only beneath `image_dirs` (absolute,
+    // canonical paths).
+    Registry(runtime::DeviceLayer& layer, std::filesystem::path state_dir, Limits limits,
+             std::vector<std::string> image_dirs = {});
     // Powers off every machine still running.
     ~Registry();
     Registry(const Registry&) = delete;
@@ -53,7 +57,9 @@ public:
     // stored there as stopped.  Unreadable files are logged and skipped.
     absl::Status load();
 
-    absl::StatusOr<v1::MachineInfo> create(v1::MachineSpec spec);
+    // `owner` replaces whatever owner the spec carries: the files it names
+    // are opened with the owner's rights, now and at every later Start.
+    absl::StatusOr<v1::MachineInfo> create(v1::MachineSpec spec, const v1::Owner& owner);
     absl::StatusOr<v1::MachineInfo> start(const std::string& name);
     absl::StatusOr<v1::MachineInfo> pause(const std::string& name);
     absl::StatusOr<v1::MachineInfo> resume(const std::string& name);
@@ -98,6 +104,7 @@ private:
     absl::StatusOr<v1::MachineInfo> control(const std::string& name, const std::string& verb,
                                             const std::function<bool(runtime::Machine&)>& op);
     absl::StatusOr<std::shared_ptr<runtime::Machine>> build(const v1::MachineSpec& spec);
+    FileRights rights_of(const v1::Owner& owner) const;
     absl::Status check_spec(const v1::MachineSpec& spec) const;
     absl::Status lock_state_dir();
     absl::Status persist(const v1::MachineSpec& spec) const;
@@ -110,6 +117,7 @@ private:
     runtime::DeviceLayer& layer_;
     std::filesystem::path dir_;
     Limits limits_;
+    std::vector<std::string> image_dirs_;
     int lock_fd_ = -1;  // flock()ed while the daemon lives
 
     mutable std::mutex mutex_;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -55,6 +56,8 @@ protected:
         auto made = run_command({"/bin/sh", "-c", "cd '" + daemon_.dir() + "' && " + kMakeCertificates});
         ASSERT_EQ(made.exit_code, 0) << "openssl (deploy/install-deps.sh installs it) failed:\n" << made.err;
         std::ofstream(file("token")) << "s3cret-token\n";
+        std::filesystem::create_directory(images_);
+        std::filesystem::copy_file(HELLO_ELF, hello_);
         std::ofstream(file("wrong-token")) << "s3cret-tokeN\n";
     }
 
@@ -119,6 +122,8 @@ protected:
 
     Daemon daemon_;
     std::string address_;
+    const std::string images_ = file("images");
+    const std::string hello_ = images_ + "/hello.elf";
 };
 
 TEST_F(TcpTest, BearerTokenIsRequired)
@@ -183,8 +188,8 @@ TEST_F(TcpTest, PortIsNotShared)
 
 TEST_F(TcpTest, VmctlWithToken)
 {
-    start({"--token-file", file("token")});
-    auto created = vmctl({"--token-file", file("token"), "create", "c", HELLO_ELF, "--memory", "8"});
+    start({"--token-file", file("token"), "--image-dir", images_});
+    auto created = vmctl({"--token-file", file("token"), "create", "c", hello_, "--memory", "8"});
     EXPECT_EQ(created.exit_code, 0) << created.err;
     auto listed = vmctl({"--token-file", file("token"), "list", "--json"});
     EXPECT_EQ(listed.exit_code, 0) << listed.err;
@@ -195,6 +200,43 @@ TEST_F(TcpTest, VmctlWithToken)
     EXPECT_NE(refused.err.find("UNAUTHENTICATED"), std::string::npos) << refused.err;
     auto both = vmctl({"--socket", daemon_.socket(), "list"});
     EXPECT_EQ(both.exit_code, 2) << "--socket and --address exclude each other";
+}
+
+// A remote client reaches only files beneath --image-dir, however it
+// spells the path, while a machine it started runs on.
+TEST_F(TcpTest, RemoteClientsNameOnlyFilesInImageDirs)
+{
+    std::filesystem::create_symlink("/etc/shadow", images_ + "/shadow");
+    std::filesystem::create_symlink("..", images_ + "/up");
+    start({"--token-file", file("token"), "--image-dir", images_});
+    auto as_remote = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {"--token-file", file("token")});
+        return vmctl(args);
+    };
+    ASSERT_EQ(as_remote({"create", "healthy", hello_, "--memory", "8", "--cmdline", "hz=100"}).exit_code, 0);
+    ASSERT_EQ(as_remote({"start", "healthy"}).exit_code, 0);
+
+    const std::pair<std::string, std::string> refused[] = {
+        {"/etc/shadow", "not beneath an image directory"},
+        {file("token"), "not beneath an image directory"},
+        {images_ + "/shadow", "leads out of the image directory"},
+        {images_ + "/up/token", "leads out of the image directory"},
+        {images_ + "/../token", "leads out of the image directory"},
+        {images_ + "/up/images/hello.elf", "leads out of the image directory"},
+    };
+    for (const auto& [path, why] : refused) {
+        auto created = as_remote({"create", "x", path, "--loader", "flat-long"});
+        EXPECT_EQ(created.exit_code, 1) << path;
+        EXPECT_NE(created.err.find("PERMISSION_DENIED"), std::string::npos) << created.err;
+        EXPECT_NE(created.err.find(why), std::string::npos) << created.err;
+    }
+    auto nested = as_remote({"create", "nested", images_ + "//hello.elf", "--memory", "8"});
+    EXPECT_EQ(nested.exit_code, 0) << nested.err;
+
+    auto healthy = as_remote({"get", "healthy", "--json"});
+    EXPECT_NE(healthy.out.find("MACHINE_STATE_RUNNING"), std::string::npos) << healthy.out;
+    EXPECT_NE(healthy.out.find("\"remote\""), std::string::npos) << "the owner is recorded: " << healthy.out;
+    EXPECT_TRUE(daemon_.running());
 }
 
 }  // namespace

@@ -10,9 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 namespace vmruntime::server {
 namespace {
@@ -36,7 +38,7 @@ protected:
     void expect_refused(const std::string& path, uint64_t max, absl::StatusCode code,
                         const std::string& why)
     {
-        auto read = read_client_file(path, max, "image");
+        auto read = read_client_file(path, max, "image", FileRights::daemon());
         ASSERT_FALSE(read.ok()) << path;
         EXPECT_EQ(read.status().code(), code) << read.status();
         EXPECT_NE(read.status().message().find(path), std::string::npos) << read.status();
@@ -49,14 +51,14 @@ protected:
 TEST_F(ClientFileTest, ReadsARegularFileWhole)
 {
     const std::string bytes(3 << 20, 'k');
-    auto read = read_client_file(write("kernel", bytes), 4 << 20, "image");
+    auto read = read_client_file(write("kernel", bytes), 4 << 20, "image", FileRights::daemon());
     ASSERT_TRUE(read.ok()) << read.status();
     EXPECT_EQ(std::string(read->begin(), read->end()), bytes);
 }
 
 TEST_F(ClientFileTest, ReadsAFileOfExactlyTheBound)
 {
-    auto read = read_client_file(write("exact", std::string(4096, 'x')), 4096, "image");
+    auto read = read_client_file(write("exact", std::string(4096, 'x')), 4096, "image", FileRights::daemon());
     ASSERT_TRUE(read.ok()) << read.status();
     EXPECT_EQ(read->size(), 4096u);
 }
@@ -95,7 +97,7 @@ TEST_F(ClientFileTest, SymlinksAreJudgedByWhatTheyName)
     expect_refused(to_dir, 1 << 20, absl::StatusCode::kInvalidArgument, "not a regular file");
     const std::string to_file = (dir_ / "kernel-link").string();
     std::filesystem::create_symlink(write("kernel", "bytes"), to_file);
-    auto read = read_client_file(to_file, 1 << 20, "image");
+    auto read = read_client_file(to_file, 1 << 20, "image", FileRights::daemon());
     ASSERT_TRUE(read.ok()) << read.status();
     EXPECT_EQ(read->size(), 5u);
 }
@@ -112,7 +114,7 @@ TEST_F(ClientFileTest, AFifoWithoutAWriterIsRefusedAtOnce)
 TEST_F(ClientFileTest, ProcfsFilesAreReadToTheBound)
 {
     // stat says 0 bytes; the content is longer than that, and is bounded.
-    auto read = read_client_file("/proc/self/status", 1 << 20, "image");
+    auto read = read_client_file("/proc/self/status", 1 << 20, "image", FileRights::daemon());
     ASSERT_TRUE(read.ok()) << read.status();
     EXPECT_GT(read->size(), 0u);
     expect_refused("/proc/self/status", 16, absl::StatusCode::kInvalidArgument,
@@ -135,7 +137,7 @@ TEST_F(ClientFileTest, UnreadableFileIsPermissionDenied)
     if (child == 0) {
         constexpr uid_t kNobody = 65534;
         if (::geteuid() == 0 && (::setgid(kNobody) != 0 || ::setuid(kNobody) != 0)) _exit(100);
-        auto read = read_client_file(path, 1 << 20, "image");
+        auto read = read_client_file(path, 1 << 20, "image", FileRights::daemon());
         bool denied = !read.ok() && read.status().code() == absl::StatusCode::kPermissionDenied &&
                       read.status().message().find("Permission denied") != std::string::npos;
         _exit(denied ? 0 : 1);
@@ -144,6 +146,85 @@ TEST_F(ClientFileTest, UnreadableFileIsPermissionDenied)
     ASSERT_EQ(::waitpid(child, &status, 0), child);
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0) << "100: could not drop root; 1: not PERMISSION_DENIED";
+}
+
+// A local client's file is opened with its rights, not the daemon's, and
+// only on the opening thread: the daemon reads as root again right after,
+// and meanwhile on any other thread.
+TEST_F(ClientFileTest, UserRightsAreTheUsersOwn)
+{
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "*** not root: the daemon cannot take a user's rights here; SKIPPED ***";
+    }
+    constexpr uid_t kUser = 61234;  // no such user: its only group is its gid
+    ::chmod(dir_.c_str(), 0755);
+    const std::string secret = write("secret", "root only");
+    ::chmod(secret.c_str(), 0600);
+    const std::string mine = write("mine", "the user's");
+    ::chmod(mine.c_str(), 0600);
+    ASSERT_EQ(::chown(mine.c_str(), kUser, kUser), 0);
+    const std::string shared = write("shared", "anyone's");
+    ::chmod(shared.c_str(), 0644);
+
+    const auto user = FileRights::user(kUser, kUser);
+    auto denied = read_client_file(secret, 1 << 20, "image", user);
+    ASSERT_FALSE(denied.ok());
+    EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied) << denied.status();
+    EXPECT_NE(denied.status().message().find(secret), std::string::npos) << denied.status();
+    auto shadow = read_client_file("/etc/shadow", 1 << 20, "image", user);
+    EXPECT_EQ(shadow.status().code(), absl::StatusCode::kPermissionDenied) << shadow.status();
+    EXPECT_TRUE(read_client_file(mine, 1 << 20, "image", user).ok());
+    EXPECT_TRUE(read_client_file(shared, 1 << 20, "image", user).ok());
+
+    EXPECT_TRUE(read_client_file(secret, 1 << 20, "image", FileRights::daemon()).ok()) << "identity restored";
+    std::atomic<bool> stop{false};
+    std::atomic<unsigned> root_reads{0};
+    std::thread other([&] {
+        while (!stop.load()) {
+            root_reads += read_client_file(secret, 1 << 20, "image", FileRights::daemon()).ok();
+        }
+    });
+    for (int i = 0; i < 200; i++) {
+        EXPECT_FALSE(read_client_file(secret, 1 << 20, "image", user).ok());
+    }
+    stop.store(true);
+    other.join();
+    EXPECT_GT(root_reads.load(), 0u);
+}
+
+// Beneath a directory, the kernel resolves the rest: no "..", no link may
+// lead out, and a path outside every directory is refused before any open.
+TEST_F(ClientFileTest, BeneathRightsStayInTheirDirectories)
+{
+    const auto images = dir_ / "images";
+    std::filesystem::create_directory(images);
+    const std::string outside = write("outside", "not an image");
+    std::ofstream(images / "kernel") << "kernel";
+    std::filesystem::create_directory(images / "sub");
+    std::filesystem::create_symlink("../kernel", images / "sub" / "relative");
+    std::filesystem::create_symlink(outside, images / "absolute");
+    std::filesystem::create_symlink("/proc/self/root/etc/passwd", images / "magic");
+    const auto rights = FileRights::beneath({images.string()});
+    auto read = [&](const std::string& path) { return read_client_file(path, 1 << 20, "image", rights); };
+
+    EXPECT_TRUE(read((images / "kernel").string()).ok());
+    EXPECT_TRUE(read((images / "sub" / "relative").string()).ok()) << "a link within is followed";
+    EXPECT_TRUE(read(images.string() + "/sub/../kernel").ok());
+    for (const std::string& path : {(images / "absolute").string(), images.string() + "/../outside",
+                                    (images / "magic").string()}) {
+        auto refused = read(path);
+        ASSERT_FALSE(refused.ok()) << path;
+        EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
+        EXPECT_NE(refused.status().message().find(path), std::string::npos) << refused.status();
+    }
+    auto elsewhere = read(outside);
+    EXPECT_EQ(elsewhere.status().code(), absl::StatusCode::kPermissionDenied) << elsewhere.status();
+    EXPECT_NE(elsewhere.status().message().find("not beneath an image directory"), std::string::npos);
+    auto prefix = read(images.string() + "-not/kernel");
+    EXPECT_EQ(prefix.status().code(), absl::StatusCode::kPermissionDenied) << "a name prefix is not a directory";
+    auto none = read_client_file((images / "kernel").string(), 1 << 20, "image", FileRights::beneath({}));
+    EXPECT_NE(none.status().message().find("it has none"), std::string::npos) << none.status();
+    EXPECT_EQ(read((images / "missing").string()).status().code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -33,6 +33,9 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
+// No owner: files are opened with the test's own rights, as the daemon's.
+const v1::Owner kDaemonOwner;
+
 constexpr char kBanner[] = "vmruntime hello guest";
 constexpr char kNotBuilt[] = "not started since the daemon started";
 
@@ -192,7 +195,7 @@ TEST_F(RegistryTest, NamesOutsideTheRulesAreInvalidArgument)
     const std::vector<std::string> bad = {"",    ".hidden", "..",  "../etc",          "a/b", "a b",
                                           "t\t", "a:b",     "\xc3\xa9t\xc3\xa9", std::string(65, 'n')};
     for (const auto& name : bad) {
-        auto created = r.create(hello_spec(name));
+        auto created = r.create(hello_spec(name), kDaemonOwner);
         ASSERT_FALSE(created.ok()) << "'" << name << "'";
         EXPECT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument) << "'" << name << "'";
         EXPECT_NE(created.status().message().find("bad machine name"), std::string::npos) << created.status();
@@ -208,7 +211,7 @@ TEST_F(RegistryTest, NamesWithinTheRulesPassTheNameCheck)
     Registry& r = open();
     const std::vector<std::string> good = {"a", "Z", "7", "web-1", "db_2.backup", "trailing.", std::string(64, 'n')};
     for (const auto& name : good) {
-        auto created = r.create(refused_by_runtime(name));
+        auto created = r.create(refused_by_runtime(name), kDaemonOwner);
         ASSERT_FALSE(created.ok()) << name;
         EXPECT_EQ(created.status().message().find("bad machine name"), std::string::npos) << created.status();
         EXPECT_NE(created.status().message().find("memory"), std::string::npos) << created.status();
@@ -221,14 +224,14 @@ TEST_F(RegistryTest, MemoryAndVcpusPastTheLimitsAreResourceExhausted)
 
     auto spec = refused_by_runtime("m");
     spec.set_memory_mib(2);
-    auto over = r.create(spec);
+    auto over = r.create(spec, kDaemonOwner);
     ASSERT_FALSE(over.ok());
     EXPECT_EQ(over.status().code(), absl::StatusCode::kResourceExhausted) << over.status();
     EXPECT_NE(over.status().message().find("at most 1 MiB"), std::string::npos) << over.status();
 
     spec = refused_by_runtime("v");
     spec.set_vcpus(3);
-    over = r.create(spec);
+    over = r.create(spec, kDaemonOwner);
     ASSERT_FALSE(over.ok());
     EXPECT_EQ(over.status().code(), absl::StatusCode::kResourceExhausted) << over.status();
     EXPECT_NE(over.status().message().find("at most 2"), std::string::npos) << over.status();
@@ -236,7 +239,7 @@ TEST_F(RegistryTest, MemoryAndVcpusPastTheLimitsAreResourceExhausted)
     // Right at both limits the spec goes on to the runtime.
     spec = refused_by_runtime("at");
     spec.set_vcpus(2);
-    auto at = r.create(spec);
+    auto at = r.create(spec, kDaemonOwner);
     ASSERT_FALSE(at.ok());
     EXPECT_EQ(at.status().code(), absl::StatusCode::kInvalidArgument) << at.status();
 }
@@ -246,10 +249,10 @@ TEST_F(RegistryTest, DefaultLimitsAre4GiBAnd64Vcpus)
     Registry& r = open();
     auto spec = hello_spec("big");
     spec.set_memory_mib(4097);
-    EXPECT_EQ(r.create(spec).status().code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_EQ(r.create(spec, kDaemonOwner).status().code(), absl::StatusCode::kResourceExhausted);
     spec = hello_spec("wide");
     spec.set_vcpus(65);
-    EXPECT_EQ(r.create(spec).status().code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_EQ(r.create(spec, kDaemonOwner).status().code(), absl::StatusCode::kResourceExhausted);
 }
 
 TEST_F(RegistryTest, SpecsWithoutAUsableImageAreInvalidArgument)
@@ -274,7 +277,7 @@ TEST_F(RegistryTest, SpecsWithoutAUsableImageAreInvalidArgument)
         {bad_loader, "unknown loader kind 99"},
     };
     for (const auto& [spec, why] : cases) {
-        auto created = r.create(spec);
+        auto created = r.create(spec, kDaemonOwner);
         ASSERT_FALSE(created.ok()) << spec.name();
         EXPECT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument) << created.status();
         EXPECT_NE(created.status().message().find(why), std::string::npos) << created.status();
@@ -289,7 +292,7 @@ TEST_F(RegistryTest, HostCpusOutsideTheCpuSetAreInvalidArgument)
         auto spec = hello_spec("pinned");
         spec.add_cpus(0);
         spec.add_cpus(cpu);
-        auto created = r.create(spec);
+        auto created = r.create(spec, kDaemonOwner);
         ASSERT_FALSE(created.ok()) << cpu;
         EXPECT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument) << created.status();
         EXPECT_NE(created.status().message().find(std::to_string(cpu)), std::string::npos) << created.status();
@@ -300,7 +303,7 @@ TEST_F(RegistryTest, FailedCreateLeavesNothingBehind)
 {
     Registry& r = open();
     r.subscribe(log_.observer());
-    auto first = r.create(refused_by_runtime("once"));
+    auto first = r.create(refused_by_runtime("once"), kDaemonOwner);
     ASSERT_FALSE(first.ok());
     EXPECT_EQ(first.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_EQ(r.get("once").status().code(), absl::StatusCode::kNotFound);
@@ -308,7 +311,7 @@ TEST_F(RegistryTest, FailedCreateLeavesNothingBehind)
     EXPECT_TRUE(stored_files().empty());
     EXPECT_TRUE(log_.events().empty());
     // The name was released: the same create fails the same way.
-    auto again = r.create(refused_by_runtime("once"));
+    auto again = r.create(refused_by_runtime("once"), kDaemonOwner);
     EXPECT_EQ(again.status().code(), absl::StatusCode::kInvalidArgument) << again.status();
 }
 
@@ -388,7 +391,7 @@ TEST_F(RegistryTest, StoredNameIsTaken)
 {
     store(hello_spec("kept"));
     Registry& r = open();
-    auto created = r.create(hello_spec("kept"));
+    auto created = r.create(hello_spec("kept"), kDaemonOwner);
     ASSERT_FALSE(created.ok());
     EXPECT_EQ(created.status().code(), absl::StatusCode::kAlreadyExists) << created.status();
 }
@@ -398,7 +401,7 @@ TEST_F(RegistryTest, MissingImageIsNotFound)
     v1::MachineSpec missing = hello_spec("missing");
     missing.set_image_path((dir_ / "no-such.elf").string());
     Registry& r = open();
-    auto created = r.create(missing);
+    auto created = r.create(missing, kDaemonOwner);
     ASSERT_FALSE(created.ok());
     EXPECT_EQ(created.status().code(), absl::StatusCode::kNotFound) << created.status();
     EXPECT_NE(created.status().message().find("cannot open image " + missing.image_path()),
@@ -510,7 +513,7 @@ protected:
 TEST_F(RegistryKvmTest, CreateStoresTheSpecWithItsDefaultsFilledIn)
 {
     Registry& r = open();
-    auto created = r.create(hello_spec("h", "hz=100"));
+    auto created = r.create(hello_spec("h", "hz=100"), kDaemonOwner);
     ASSERT_TRUE(created.ok()) << created.status();
     EXPECT_EQ(created->state(), v1::MACHINE_STATE_CREATED);
     EXPECT_EQ(created->spec().memory_mib(), 16u);
@@ -537,7 +540,7 @@ TEST_F(RegistryKvmTest, ImageBytesAreStoredButNotEchoed)
     spec.set_name("inline");
     spec.set_image_bytes(image);
     Registry& r = open();
-    auto created = r.create(spec);
+    auto created = r.create(spec, kDaemonOwner);
     ASSERT_TRUE(created.ok()) << created.status();
     EXPECT_TRUE(created->spec().image_bytes().empty());
     EXPECT_EQ(created->image_size(), image.size());
@@ -547,8 +550,8 @@ TEST_F(RegistryKvmTest, ImageBytesAreStoredButNotEchoed)
 TEST_F(RegistryKvmTest, SecondCreateOfANameIsAlreadyExists)
 {
     Registry& r = open();
-    ASSERT_TRUE(r.create(hello_spec("twice", "hz=100")).ok());
-    auto again = r.create(hello_spec("twice", "hz=200"));
+    ASSERT_TRUE(r.create(hello_spec("twice", "hz=100"), kDaemonOwner).ok());
+    auto again = r.create(hello_spec("twice", "hz=200"), kDaemonOwner);
     ASSERT_FALSE(again.ok());
     EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists) << again.status();
     auto got = r.get("twice");
@@ -564,7 +567,7 @@ TEST_F(RegistryKvmTest, ConcurrentCreatesOfOneNameLetExactlyOneWin)
     std::vector<absl::StatusCode> codes(kThreads);
     std::vector<std::thread> threads;
     for (int i = 0; i < kThreads; ++i) {
-        threads.emplace_back([&, i] { codes[i] = r.create(hello_spec("contested")).status().code(); });
+        threads.emplace_back([&, i] { codes[i] = r.create(hello_spec("contested"), kDaemonOwner).status().code(); });
     }
     for (auto& t : threads) {
         t.join();
@@ -578,7 +581,7 @@ TEST_F(RegistryKvmTest, StartPauseResumeFollowTheMachineAndRefuseTheWrongState)
 {
     Registry& r = open();
     r.subscribe(log_.observer());
-    ASSERT_TRUE(r.create(hello_spec("life")).ok());
+    ASSERT_TRUE(r.create(hello_spec("life"), kDaemonOwner).ok());
 
     auto started = r.start("life");
     ASSERT_TRUE(started.ok()) << started.status();
@@ -614,7 +617,7 @@ TEST_F(RegistryKvmTest, GuestPowerOffIsReportedAndStartBuildsTheMachineAgain)
 {
     Registry& r = open();
     r.subscribe(log_.observer());
-    ASSERT_TRUE(r.create(hello_spec("short", "hz=100 ticks=3 exit=7")).ok());
+    ASSERT_TRUE(r.create(hello_spec("short", "hz=100 ticks=3 exit=7"), kDaemonOwner).ok());
     ASSERT_TRUE(r.start("short").ok());
     auto first = r.machine("short", "inspect");
     ASSERT_TRUE(first.ok());
@@ -644,7 +647,7 @@ TEST_F(RegistryKvmTest, GuestPowerOffIsReportedAndStartBuildsTheMachineAgain)
 
 TEST_F(RegistryKvmTest, StoredMachineIsBuiltAgainByStart)
 {
-    ASSERT_TRUE(open().create(hello_spec("kept")).ok());
+    ASSERT_TRUE(open().create(hello_spec("kept"), kDaemonOwner).ok());
     Registry& r = open();
     auto listed = r.get("kept");
     ASSERT_TRUE(listed.ok());
@@ -662,7 +665,7 @@ TEST_F(RegistryKvmTest, StopAllPowersOffEveryMachineWithTheReason)
 {
     Registry& r = open();
     for (const char* name : {"one", "two", "idle"}) {
-        ASSERT_TRUE(r.create(hello_spec(name)).ok()) << name;
+        ASSERT_TRUE(r.create(hello_spec(name), kDaemonOwner).ok()) << name;
     }
     ASSERT_TRUE(r.start("one").ok());
     ASSERT_TRUE(r.start("two").ok());
@@ -678,7 +681,7 @@ TEST_F(RegistryKvmTest, StopAllPowersOffEveryMachineWithTheReason)
 TEST_F(RegistryKvmTest, DestroyingTheRegistryPowersOffItsMachines)
 {
     Registry& r = open();
-    ASSERT_TRUE(r.create(hello_spec("last")).ok());
+    ASSERT_TRUE(r.create(hello_spec("last"), kDaemonOwner).ok());
     ASSERT_TRUE(r.start("last").ok());
     auto machine = r.machine("last", "inspect");
     ASSERT_TRUE(machine.ok());
