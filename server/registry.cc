@@ -249,20 +249,20 @@ absl::Status Registry::load()
     return absl::OkStatus();
 }
 
-absl::Status Registry::check_spec(const v1::MachineSpec& spec) const
+absl::Status check_spec(const v1::MachineSpec& spec, const Limits& limits)
 {
     if (!valid_name(spec.name())) {
         return bad_request("bad machine name '" + spec.name() +
                            "': use 1 to 64 of A-Z a-z 0-9 _ . - and do not start with '.'");
     }
-    if (spec.memory_mib() > limits_.max_memory_mib) {
+    if (spec.memory_mib() > limits.max_memory_mib) {
         return over_limit("machine '" + spec.name() + "' asks for " + std::to_string(spec.memory_mib()) +
-                          " MiB; this daemon allows at most " + std::to_string(limits_.max_memory_mib) +
+                          " MiB; this daemon allows at most " + std::to_string(limits.max_memory_mib) +
                           " MiB per machine");
     }
-    if (spec.vcpus() > limits_.max_vcpus) {
+    if (spec.vcpus() > limits.max_vcpus) {
         return over_limit("machine '" + spec.name() + "' asks for " + std::to_string(spec.vcpus()) +
-                          " vCPUs; this daemon allows at most " + std::to_string(limits_.max_vcpus));
+                          " vCPUs; this daemon allows at most " + std::to_string(limits.max_vcpus));
     }
     if (!v1::LoaderKind_IsValid(spec.loader())) {
         return bad_request("unknown loader kind " + std::to_string(spec.loader()));
@@ -358,7 +358,7 @@ FileRights Registry::rights_of(const v1::Owner& owner) const
 
 absl::StatusOr<v1::MachineInfo> Registry::create(v1::MachineSpec spec, const v1::Owner& owner)
 {
-    if (auto ok = check_spec(spec); !ok.ok()) {
+    if (auto ok = check_spec(spec, limits_); !ok.ok()) {
         return ok;
     }
     *spec.mutable_owner() = owner;

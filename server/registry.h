@@ -38,6 +38,11 @@ struct Limits {
     uint32_t max_vcpus = 64;
 };
 
+// Whether Create may go on with `spec` under `limits` (its name, sizes,
+// loader, paths, reboot policy and CPUs), before any file is opened:
+// INVALID_ARGUMENT or RESOURCE_EXHAUSTED, with the field at fault named.
+absl::Status check_spec(const v1::MachineSpec& spec, const Limits& limits);
+
 class Registry {
 public:
     using Observer = std::function<void(const v1::WatchEvent&)>;
@@ -105,7 +110,6 @@ private:
                                             const std::function<bool(runtime::Machine&)>& op);
     absl::StatusOr<std::shared_ptr<runtime::Machine>> build(const v1::MachineSpec& spec);
     FileRights rights_of(const v1::Owner& owner) const;
-    absl::Status check_spec(const v1::MachineSpec& spec) const;
     absl::Status lock_state_dir();
     absl::Status persist(const v1::MachineSpec& spec) const;
     std::filesystem::path spec_path(const std::string& name) const;

@@ -157,7 +157,6 @@ private:
     uint8_t scr_ = 0;
     uint16_t divisor_ = 12;     // 9600 baud from the 1.8432 MHz crystal
     bool thr_pending_ = false;  // THRE interrupt latched (cleared by IIR read / THR write)
-    bool timeout_pending_ = false;
     bool line_ = false;
     std::deque<uint8_t> rx_;     // the receive FIFO (one byte deep in 16450 mode)
     std::deque<uint8_t> input_;  // host bytes still on the wire
