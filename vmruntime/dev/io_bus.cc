@@ -60,14 +60,18 @@ void IoBus::write(uint16_t port, unsigned size, uint32_t value)
     note_unclaimed(port, size, "write");
 }
 
+// A guest that probes every port must not flood the host's log: each port
+// is logged once, and only the first kLoggedPorts of them.
 void IoBus::note_unclaimed(uint16_t port, unsigned size, const char* what)
 {
-    if (warned_.test(port)) {
+    if (warned_.test(port) || warned_ports_ >= kLoggedPorts) {
         return;
     }
     warned_.set(port);
+    const bool last = ++warned_ports_ == kLoggedPorts;
     base::log_warn("io_bus", "unclaimed ", size, "-byte ", what, " of port ", base::hex(port),
-                   " (further accesses to this port are not logged)");
+                   last ? " (no further unclaimed accesses are logged)"
+                        : " (further accesses to this port are not logged)");
 }
 
 }  // namespace vmruntime::dev

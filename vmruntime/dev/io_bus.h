@@ -46,7 +46,9 @@ private:
     void note_unclaimed(uint16_t port, unsigned size, const char* what);
 
     std::vector<Range> ranges_;  // sorted by base, disjoint
+    static constexpr unsigned kLoggedPorts = 16;
     std::bitset<65536> warned_;  // ports whose unclaimed access was logged
+    unsigned warned_ports_ = 0;
     IoBusCounters counters_;
 };
 

@@ -142,6 +142,19 @@ TEST(IoBus, UnclaimedPortsAreLoggedOncePerPort)
         << warnings.lines[1];
 }
 
+TEST(IoBus, AGuestProbingEveryPortLogsOnlyTheFirstFew)
+{
+    CapturedWarnings warnings;
+    IoBus bus;
+    for (uint32_t port = 0; port < 0x10000; ++port) {
+        bus.read(static_cast<uint16_t>(port), 1);
+    }
+    ASSERT_EQ(warnings.lines.size(), 16u);
+    EXPECT_NE(warnings.lines.back().find("port 0xf (no further unclaimed accesses are logged)"), std::string::npos)
+        << warnings.lines.back();
+    EXPECT_EQ(bus.counters().unclaimed_reads, 0x10000u);
+}
+
 TEST(IoBus, PortsBetweenRangesAreUnclaimed)
 {
     CapturedWarnings warnings;
