@@ -7,7 +7,6 @@
 #include <cinttypes>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <sstream>
@@ -111,38 +110,14 @@ bool parse_cpus(const std::string& text, v1::MachineSpec* spec)
     return true;
 }
 
-bool read_file(const std::string& path, std::string* bytes)
-{
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
-        std::cerr << "vmctl: cannot read " << path << "\n";
-        return false;
-    }
-    bytes->assign(std::istreambuf_iterator<char>(file), {});
-    return true;
-}
-
 std::string absolute(const std::string& path)
 {
     std::error_code ec;
     return std::filesystem::absolute(path, ec).string();
 }
 
-}  // namespace
-
-// The image: the positional argument or --kernel, exactly one of them.
-int image_argument(const Args& args, size_t position, std::string* image)
-{
-    const bool positional = args.positional.size() > position;
-    if (positional == args.has("--kernel")) {
-        return usage_error(positional ? "give the image or --kernel, not both"
-                                      : "give an image, or a Linux kernel with --kernel");
-    }
-    *image = positional ? args.positional[position] : args.value("--kernel");
-    return -1;
-}
-
-// Shared with `run` (console.cc) through build_spec().
+// Fills `spec` from the create options (paths only without --upload); -1
+// when done, else an exit code.
 int build_spec(const Args& args, const std::string& name, const std::string& image, v1::MachineSpec* spec)
 {
     spec->set_name(name);
@@ -174,12 +149,7 @@ int build_spec(const Args& args, const std::string& name, const std::string& ima
         return usage_error("--cpus takes a list like 0,2,3");
     }
     const std::string initrd = args.value("--initrd");
-    if (args.flags.count("--upload")) {
-        if (!read_file(image, spec->mutable_image_bytes()) ||
-            (!initrd.empty() && !read_file(initrd, spec->mutable_initrd_bytes()))) {
-            return kExitFailed;
-        }
-    } else {
+    if (!args.flags.count("--upload")) {
         spec->set_image_path(absolute(image));
         if (!initrd.empty()) {
             spec->set_initrd_path(absolute(initrd));
@@ -188,19 +158,53 @@ int build_spec(const Args& args, const std::string& name, const std::string& ima
     return -1;
 }
 
+}  // namespace
+
+// The image: the positional argument or --kernel, exactly one of them.
+int image_argument(const Args& args, size_t position, std::string* image)
+{
+    const bool positional = args.positional.size() > position;
+    if (positional == args.has("--kernel")) {
+        return usage_error(positional ? "give the image or --kernel, not both"
+                                      : "give an image, or a Linux kernel with --kernel");
+    }
+    *image = positional ? args.positional[position] : args.value("--kernel");
+    return -1;
+}
+
+int create_machine(Context& ctx, const Args& args, const std::string& name, const std::string& image,
+                   v1::MachineInfo* machine)
+{
+    v1::CreateRequest req;
+    if (int err = build_spec(args, name, image, req.mutable_spec()); err >= 0) {
+        return err;
+    }
+    if (args.flags.count("--upload")) {
+        return upload_machine(ctx, req.spec(), image, args.value("--initrd"), machine);
+    }
+    grpc::ClientContext cc;
+    v1::CreateResponse resp;
+    if (grpc::Status status = ctx.stub->Create(&cc, req, &resp); !status.ok()) {
+        return fail(ctx, status);
+    }
+    *machine = resp.machine();
+    return -1;
+}
+
 namespace {
 
 int cmd_create(Context& ctx, const Args& args)
 {
-    v1::CreateRequest req;
     std::string image;
     if (int err = image_argument(args, 1, &image); err >= 0) {
         return err;
     }
-    if (int err = build_spec(args, args.positional[0], image, req.mutable_spec()); err >= 0) {
+    v1::MachineInfo machine;
+    if (int err = create_machine(ctx, args, args.positional[0], image, &machine); err >= 0) {
         return err;
     }
-    return unary_machine<v1::CreateRequest, v1::CreateResponse>(ctx, req, &v1::Machines::Stub::Create);
+    print_machine(ctx, machine);
+    return kExitOk;
 }
 
 int cmd_start(Context& ctx, const Args& args)

@@ -159,14 +159,9 @@ int cmd_run(Context& ctx, const Args& args)
         return err;
     }
     std::string name = args.value("--name", std::filesystem::path(image).stem().string());
-    v1::CreateRequest create;
-    if (int err = build_spec(args, name, image, create.mutable_spec()); err >= 0) {
+    v1::MachineInfo created;
+    if (int err = create_machine(ctx, args, name, image, &created); err >= 0) {
         return err;
-    }
-    grpc::ClientContext cc;
-    v1::CreateResponse created;
-    if (auto status = ctx.stub->Create(&cc, create, &created); !status.ok()) {
-        return fail(ctx, status);
     }
     grpc::ClientContext sc;
     v1::StartRequest start;

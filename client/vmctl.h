@@ -83,8 +83,15 @@ bool parse_u64(const std::string& text, uint64_t* value);
 // The image path: positional argument `position` or --kernel, exactly one
 // of them; -1 when found, else an exit code.
 int image_argument(const Args& args, size_t position, std::string* image);
-// Fills `spec` from the create options; -1 when done, else an exit code.
-int build_spec(const Args& args, const std::string& name, const std::string& image, v1::MachineSpec* spec);
+// Creates machine `name` from `image` and the create options, by Create
+// with their paths or, with --upload, by Upload with their bytes; -1 when
+// done, with `*machine` set, else an exit code.
+int create_machine(Context& ctx, const Args& args, const std::string& name, const std::string& image,
+                   v1::MachineInfo* machine);
+// Upload: `spec` with the bytes of `image` and of `initrd` (if not empty)
+// (upload.cc).
+int upload_machine(Context& ctx, const v1::MachineSpec& spec, const std::string& image, const std::string& initrd,
+                   v1::MachineInfo* machine);
 
 // Console verbs (console.cc).
 int cmd_console(Context& ctx, const Args& args);

@@ -181,6 +181,12 @@ grpc::ServerUnaryReactor* MachineService::Create(grpc::CallbackServerContext* ct
     });
 }
 
+grpc::ServerReadReactor<v1::UploadRequest>* MachineService::Upload(grpc::CallbackServerContext* ctx,
+                                                                   v1::CreateResponse* resp)
+{
+    return make_upload(ctx, registry_, pool_, resp);
+}
+
 grpc::ServerUnaryReactor* MachineService::Start(grpc::CallbackServerContext* ctx, const v1::StartRequest* req,
                                                 v1::StartResponse* resp)
 {

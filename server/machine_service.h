@@ -25,6 +25,8 @@ public:
 
     grpc::ServerUnaryReactor* Create(grpc::CallbackServerContext* ctx, const v1::CreateRequest* req,
                                      v1::CreateResponse* resp) override;
+    grpc::ServerReadReactor<v1::UploadRequest>* Upload(grpc::CallbackServerContext* ctx,
+                                                       v1::CreateResponse* resp) override;
     grpc::ServerUnaryReactor* Start(grpc::CallbackServerContext* ctx, const v1::StartRequest* req,
                                     v1::StartResponse* resp) override;
     grpc::ServerUnaryReactor* Pause(grpc::CallbackServerContext* ctx, const v1::PauseRequest* req,
@@ -63,7 +65,9 @@ private:
     boost::asio::thread_pool pool_;
 };
 
-// Stream reactors (streams.cc).
+// Stream reactors (upload.cc, streams.cc).
+grpc::ServerReadReactor<v1::UploadRequest>* make_upload(grpc::CallbackServerContext* ctx, Registry& registry,
+                                                        boost::asio::thread_pool& pool, v1::CreateResponse* resp);
 grpc::ServerWriteReactor<v1::WatchEvent>* make_watch(Registry& registry, const v1::WatchRequest& req);
 grpc::ServerBidiReactor<v1::ConsoleRequest, v1::ConsoleResponse>* make_console(
     Registry& registry, boost::asio::thread_pool& pool);

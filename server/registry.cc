@@ -7,13 +7,10 @@
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
-#include <google/protobuf/util/json_util.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <iterator>
-#include <sstream>
 
 #include "server/client_file.h"
 #include "server/status.h"
@@ -113,42 +110,6 @@ uint64_t stored_size(bool bytes, const std::string& data, const std::string& pat
     return ec ? 0 : size;
 }
 
-// Writes `text` to `path` so that a crash leaves the old file or the new
-// one, never a mix: temp file, fsync, rename, fsync of the directory.
-absl::Status write_atomically(const std::filesystem::path& path, const std::string& text)
-{
-    std::string tmp = path.string() + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd == -1) {
-        return host_failure(errno_text("open " + tmp));
-    }
-    size_t done = 0;
-    while (done < text.size()) {
-        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n == -1 && errno == EINTR) {
-            continue;
-        }
-        if (n == -1) {
-            std::string err = errno_text("write " + tmp);
-            ::close(fd);
-            return host_failure(err);
-        }
-        done += static_cast<size_t>(n);
-    }
-    if (::fsync(fd) == -1 || ::close(fd) == -1) {
-        return host_failure(errno_text("fsync " + tmp));
-    }
-    if (::rename(tmp.c_str(), path.c_str()) == -1) {
-        return host_failure(errno_text("rename " + tmp));
-    }
-    int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir != -1) {
-        ::fsync(dir);
-        ::close(dir);
-    }
-    return absl::OkStatus();
-}
-
 v1::WatchEvent make_event(const std::string& name, const runtime::MachineStatus& status)
 {
     v1::WatchEvent event;
@@ -175,7 +136,8 @@ v1::MachineState to_proto(runtime::MachineState state)
 
 Registry::Registry(runtime::DeviceLayer& layer, std::filesystem::path state_dir, Limits limits,
                    std::vector<std::string> image_dirs)
-    : layer_(layer), dir_(std::move(state_dir)), limits_(limits), image_dirs_(std::move(image_dirs))
+    : layer_(layer), dir_(std::move(state_dir)), store_(dir_ / "machines"), limits_(limits),
+      image_dirs_(std::move(image_dirs))
 {
 }
 
@@ -210,41 +172,24 @@ absl::Status Registry::lock_state_dir()
 absl::Status Registry::load()
 {
     std::error_code ec;
-    std::filesystem::create_directories(dir_ / "machines", ec);
+    std::filesystem::create_directories(dir_, ec);
     if (ec) {
-        return host_failure("cannot create " + (dir_ / "machines").string() + ": " + ec.message());
+        return host_failure("cannot create " + dir_.string() + ": " + ec.message());
     }
     if (auto locked = lock_state_dir(); !locked.ok()) {
         return locked;
     }
-    for (const auto& file : std::filesystem::directory_iterator(dir_ / "machines", ec)) {
-        // A write cut short (kill -9, power loss) leaves its temporary
-        // file; the spec it was replacing, if any, is intact.
-        std::error_code removed;
-        if (file.path().extension() == ".tmp" && std::filesystem::remove(file.path(), removed)) {
-            base::log_info("registry", "removed ", file.path().string(), ", left by an interrupted write");
-            continue;
-        }
-        if (file.path().extension() != ".json") {
-            continue;
-        }
-        std::ifstream in(file.path());
-        std::stringstream text;
-        text << in.rdbuf();
-        auto entry = std::make_shared<Entry>();
-        auto parsed = google::protobuf::util::JsonStringToMessage(text.str(), &entry->spec);
-        if (!parsed.ok() || entry->spec.name() != file.path().stem().string()) {
-            base::log_warn("registry", "skipping ", file.path().string(), ": not a machine spec");
-            continue;
-        }
-        entry->building = false;
-        std::lock_guard lock(mutex_);
-        entries_[entry->spec.name()] = entry;
-    }
-    if (ec) {
-        return host_failure("cannot list " + (dir_ / "machines").string() + ": " + ec.message());
+    std::vector<v1::MachineSpec> specs;
+    if (auto loaded = store_.load(&specs); !loaded.ok()) {
+        return loaded;
     }
     std::lock_guard lock(mutex_);
+    for (auto& spec : specs) {
+        auto entry = std::make_shared<Entry>();
+        entry->spec = std::move(spec);
+        entry->building = false;
+        entries_[entry->spec.name()] = entry;
+    }
     base::log_info("registry", "loaded ", entries_.size(), " machine(s) from ", dir_.string());
     return absl::OkStatus();
 }
@@ -330,22 +275,6 @@ absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::build(const v1::Mach
     return machine;
 }
 
-absl::Status Registry::persist(const v1::MachineSpec& spec) const
-{
-    std::string json;
-    google::protobuf::util::JsonPrintOptions options;
-    options.preserve_proto_field_names = true;
-    if (!google::protobuf::util::MessageToJsonString(spec, &json, options).ok()) {
-        return host_failure("cannot encode the spec of '" + spec.name() + "'");
-    }
-    return write_atomically(spec_path(spec.name()), json + "\n");
-}
-
-std::filesystem::path Registry::spec_path(const std::string& name) const
-{
-    return dir_ / "machines" / (name + ".json");
-}
-
 FileRights Registry::rights_of(const v1::Owner& owner) const
 {
     switch (owner.kind_case()) {
@@ -378,7 +307,7 @@ absl::StatusOr<v1::MachineInfo> Registry::create(v1::MachineSpec spec, const v1:
         spec.set_loader(loader_kind((*machine)->image_format()));
         entry->spec.set_loader(spec.loader());
     }
-    absl::Status stored = machine.ok() ? persist(spec) : machine.status();
+    absl::Status stored = machine.ok() ? store_.save(spec) : machine.status();
     {
         std::lock_guard lock(mutex_);
         if (!stored.ok()) {
@@ -391,6 +320,20 @@ absl::StatusOr<v1::MachineInfo> Registry::create(v1::MachineSpec spec, const v1:
     base::log_info("registry", "created machine ", spec.name());
     publish(make_event(spec.name(), (*machine)->status()));
     return info(spec, *machine);
+}
+
+absl::StatusOr<uint64_t> Registry::upload_limit(const v1::MachineSpec& spec) const
+{
+    if (spec.image_case() != v1::MachineSpec::IMAGE_NOT_SET ||
+        spec.initrd_case() != v1::MachineSpec::INITRD_NOT_SET) {
+        return bad_request("the spec of an upload names no image or initrd: their bytes follow it");
+    }
+    v1::MachineSpec with_image = spec;
+    with_image.set_image_bytes("");
+    if (auto ok = check_spec(with_image, limits_); !ok.ok()) {
+        return ok;
+    }
+    return memory_bytes(spec);
 }
 
 std::shared_ptr<Registry::Entry> Registry::find(const std::string& name) const
@@ -517,11 +460,7 @@ absl::Status Registry::remove(const std::string& name)
         machine->stop("deleted");
         machine->on_status(nullptr);
     }
-    std::error_code ec;
-    std::filesystem::remove(spec_path(name), ec);
-    if (ec) {
-        base::log_warn("registry", "cannot remove ", spec_path(name).string(), ": ", ec.message());
-    }
+    store_.remove(name);
     {
         std::lock_guard lock(mutex_);
         entries_.erase(name);

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
 // The daemon's named machines.  Each entry keeps the spec it was created
-// with (persisted as <state-dir>/machines/<name>.json, written atomically)
-// and, once built, the runtime machine.  Machines found on disk at start are
+// with (persisted in <state-dir>/machines, see SpecStore) and, once built, the runtime machine.  Machines found on disk at start are
 // listed as stopped and built again by the next start.
 //
 // Threads: any.  Calls that wait for the runtime (create, start, pause,
@@ -26,6 +25,7 @@
 #include <vector>
 
 #include "server/client_file.h"
+#include "server/spec_store.h"
 #include "vmruntime/runtime/device_layer.h"
 #include "vmruntime/runtime/machine.h"
 #include "vmruntime/v1/vmruntime.pb.h"
@@ -65,6 +65,9 @@ public:
     // `owner` replaces whatever owner the spec carries: the files it names
     // are opened with the owner's rights, now and at every later Start.
     absl::StatusOr<v1::MachineInfo> create(v1::MachineSpec spec, const v1::Owner& owner);
+    // For an Upload of `spec`, which names no image or initrd: whether
+    // Create may go on, and the most bytes the two may have together.
+    absl::StatusOr<uint64_t> upload_limit(const v1::MachineSpec& spec) const;
     absl::StatusOr<v1::MachineInfo> start(const std::string& name);
     absl::StatusOr<v1::MachineInfo> pause(const std::string& name);
     absl::StatusOr<v1::MachineInfo> resume(const std::string& name);
@@ -111,8 +114,6 @@ private:
     absl::StatusOr<std::shared_ptr<runtime::Machine>> build(const v1::MachineSpec& spec);
     FileRights rights_of(const v1::Owner& owner) const;
     absl::Status lock_state_dir();
-    absl::Status persist(const v1::MachineSpec& spec) const;
-    std::filesystem::path spec_path(const std::string& name) const;
     v1::MachineInfo info(const v1::MachineSpec& spec,
                          const std::shared_ptr<runtime::Machine>& machine) const;
     void publish(const v1::WatchEvent& event);
@@ -120,6 +121,7 @@ private:
 
     runtime::DeviceLayer& layer_;
     std::filesystem::path dir_;
+    SpecStore store_;
     Limits limits_;
     std::vector<std::string> image_dirs_;
     int lock_fd_ = -1;  // flock()ed while the daemon lives

@@ -232,6 +232,9 @@ TEST_F(TcpTest, RemoteClientsNameOnlyFilesInImageDirs)
     }
     auto nested = as_remote({"create", "nested", images_ + "//hello.elf", "--memory", "8"});
     EXPECT_EQ(nested.exit_code, 0) << nested.err;
+    std::filesystem::copy_file(hello_, file("outside.elf"));
+    auto sent = as_remote({"create", "sent", file("outside.elf"), "--memory", "8", "--upload"});
+    EXPECT_EQ(sent.exit_code, 0) << "or it sends the bytes: " << sent.err;
 
     auto healthy = as_remote({"get", "healthy", "--json"});
     EXPECT_NE(healthy.out.find("MACHINE_STATE_RUNNING"), std::string::npos) << healthy.out;

@@ -402,13 +402,14 @@ private:
 };
 
 // `vmctl run --kernel` on the bzImage of the same kernel (the boot
-// protocol's path): a shell to type into; Ctrl-] detaches and leaves the
-// machine running; `vmctl console` attaches again.
+// protocol's path), kernel and initrd sent with --upload as a remote client
+// would: a shell to type into; Ctrl-] detaches and leaves the machine
+// running; `vmctl console` attaches again.
 TEST_F(LinuxTest, VmctlRunGivesAShellAndDetaches)
 {
     std::vector<std::string> run = {VMCTL_PATH, "--socket", daemon_.socket(), "run", "--kernel",
                                     kernel_.bzimage, "--initrd", kernel_.initrd, "--memory", "64",
-                                    "--cmdline", kernel_.cmdline, "--name", "bz"};
+                                    "--cmdline", kernel_.cmdline, "--name", "bz", "--upload"};
     Vmctl vmctl(run);
     ASSERT_TRUE(vmctl.wait_for(kPrompt, kBootTimeout)) << vmctl.output();
     vmctl.type("echo $((6*7))\n");
@@ -419,6 +420,8 @@ TEST_F(LinuxTest, VmctlRunGivesAShellAndDetaches)
     ASSERT_TRUE(call(&v1::Machines::Stub::Get, "bz", &got).ok());
     EXPECT_EQ(got.machine().state(), v1::MACHINE_STATE_RUNNING) << "detaching leaves it running";
     EXPECT_EQ(got.machine().spec().loader(), v1::LOADER_KIND_BZIMAGE);
+    EXPECT_EQ(got.machine().image_size(), std::filesystem::file_size(kernel_.bzimage));
+    EXPECT_EQ(got.machine().initrd_size(), std::filesystem::file_size(kernel_.initrd));
 
     Vmctl console({VMCTL_PATH, "--socket", daemon_.socket(), "console", "bz"});
     console.type("poweroff -f\n");
