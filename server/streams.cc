@@ -23,6 +23,7 @@
 
 #include "server/machine_service.h"
 #include "server/status.h"
+#include "vmruntime/base/log.h"
 
 namespace vmruntime::server {
 namespace {
@@ -30,6 +31,9 @@ namespace {
 using runtime::MachineState;
 
 constexpr size_t kConsoleChunk = 64 * 1024;
+// A Watch client that stops reading is dropped once this many events wait
+// for it, rather than holding the daemon's memory.
+constexpr size_t kMaxQueuedEvents = 4096;
 // After the machine has ended, UART output it posted to its device strand
 // may reach the ring a little later: the Console stream waits this long
 // for it before it ends.
@@ -109,6 +113,14 @@ struct WatchSession {
         }
         {
             std::lock_guard lock(mutex);
+            if (queue.size() >= max_queued) {
+                if (link.open()) {
+                    base::log_warn("rpc", "Watch: dropped a watcher ", queue.size(), " events behind");
+                }
+                link.finish(to_grpc(over_limit("the watcher fell " + std::to_string(queue.size()) +
+                                               " events behind: watch again to see the current states")));
+                return;
+            }
             queue.push_back(event);
             if (writing) {
                 return;
@@ -136,6 +148,7 @@ struct WatchSession {
     const std::string filter;
     std::mutex mutex;
     std::deque<v1::WatchEvent> queue;
+    size_t max_queued = kMaxQueuedEvents;  // plus the first states, one per machine
     bool writing = false;
     v1::WatchEvent current;  // the event being written
 };
@@ -146,8 +159,14 @@ public:
         : registry_(registry), session_(std::make_shared<WatchSession>(this, req.name()))
     {
         // Subscribe first: a change between the two is sent twice, never lost.
-        id_ = registry_.subscribe([s = session_](const v1::WatchEvent& e) { s->push(e); });
-        for (const auto& info : registry_.list()) {
+        id_ = registry_.subscribe(
+            [s = session_](const v1::WatchEvent& e) { guard(s->link, "Watch", [&] { s->push(e); }); });
+        const auto machines = registry_.list();
+        {
+            std::lock_guard lock(session_->mutex);
+            session_->max_queued += machines.size();
+        }
+        for (const auto& info : machines) {
             v1::WatchEvent event;
             event.set_name(info.spec().name());
             event.set_state(info.state());
@@ -227,7 +246,7 @@ public:
         }
         input_ = request.input();
         input_pos_ = 0;
-        boost::asio::post(pool_, [self = shared_from_this()] { self->feed(); });
+        boost::asio::post(pool_, [self = shared_from_this()] { guard(self->link, "Console", [&] { self->feed(); }); });
     }
 
     // The client closed its side before naming a machine.
@@ -288,10 +307,12 @@ private:
     {
         auto& strand = self->strand_;
         boost::asio::post(strand, [self = std::move(self), step] {
-            step(*self);
-            if (self->link.open()) {
-                self->pump();
-            }
+            guard(self->link, "Console", [&] {
+                step(*self);
+                if (self->link.open()) {
+                    self->pump();
+                }
+            });
         });
     }
 
@@ -325,9 +346,11 @@ private:
             grace_timer_.expires_after(kLateOutput);
             grace_timer_.async_wait([self = shared_from_this()](const boost::system::error_code&) {
                 self->grace_over_ = true;
-                if (self->link.open()) {
-                    self->pump();
-                }
+                guard(self->link, "Console", [&] {
+                    if (self->link.open()) {
+                        self->pump();
+                    }
+                });
             });
         }
         if (!ring_waiting_) {
@@ -366,9 +389,11 @@ private:
         if (input_pos_ < input_.size() && state != MachineState::Stopped && state != MachineState::Crashed) {
             in_timer_.expires_after(kInputRetry);
             in_timer_.async_wait([self = shared_from_this()](const boost::system::error_code&) {
-                if (self->link.with([](ConsoleBase&) {})) {
-                    self->feed();
-                }
+                guard(self->link, "Console", [&] {
+                    if (self->link.with([](ConsoleBase&) {})) {
+                        self->feed();
+                    }
+                });
             });
             return;
         }

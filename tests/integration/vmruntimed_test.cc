@@ -257,6 +257,46 @@ TEST_F(DaemonTest, WatchSeesStateChanges)
     EXPECT_EQ(seen, want);
 }
 
+// A watcher that stops reading is dropped with RESOURCE_EXHAUSTED once
+// thousands of events wait for it, instead of queueing without bound;
+// another watcher that reads keeps its stream.
+TEST_F(DaemonTest, AWatcherThatStopsReadingIsDroppedNotQueuedForEver)
+{
+    // The stalled client's own window is kept at 1 KiB, so the daemon can
+    // hand its transport only that much before events queue.
+    grpc::ChannelArguments small_window;
+    small_window.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    small_window.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
+    auto stalled_stub = v1::Machines::NewStub(grpc::CreateCustomChannel(
+        "unix:" + daemon_.socket(), grpc::InsecureChannelCredentials(), small_window));
+    grpc::ClientContext stalled_cc, reading_cc;
+    auto stalled = stalled_stub->Watch(&stalled_cc, v1::WatchRequest());
+    v1::WatchRequest only_kept;
+    only_kept.set_name("kept");
+    auto reading = stub_->Watch(&reading_cc, only_kept);
+    // Create and delete publish an event each.
+    bool dropped = false;
+    for (int i = 0; i < 10000 && !dropped; ++i) {
+        ASSERT_TRUE(create(hello("churn")).ok());
+        ASSERT_TRUE(call(&v1::Machines::Stub::Delete, "churn").ok());
+        if (i % 200 == 199) {
+            dropped = daemon_.log().find("Watch: dropped a watcher") != std::string::npos;
+        }
+    }
+    v1::WatchEvent event;
+    while (stalled->Read(&event)) {
+    }
+    grpc::Status status = stalled->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+    EXPECT_NE(status.error_message().find("events behind"), std::string::npos) << status.error_message();
+
+    ASSERT_TRUE(create(hello("kept")).ok());
+    ASSERT_TRUE(reading->Read(&event));
+    EXPECT_EQ(event.name(), "kept");
+    reading_cc.TryCancel();
+    reading->Finish();
+}
+
 TEST_F(DaemonTest, TwoClientsWatchOneMachine)
 {
     ASSERT_TRUE(create(hello("ww")).ok());
