@@ -133,8 +133,8 @@ protected:
         return took;
     }
 
-    // The offset of the oldest console byte the daemon still holds.
-    uint64_t oldest_console_offset(const std::string& name)
+    // The first chunk of console output the daemon still holds.
+    v1::ConsoleResponse oldest_console(const std::string& name)
     {
         grpc::ClientContext cc;
         cc.set_deadline(std::chrono::system_clock::now() + 30s);
@@ -145,7 +145,19 @@ protected:
         v1::ConsoleResponse resp;
         EXPECT_TRUE(stream->Write(first) && stream->Read(&resp));
         cc.TryCancel();
-        return resp.offset();
+        stream->Finish();
+        return resp;
+    }
+
+    // The "tick N" lines guests/hello printed so far (one a second).
+    size_t ticks(const std::string& name)
+    {
+        const std::string out = oldest_console(name).data();
+        size_t n = 0;
+        for (size_t at = out.find("tick "); at != std::string::npos; at = out.find("tick ", at + 1)) {
+            ++n;
+        }
+        return n;
     }
 
     uint64_t console_bytes(const std::string& name)
@@ -190,6 +202,7 @@ TEST_F(HostileGuestsTest, HostileGuestsHarmNothingButThemselves)
         ASSERT_TRUE(call(&v1::Machines::Stub::Start, h.name, &started).ok()) << h.name;
     }
     const ProcessUsage before = process_usage(daemon_.pid());
+    const size_t ticks_before = ticks("healthy");
 
     // While the floods run: the healthy guest answers at once, every time.
     std::vector<std::chrono::microseconds> latencies;
@@ -205,7 +218,10 @@ TEST_F(HostileGuestsTest, HostileGuestsHarmNothingButThemselves)
     std::cout << "uart-flood wrote " << flooded << " bytes in " << flood_seconds << " s ("
               << static_cast<double>(flooded) / flood_seconds / 1024 << " KiB/s)\n";
     EXPECT_GE(flooded, flood) << "the flood did not reach its size in time";
-    EXPECT_GE(oldest_console_offset("uart-flood") + kConsoleRingBytes, flooded) << "the console ring is bounded";
+    EXPECT_GE(oldest_console("uart-flood").offset() + kConsoleRingBytes, flooded) << "the console ring is bounded";
+    const size_t ticked = ticks("healthy") - ticks_before;
+    std::cout << "healthy ticked " << ticked << " times in " << flood_seconds << " s (hz=100: one line a second)\n";
+    EXPECT_GE(static_cast<double>(ticked), flood_seconds / 2) << "the healthy guest keeps ticking";
     ASSERT_GE(latencies.size(), 5u);
     std::sort(latencies.begin(), latencies.end());
     const auto median = latencies[latencies.size() / 2];
