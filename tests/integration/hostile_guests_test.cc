@@ -230,7 +230,9 @@ TEST_F(HostileGuestsTest, HostileGuestsHarmNothingButThemselves)
     EXPECT_LE(median, 10ms);
     const ProcessUsage after = process_usage(daemon_.pid());
     std::cout << "daemon RSS " << before.rss_kib << " KiB before the flood, " << after.rss_kib << " KiB after\n";
+#ifndef __SANITIZE_ADDRESS__  // ASan holds freed memory in a 256 MiB quarantine
     EXPECT_LT(after.rss_kib, before.rss_kib + 16 * 1024) << "the daemon's memory stays flat";
+#endif
     EXPECT_EQ(state("healthy"), v1::MACHINE_STATE_RUNNING);
 
     for (const auto& h : kHostiles) {
