@@ -224,7 +224,11 @@ int main(int argc, char** argv)
         std::cerr << "vmruntimed: cannot serve on " << opt.tcp.listen << "\n";
         return 1;
     }
-    unix_socket->serve(*server);
+    if (!unix_socket->serve(*server, &error)) {
+        std::cerr << "vmruntimed: " << error << "\n";
+        server->Shutdown();
+        return 1;
+    }
     vmruntime::base::log_info("vmruntimed", "serving on ", opt.socket, tcp_creds ? " and TLS " : "",
                               opt.tcp.listen, ", state in ", opt.state_dir);
 

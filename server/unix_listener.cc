@@ -35,8 +35,8 @@ std::unique_ptr<UnixListener> UnixListener::open(const std::string& path, std::s
     int bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
     int bind_errno = errno;
     ::umask(old_mask);
-    if (bound == -1 || ::listen(fd, SOMAXCONN) == -1) {
-        *error = "cannot serve on " + path + ": " + std::strerror(bound == -1 ? bind_errno : errno);
+    if (bound == -1) {
+        *error = "cannot serve on " + path + ": " + std::strerror(bind_errno);
         ::close(fd);
         return nullptr;
     }
@@ -54,9 +54,15 @@ UnixListener::~UnixListener()
     ::close(fd_);
 }
 
-void UnixListener::serve(grpc::Server& server)
+// Not listening before: a client that can connect finds every port served.
+bool UnixListener::serve(grpc::Server& server, std::string* error)
 {
+    if (::listen(fd_, SOMAXCONN) == -1) {
+        *error = std::string("cannot listen on the Unix socket: ") + std::strerror(errno);
+        return false;
+    }
     thread_ = std::thread([this, &server] { accept_loop(server); });
+    return true;
 }
 
 void UnixListener::accept_loop(grpc::Server& server)

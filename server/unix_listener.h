@@ -17,17 +17,18 @@ namespace vmruntime::server {
 
 class UnixListener {
 public:
-    // Binds and listens on `path` (which must not exist), mode 0660 from the
-    // start.  Null, with `error` set, on failure.
+    // Binds `path` (which must not exist), mode 0660 from the start.  Null,
+    // with `error` set, on failure.
     static std::unique_ptr<UnixListener> open(const std::string& path, std::string* error);
     // Stops accepting.
     ~UnixListener();
     UnixListener(const UnixListener&) = delete;
     UnixListener& operator=(const UnixListener&) = delete;
 
-    // Accepts connections for `server` (started) on a thread of its own
-    // until destroyed; `server` must outlive that.
-    void serve(grpc::Server& server);
+    // Listens, and accepts connections for `server` (started, with its
+    // other ports) on a thread of its own until destroyed; `server` must
+    // outlive that.  False, with `error` set, if it cannot listen.
+    bool serve(grpc::Server& server, std::string* error);
 
 private:
     explicit UnixListener(int fd) : fd_(fd) {}
