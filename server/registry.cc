@@ -38,11 +38,6 @@ bool valid_name(const std::string& name)
     return true;
 }
 
-std::string errno_text(const std::string& what)
-{
-    return what + ": " + std::strerror(errno);
-}
-
 runtime::ImageFormat to_format(v1::LoaderKind kind)
 {
     switch (kind) {

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
 // The daemon's named machines.  Each entry keeps the spec it was created
-// with (persisted in <state-dir>/machines, see SpecStore) and, once built, the runtime machine.  Machines found on disk at start are
-// listed as stopped and built again by the next start.
+// with (persisted in <state-dir>/machines, see SpecStore) and, once built,
+// the runtime machine.  Machines found on disk at start are listed as
+// stopped and built again by the next start.
 //
 // Threads: any.  Calls that wait for the runtime (create, start, pause,
 // resume, remove) may block for a while, so the service runs them on its

@@ -23,11 +23,6 @@ constexpr const char* kSpec = ".json";
 constexpr const char* kImage = ".image";
 constexpr const char* kInitrd = ".initrd";
 
-std::string errno_text(const std::string& what)
-{
-    return what + ": " + std::strerror(errno);
-}
-
 // Writes `text` to `path` so that a crash leaves the old file or the new
 // one, never a mix: temp file, fsync, rename, fsync of the directory.
 absl::Status write_atomically(const std::filesystem::path& path, std::string_view text)
@@ -76,28 +71,22 @@ bool parse_spec(const std::filesystem::path& file, v1::MachineSpec* spec)
 // Moves the uploaded bytes out of `spec` while it is encoded, and back.
 class UploadsSetAside {
 public:
-    explicit UploadsSetAside(v1::MachineSpec& spec) : spec_(spec)
-    {
-        if (spec_.image_case() == v1::MachineSpec::kImageBytes) {
-            spec_.mutable_image_bytes()->swap(image_);
-        }
-        if (spec_.initrd_case() == v1::MachineSpec::kInitrdBytes) {
-            spec_.mutable_initrd_bytes()->swap(initrd_);
-        }
-    }
-    ~UploadsSetAside()
-    {
-        if (spec_.image_case() == v1::MachineSpec::kImageBytes) {
-            spec_.mutable_image_bytes()->swap(image_);
-        }
-        if (spec_.initrd_case() == v1::MachineSpec::kInitrdBytes) {
-            spec_.mutable_initrd_bytes()->swap(initrd_);
-        }
-    }
+    explicit UploadsSetAside(v1::MachineSpec& spec) : spec_(spec) { swap(); }
+    ~UploadsSetAside() { swap(); }
     UploadsSetAside(const UploadsSetAside&) = delete;
     UploadsSetAside& operator=(const UploadsSetAside&) = delete;
 
 private:
+    void swap()
+    {
+        if (spec_.image_case() == v1::MachineSpec::kImageBytes) {
+            spec_.mutable_image_bytes()->swap(image_);
+        }
+        if (spec_.initrd_case() == v1::MachineSpec::kInitrdBytes) {
+            spec_.mutable_initrd_bytes()->swap(initrd_);
+        }
+    }
+
     v1::MachineSpec& spec_;
     std::string image_, initrd_;
 };
@@ -118,12 +107,17 @@ absl::Status SpecStore::load(std::vector<v1::MachineSpec>* specs) const
     if (ec) {
         return host_failure("cannot create " + dir_.string() + ": " + ec.message());
     }
+    std::vector<std::filesystem::path> uploads;
     for (const auto& file : std::filesystem::directory_iterator(dir_, ec)) {
         // A write cut short (kill -9, power loss) leaves its temporary
         // file; the file it was replacing, if any, is intact.
         std::error_code removed;
         if (file.path().extension() == ".tmp" && std::filesystem::remove(file.path(), removed)) {
             base::log_info("registry", "removed ", file.path().string(), ", left by an interrupted write");
+            continue;
+        }
+        if (file.path().extension() == kImage || file.path().extension() == kInitrd) {
+            uploads.push_back(file.path());
             continue;
         }
         if (file.path().extension() != kSpec) {
@@ -144,7 +138,7 @@ absl::Status SpecStore::load(std::vector<v1::MachineSpec>* specs) const
     if (ec) {
         return host_failure("cannot list " + dir_.string() + ": " + ec.message());
     }
-    remove_orphans(*specs);
+    remove_orphans(*specs, uploads);
     return absl::OkStatus();
 }
 
@@ -177,20 +171,17 @@ bool SpecStore::read_upload(const std::string& name, const char* extension, std:
 
 // Uploads written by a create that crashed before its spec, or left by a
 // delete that crashed after removing the spec.
-void SpecStore::remove_orphans(const std::vector<v1::MachineSpec>& specs) const
+void SpecStore::remove_orphans(const std::vector<v1::MachineSpec>& specs,
+                               const std::vector<std::filesystem::path>& uploads) const
 {
     std::set<std::string> names;
     for (const auto& spec : specs) {
         names.insert(spec.name());
     }
-    std::error_code ec;
-    for (const auto& file : std::filesystem::directory_iterator(dir_, ec)) {
-        const auto extension = file.path().extension();
-        if ((extension == kImage || extension == kInitrd) && !names.count(file.path().stem().string())) {
-            std::error_code removed;
-            if (std::filesystem::remove(file.path(), removed)) {
-                base::log_info("registry", "removed ", file.path().string(), ", which no spec refers to");
-            }
+    for (const auto& upload : uploads) {
+        std::error_code removed;
+        if (!names.count(upload.stem().string()) && std::filesystem::remove(upload, removed)) {
+            base::log_info("registry", "removed ", upload.string(), ", which no spec refers to");
         }
     }
 }

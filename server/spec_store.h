@@ -41,7 +41,8 @@ public:
 private:
     std::filesystem::path path(const std::string& name, const char* extension) const;
     bool read_upload(const std::string& name, const char* extension, std::string* bytes) const;
-    void remove_orphans(const std::vector<v1::MachineSpec>& specs) const;
+    void remove_orphans(const std::vector<v1::MachineSpec>& specs,
+                        const std::vector<std::filesystem::path>& uploads) const;
 
     std::filesystem::path dir_;
 };

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "server/status.h"
 
+#include <cerrno>
+#include <cstring>
 #include <exception>
 #include <string>
 
@@ -77,6 +79,11 @@ grpc::Status to_grpc(const absl::Status& status)
         return grpc::Status::OK;
     }
     return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+std::string errno_text(const std::string& what)
+{
+    return what + ": " + std::strerror(errno);
 }
 
 }  // namespace vmruntime::server

@@ -8,6 +8,7 @@
 #include <absl/status/status.h>
 #include <grpcpp/support/status.h>
 
+#include <string>
 #include <string_view>
 
 namespace vmruntime::server {
@@ -49,5 +50,8 @@ absl::Status guarded(std::string_view rpc, Fn&& fn) noexcept
 }
 
 grpc::Status to_grpc(const absl::Status& status);
+
+// "what: strerror(errno)", for host_failure() messages.
+std::string errno_text(const std::string& what);
 
 }  // namespace vmruntime::server
