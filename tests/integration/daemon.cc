@@ -93,6 +93,12 @@ bool Daemon::start(const std::vector<std::string>& extra_args, std::chrono::seco
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     pid_ = ::fork();
     if (pid_ == 0) {
+        for (auto [resource, value] : limits_) {
+            const rlimit limit = {value, value};
+            if (::setrlimit(resource, &limit) != 0) {
+                _exit(126);
+            }
+        }
         exec_child(argv, "/dev/null", dir_ + "/daemon.log");
     }
     auto deadline = std::chrono::steady_clock::now() + timeout;

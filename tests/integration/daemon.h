@@ -5,11 +5,13 @@
 // directory, its log kept in a file there.  Also runs vmctl.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vmruntime::testing {
@@ -31,6 +33,9 @@ public:
     // killed or did not exit normally.
     int stop();
     bool running();
+    // Runs the next start()ed daemon under this resource limit (soft and
+    // hard), as `prlimit` would.
+    void limit(int resource, rlim_t value) { limits_.emplace_back(resource, value); }
 
     // The temporary directory, removed with the daemon.
     const std::string& dir() const { return dir_; }
@@ -42,6 +47,7 @@ public:
 private:
     std::string dir_, socket_, state_dir_;
     pid_t pid_ = -1;
+    std::vector<std::pair<int, rlim_t>> limits_;
 };
 
 struct CommandResult {

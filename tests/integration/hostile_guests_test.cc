@@ -75,10 +75,13 @@ protected:
         if (access("/dev/kvm", R_OK | W_OK) != 0) {
             GTEST_SKIP() << "*** /dev/kvm is not usable here: vmruntimed integration tests SKIPPED ***";
         }
+        limit_daemon();
         ASSERT_TRUE(daemon_.start()) << daemon_.log();
         stub_ = v1::Machines::NewStub(
             grpc::CreateChannel("unix:" + daemon_.socket(), grpc::InsecureChannelCredentials()));
     }
+
+    virtual void limit_daemon() {}
 
     void TearDown() override
     {
@@ -105,6 +108,15 @@ protected:
         Request req;
         req.set_name(name);
         return (stub_.get()->*rpc)(&cc, req, resp);
+    }
+
+    template <typename Request, typename Response>
+    void expect_ok(grpc::Status (v1::Machines::Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
+                   const std::string& name)
+    {
+        Response resp;
+        grpc::Status status = call(rpc, name, &resp);
+        EXPECT_TRUE(status.ok()) << name << ": " << status.error_message();
     }
 
     v1::MachineState state(const std::string& name)
@@ -268,6 +280,72 @@ TEST_F(HostileGuestsTest, HostileGuestsHarmNothingButThemselves)
     EXPECT_LE(time_get_registers("healthy"), 10ms) << "once the hostile machines are gone";
     EXPECT_EQ(state("healthy"), v1::MACHINE_STATE_RUNNING);
     EXPECT_TRUE(daemon_.running());
+}
+
+// The daemon with no pending-signal quota at all (RLIMIT_SIGPENDING 0, as
+// `prlimit --sigpending=0` sets it, and as a busy host may leave it): the
+// kernel refuses to queue any real-time signal.
+class NoSignalQuotaTest : public HostileGuestsTest {
+protected:
+    void limit_daemon() override { daemon_.limit(RLIMIT_SIGPENDING, 0); }
+};
+
+constexpr unsigned kQuotaRounds = 1000;
+
+// A guest that never leaves the guest by itself is stopped, paused and
+// inspected 1,000 times: every one of those needs a kick to land.
+TEST_F(NoSignalQuotaTest, ASpinningGuestIsStillInspectedPausedAndStopped)
+{
+    const Hostile& spin = kHostiles[1];
+    ASSERT_STREQ(spin.name, "spin-cli");
+    ASSERT_TRUE(create(flat_spec(spin)).ok());
+    expect_ok(&v1::Machines::Stub::Start, spin.name);
+    const auto start = Clock::now();
+    for (unsigned i = 0; i < kQuotaRounds && !HasFailure(); i++) {
+        uint64_t rip = 0;
+        time_get_registers(spin.name, &rip);
+        EXPECT_GE(rip, kFlatLoadAddress);
+        expect_ok(&v1::Machines::Stub::Pause, spin.name);
+        time_get_registers(spin.name);
+        expect_ok(&v1::Machines::Stub::Resume, spin.name);
+    }
+    std::cout << kQuotaRounds << " rounds of GetRegisters, Pause, GetRegisters, Resume in "
+              << std::chrono::duration<double>(Clock::now() - start).count() << " s\n";
+    EXPECT_EQ(state(spin.name), v1::MACHINE_STATE_RUNNING);
+    grpc::ClientContext cc;
+    cc.set_deadline(std::chrono::system_clock::now() + 30s);
+    v1::StopRequest stop;
+    stop.set_name(spin.name);
+    stop.set_timeout_ms(0);
+    v1::StopResponse stopped;
+    EXPECT_TRUE(stub_->Stop(&cc, stop, &stopped).ok());
+    EXPECT_EQ(state(spin.name), v1::MACHINE_STATE_STOPPED);
+    expect_ok(&v1::Machines::Stub::Delete, spin.name);
+}
+
+// The PIT's deadlines need a POSIX timer, whose signal the kernel allocates
+// against the same quota: the daemon says it keeps them on the device
+// strand instead, and the guest ticks on.  SIGTERM then ends the daemon
+// although a guest that never exits by itself is running.
+TEST_F(NoSignalQuotaTest, TimerTicksAndSigtermEndTheDaemon)
+{
+    v1::MachineSpec hello;
+    hello.set_name("hello");
+    hello.set_memory_mib(16);
+    hello.set_image_path(HELLO_ELF);
+    hello.set_cmdline("hz=100");
+    ASSERT_TRUE(create(hello).ok());
+    expect_ok(&v1::Machines::Stub::Start, "hello");
+    ASSERT_TRUE(create(flat_spec(kHostiles[1])).ok());
+    expect_ok(&v1::Machines::Stub::Start, kHostiles[1].name);
+    const auto end = Clock::now() + 30s;
+    while (ticks("hello") < 2 && Clock::now() < end) {
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_GE(ticks("hello"), 2u) << "guests/hello ticks without a POSIX timer";
+    EXPECT_NE(daemon_.log().find("refuses POSIX timers"), std::string::npos)
+        << "the daemon did not run without a signal quota";
+    EXPECT_EQ(daemon_.stop(), 0);
 }
 
 }  // namespace

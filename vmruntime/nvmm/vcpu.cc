@@ -46,28 +46,35 @@ static_assert(kCodeWindow == 2 * kMaxInsn, "the window holds an instruction on e
 // failed: bit 63 set, then the errno.
 constexpr uint64_t kRunErrnoCode = 1ULL << 63;
 
-// Delivered to a vCPU thread to make KVM_RUN return.  A real-time signal, so
-// that it is never one the application uses for something else by accident.
-int kick_signal()
-{
-    return SIGRTMAX - 1;
-}
+// Delivered to a vCPU thread to make KVM_RUN return.  A standard signal,
+// not a real-time one: the kernel refuses to queue a real-time signal once
+// the user's pending-signal quota (RLIMIT_SIGPENDING) is used up, but always
+// marks a standard one pending, so a kick cannot be lost.  SIGURG because
+// nothing sends it unasked (only a socket put in F_SETOWN mode), and
+// ignoring it is its default, so a stray one is harmless.
+constexpr int kKickSignal = SIGURG;
 
 void on_kick(int) {}
 
+// SIG_IGN counts as unhandled: an ignored signal is discarded when sent and
+// would not interrupt KVM_RUN.  SA_RESTART: the vCPU thread's other system
+// calls resume; KVM_RUN returns EINTR regardless.
 void install_kick_handler()
 {
     static std::once_flag once;
     std::call_once(once, [] {
         struct sigaction old = {};
-        sigaction(kick_signal(), nullptr, &old);
-        if (old.sa_handler != SIG_DFL) {
+        sigaction(kKickSignal, nullptr, &old);
+        const bool handled = (old.sa_flags & SA_SIGINFO) ||
+                             (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN);
+        if (handled) {
             return;  // the application handles it; any handler interrupts KVM_RUN
         }
         struct sigaction sa = {};
         sa.sa_handler = on_kick;
+        sa.sa_flags = SA_RESTART;
         sigemptyset(&sa.sa_mask);
-        sigaction(kick_signal(), &sa, nullptr);
+        sigaction(kKickSignal, &sa, nullptr);
     });
 }
 
@@ -114,7 +121,7 @@ void request_stop(volatile int* stop)
     if (area->in_run.load(std::memory_order_seq_cst)) {
         pid_t tid = area->tid.load(std::memory_order_relaxed);
         if (tid > 0) {
-            syscall(SYS_tgkill, getpid(), tid, kick_signal());
+            syscall(SYS_tgkill, getpid(), tid, kKickSignal);
         }
     }
 }

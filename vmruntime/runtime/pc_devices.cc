@@ -61,7 +61,7 @@ PcDevices::PcDevices(const Strand& strand, dev::Clock& clock, dev::ByteSink& con
       pic_slave_(pic_mutex_, pic_.slave()),
       pic_elcr_(pic_mutex_, pic_.elcr()),
       irq_(locked_lines(pic_mutex_, pic_)),
-      pit_timer_(pic_mutex_, clock),
+      pit_timer_(pic_mutex_, clock, strand),
       rtc_timer_(strand),
       pit_(clock, pit_timer_, pic_.line(0)),
       port61_(pit_),

@@ -82,8 +82,9 @@ public:
     std::optional<uint8_t> acknowledge();
 
     // On the vCPU thread that takes the PIC's interrupts: the PIT's
-    // expiries signal it with `signal` (see VcpuTimer) until detach.
-    bool attach_timer(int signal) { return pit_timer_.attach(signal); }
+    // expiries signal it with `signal`, or call `wake` (see VcpuTimer),
+    // until detach.
+    void attach_timer(int signal, std::function<void()> wake) { pit_timer_.attach(signal, std::move(wake)); }
     void detach_timer() { pit_timer_.detach(); }
     void expire_timer() { pit_timer_.expire_due(); }
     std::optional<std::chrono::nanoseconds> timer_deadline() const { return pit_timer_.deadline(); }

@@ -34,7 +34,8 @@ constexpr uint32_t kCpuid1EcxApicFeatures = 1U << 21 | 1U << 24;
 constexpr size_t kMaxCodeBytes = 15;  // the longest x86 instruction
 
 // The PIT's expiries, sent to vCPU 0's thread.  A real-time signal of the
-// runtime's own, below the one libnvmm kicks with.
+// runtime's own: a POSIX timer allocates its signal when it is created, so
+// once it exists no expiry is refused for the pending-signal quota.
 const int kTimerSignal = SIGRTMAX - 2;
 
 thread_local VcpuRunner* t_runner = nullptr;
@@ -173,12 +174,8 @@ void VcpuRunner::thread_main()
     t_runner = this;
     if (id_ == 0) {
         install_timer_handler();
-        serves_timer_ = machine_.devices_->attach_timer(kTimerSignal);
-        if (!serves_timer_) {
-            machine_.finish(MachineState::Crashed, 0,
-                            std::string("vcpu 0: no host timer for the PIT: ") + std::strerror(errno));
-            return exit_thread();
-        }
+        machine_.devices_->attach_timer(kTimerSignal, [this] { timer_expired_on_strand(); });
+        serves_timer_ = true;
     }
     loop();
     if (serves_timer_) {
@@ -436,6 +433,12 @@ void VcpuRunner::timer_signalled()
     timer_due_.store(true, std::memory_order_release);
     wake_.fetch_add(1, std::memory_order_acq_rel);
     nvmm_vcpu_stop(&vcpu_);
+}
+
+void VcpuRunner::timer_expired_on_strand()
+{
+    timer_due_.store(true, std::memory_order_release);
+    kick();
 }
 
 // The flag first: an expiry signalled while the PIT runs is seen next time.

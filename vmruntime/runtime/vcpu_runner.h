@@ -65,6 +65,8 @@ public:
     void direct_io(nvmm_io* io);
     // From the PIT timer's signal handler, on this vCPU's thread.
     void timer_signalled();
+    // From the device strand, when the host refused the timer's signal.
+    void timer_expired_on_strand();
 
     void add_counters(ExitCounters& total) const;
 
