@@ -48,7 +48,8 @@ struct Platform {
     PostCodePort post;
     DebugExitPort debug_exit{[](uint32_t) {}};
     PciConfig pci;
-    IoBus bus;
+    GuestLog log{"fuzz", clock};
+    IoBus bus{log};
 
     Platform()
     {

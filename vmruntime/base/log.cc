@@ -2,15 +2,16 @@
 //
 // The logger behind log.h: a minimum level read without a lock on every
 // call, and a sink guarded by one mutex so each line reaches it whole.
+// The default sink only queues the line (StderrQueue): logging never waits
+// for stderr.
 #include "vmruntime/base/log.h"
 
-#include <unistd.h>
-
 #include <atomic>
-#include <cerrno>
 #include <ctime>
 #include <iomanip>
 #include <mutex>
+
+#include "vmruntime/base/stderr_queue.h"
 
 namespace vmruntime::base {
 namespace {
@@ -28,29 +29,6 @@ SinkSlot& sink_slot()
 {
     static SinkSlot slot;
     return slot;
-}
-
-// One write(2) per line keeps lines from different processes sharing the
-// same stderr from interleaving too.
-void write_stderr(std::string_view line)
-{
-    std::string buf;
-    buf.reserve(line.size() + 1);
-    buf.append(line);
-    buf.push_back('\n');
-    const char* p = buf.data();
-    size_t left = buf.size();
-    while (left > 0) {
-        ssize_t n = ::write(STDERR_FILENO, p, left);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return;  // Nowhere left to report a failing stderr.
-        }
-        p += n;
-        left -= static_cast<size_t>(n);
-    }
 }
 
 }  // namespace
@@ -114,14 +92,24 @@ void log_message(LogLevel level, std::string_view component, std::string_view me
     if (!log_enabled(level)) {
         return;
     }
-    const std::string line = format_log_line(std::chrono::system_clock::now(), level, component, message);
+    std::string line = format_log_line(std::chrono::system_clock::now(), level, component, message);
     SinkSlot& slot = sink_slot();
     std::lock_guard lock(slot.mutex);
     if (slot.sink) {
         slot.sink(line);
     } else {
-        write_stderr(line);
+        StderrQueue::instance().push(std::move(line));
     }
+}
+
+bool flush_log(std::chrono::milliseconds timeout)
+{
+    return StderrQueue::instance().flush(timeout);
+}
+
+uint64_t log_lines_dropped()
+{
+    return StderrQueue::instance().dropped();
 }
 
 std::string hex(uint64_t value)

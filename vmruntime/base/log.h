@@ -4,8 +4,10 @@
 //
 //     2026-11-25T10:00:00.123Z WARN [io_bus] unclaimed read of port 0x2f9
 //
-// (UTC, milliseconds), written to stderr in a single write(2) unless a test
-// or the daemon installs its own sink.  Arguments are formatted with
+// (UTC, milliseconds), written to stderr in a single write(2) by a thread
+// of its own unless a test installs its own sink: logging never waits for
+// stderr, and while stderr takes nothing, lines past 1 MiB are dropped and
+// counted.  Arguments are formatted with
 // operator<<, so the call sites are type-safe and need no format strings
 // (std::format is not in GCC 12).  Safe to call from any thread.
 #pragma once
@@ -34,6 +36,13 @@ bool log_enabled(LogLevel level);
 // Replaces the sink and returns the previous one; an empty sink restores
 // the default (stderr).
 LogSink set_log_sink(LogSink sink);
+
+// Waits until the lines logged to stderr so far are written, for at most
+// `timeout`; false if stderr did not take them.  (At exit this happens by
+// itself, for at most a second.)
+bool flush_log(std::chrono::milliseconds timeout = std::chrono::seconds(1));
+// Lines stderr did not take in time, since the process started.
+uint64_t log_lines_dropped();
 
 // "DEBUG", "INFO", "WARN" or "ERROR".
 std::string_view log_level_name(LogLevel level);

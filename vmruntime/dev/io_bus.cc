@@ -60,18 +60,30 @@ void IoBus::write(uint16_t port, unsigned size, uint32_t value)
     note_unclaimed(port, size, "write");
 }
 
+IoBus::~IoBus()
+{
+    if (unclaimed_ports_ > kLoggedPorts) {
+        log_.warn("io_bus", "unclaimed accesses to ", unclaimed_ports_ - kLoggedPorts,
+                  " more ports were not logged");
+    }
+}
+
 // A guest that probes every port must not flood the host's log: each port
-// is logged once, and only the first kLoggedPorts of them.
+// is logged once, and only the first kLoggedPorts of them; the others are
+// summed up when the bus goes.
 void IoBus::note_unclaimed(uint16_t port, unsigned size, const char* what)
 {
-    if (warned_.test(port) || warned_ports_ >= kLoggedPorts) {
+    if (unclaimed_.test(port)) {
         return;
     }
-    warned_.set(port);
-    const bool last = ++warned_ports_ == kLoggedPorts;
-    base::log_warn("io_bus", "unclaimed ", size, "-byte ", what, " of port ", base::hex(port),
-                   last ? " (no further unclaimed accesses are logged)"
-                        : " (further accesses to this port are not logged)");
+    unclaimed_.set(port);
+    if (++unclaimed_ports_ > kLoggedPorts) {
+        return;
+    }
+    const bool last = unclaimed_ports_ == kLoggedPorts;
+    log_.warn("io_bus", "unclaimed ", size, "-byte ", what, " of port ", base::hex(port),
+              last ? " (accesses to further ports are counted, not logged)"
+                   : " (further accesses to this port are not logged)");
 }
 
 }  // namespace vmruntime::dev

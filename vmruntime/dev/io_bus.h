@@ -4,8 +4,10 @@
 // PioDevices.  An access is routed by its first port to the device whose
 // range holds it, with offset = port - base.  Ports nobody claims behave as
 // on a PC with nothing on the bus: reads float to all ones, writes vanish.
-// Those accesses are counted and logged once per port (a guest probing for
-// hardware is normal, a flood of warnings is not).
+// Those accesses are counted and logged once per port, for the first
+// kLoggedPorts ports, through the machine's GuestLog (a guest probing for
+// hardware is normal, a flood of warnings is not); the bus's end says how
+// many more ports were touched.
 #pragma once
 
 #include <bitset>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "vmruntime/dev/device.h"
+#include "vmruntime/dev/guest_log.h"
 
 namespace vmruntime::dev {
 
@@ -23,6 +26,12 @@ struct IoBusCounters {
 
 class IoBus {
 public:
+    // `log` outlives the bus.
+    explicit IoBus(GuestLog& log) : log_(log) {}
+    ~IoBus();
+    IoBus(const IoBus&) = delete;
+    IoBus& operator=(const IoBus&) = delete;
+
     // Maps ports [base, base + length) to `device`, which must outlive the
     // bus.  Returns false, changing nothing, when the range is empty, runs
     // past port 0xffff, or overlaps a range already registered.
@@ -45,10 +54,11 @@ private:
     const Range* find(uint16_t port) const;
     void note_unclaimed(uint16_t port, unsigned size, const char* what);
 
+    GuestLog& log_;
     std::vector<Range> ranges_;  // sorted by base, disjoint
     static constexpr unsigned kLoggedPorts = 16;
-    std::bitset<65536> warned_;  // ports whose unclaimed access was logged
-    unsigned warned_ports_ = 0;
+    std::bitset<65536> unclaimed_;  // ports accessed while unclaimed
+    unsigned unclaimed_ports_ = 0;
     IoBusCounters counters_;
 };
 

@@ -99,7 +99,7 @@ bool Machine::build(std::string* error)
             }
         },
     };
-    devices_ = std::make_unique<PcDevices>(strand_, clock_, console_, std::move(events));
+    devices_ = std::make_unique<PcDevices>(spec_.name, strand_, clock_, console_, std::move(events));
     unsigned seq = g_machine_seq.fetch_add(1);
     for (unsigned i = 0; i < spec_.vcpus; i++) {
         auto runner = std::make_unique<VcpuRunner>(*this, i, host_cpu_for(i + seq));

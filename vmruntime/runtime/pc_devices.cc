@@ -54,9 +54,10 @@ void LockedIrqLine::set_level(bool high)
     line_.set_level(high);
 }
 
-PcDevices::PcDevices(const Strand& strand, dev::Clock& clock, dev::ByteSink& console,
-                     PlatformEvents events)
+PcDevices::PcDevices(std::string_view machine, const Strand& strand, dev::Clock& clock,
+                     dev::ByteSink& console, PlatformEvents events)
     : events_(std::move(events)),
+      guest_log_(machine, clock),
       pic_master_(pic_mutex_, pic_.master()),
       pic_slave_(pic_mutex_, pic_.slave()),
       pic_elcr_(pic_mutex_, pic_.elcr()),

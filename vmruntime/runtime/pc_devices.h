@@ -19,10 +19,12 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "vmruntime/dev/cmos_rtc.h"
 #include "vmruntime/dev/debug_port.h"
+#include "vmruntime/dev/guest_log.h"
 #include "vmruntime/dev/i8042.h"
 #include "vmruntime/dev/io_bus.h"
 #include "vmruntime/dev/pci_config.h"
@@ -66,7 +68,8 @@ private:
 
 class PcDevices {
 public:
-    PcDevices(const Strand& strand, dev::Clock& clock, dev::ByteSink& console,
+    // `machine` names the machine in what its guest makes the host log.
+    PcDevices(std::string_view machine, const Strand& strand, dev::Clock& clock, dev::ByteSink& console,
               PlatformEvents events);
 
     // On the strand: every port but the interrupt controller's.
@@ -93,6 +96,7 @@ private:
     void wire();
 
     PlatformEvents events_;
+    dev::GuestLog guest_log_;
     std::mutex pic_mutex_;
     dev::Pic8259Pair pic_;
     LockedPort pic_master_;
@@ -111,7 +115,7 @@ private:
     dev::PostCodePort post_;
     dev::DebugExitPort debug_exit_;
     dev::PciConfig pci_;
-    dev::IoBus bus_;
+    dev::IoBus bus_{guest_log_};
 };
 
 }  // namespace vmruntime::runtime

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "fakes.h"
 #include "vmruntime/base/log.h"
 
 namespace vmruntime::dev {
@@ -62,9 +63,17 @@ private:
     base::LogSink old_sink_;
 };
 
+// A bus with the guest log of a machine named "m".
+struct TestBus {
+    testing::FakeClock clock;
+    GuestLog log{"m", clock};
+    IoBus bus{log};
+};
+
 TEST(IoBus, RoutesByRangeWithOffsets)
 {
-    IoBus bus;
+    TestBus t;
+    IoBus& bus = t.bus;
     RecordingDevice com1(0x1000), rtc(0x2000);
     ASSERT_TRUE(bus.register_device(0x3f8, 8, com1));
     ASSERT_TRUE(bus.register_device(0x70, 2, rtc));
@@ -83,7 +92,8 @@ TEST(IoBus, RoutesByRangeWithOffsets)
 
 TEST(IoBus, WritesAreMaskedToTheAccessWidth)
 {
-    IoBus bus;
+    TestBus t;
+    IoBus& bus = t.bus;
     RecordingDevice dev(0);
     ASSERT_TRUE(bus.register_device(0x80, 1, dev));
     bus.write(0x80, 1, 0x12345678);
@@ -94,7 +104,8 @@ TEST(IoBus, WritesAreMaskedToTheAccessWidth)
 
 TEST(IoBus, RejectsOverlapsEmptyAndWrappingRanges)
 {
-    IoBus bus;
+    TestBus t;
+    IoBus& bus = t.bus;
     RecordingDevice a(0xa000), b(0xb000);
     ASSERT_TRUE(bus.register_device(0x40, 4, a));   // 0x40-0x43
     EXPECT_FALSE(bus.register_device(0x43, 1, b));  // last port
@@ -116,7 +127,8 @@ TEST(IoBus, RejectsOverlapsEmptyAndWrappingRanges)
 TEST(IoBus, UnclaimedPortsFloatHighAndAreCounted)
 {
     CapturedWarnings warnings;
-    IoBus bus;
+    TestBus t;
+    IoBus& bus = t.bus;
     EXPECT_EQ(bus.read(0x2f8, 1), 0xffu);
     EXPECT_EQ(bus.read(0x2f8, 2), 0xffffu);
     EXPECT_EQ(bus.read(0x2f8, 4), 0xffffffffu);
@@ -129,14 +141,16 @@ TEST(IoBus, UnclaimedPortsFloatHighAndAreCounted)
 TEST(IoBus, UnclaimedPortsAreLoggedOncePerPort)
 {
     CapturedWarnings warnings;
-    IoBus bus;
+    TestBus t;
+    IoBus& bus = t.bus;
     for (int i = 0; i < 5; ++i) {
         bus.read(0x2f9, 1);
         bus.write(0x2f9, 1, 0);
     }
     bus.write(0x3e8, 2, 0);
     ASSERT_EQ(warnings.lines.size(), 2u);
-    EXPECT_NE(warnings.lines[0].find("WARN [io_bus] unclaimed 1-byte read of port 0x2f9"), std::string::npos)
+    EXPECT_NE(warnings.lines[0].find("WARN [io_bus] machine 'm': unclaimed 1-byte read of port 0x2f9"),
+              std::string::npos)
         << warnings.lines[0];
     EXPECT_NE(warnings.lines[1].find("unclaimed 2-byte write of port 0x3e8"), std::string::npos)
         << warnings.lines[1];
@@ -145,20 +159,30 @@ TEST(IoBus, UnclaimedPortsAreLoggedOncePerPort)
 TEST(IoBus, AGuestProbingEveryPortLogsOnlyTheFirstFew)
 {
     CapturedWarnings warnings;
-    IoBus bus;
-    for (uint32_t port = 0; port < 0x10000; ++port) {
-        bus.read(static_cast<uint16_t>(port), 1);
+    {
+        TestBus t;
+        for (uint32_t port = 0; port < 0x10000; ++port) {
+            t.bus.read(static_cast<uint16_t>(port), 1);
+        }
+        ASSERT_EQ(warnings.lines.size(), 16u);
+        EXPECT_NE(warnings.lines.back().find("machine 'm': unclaimed 1-byte read of port 0xf (accesses to "
+                                             "further ports are counted, not logged)"),
+                  std::string::npos)
+            << warnings.lines.back();
+        EXPECT_EQ(t.bus.counters().unclaimed_reads, 0x10000u);
     }
-    ASSERT_EQ(warnings.lines.size(), 16u);
-    EXPECT_NE(warnings.lines.back().find("port 0xf (no further unclaimed accesses are logged)"), std::string::npos)
+    ASSERT_EQ(warnings.lines.size(), 17u);
+    EXPECT_NE(warnings.lines.back().find("WARN [io_bus] machine 'm': unclaimed accesses to 65520 more ports "
+                                         "were not logged"),
+              std::string::npos)
         << warnings.lines.back();
-    EXPECT_EQ(bus.counters().unclaimed_reads, 0x10000u);
 }
 
 TEST(IoBus, PortsBetweenRangesAreUnclaimed)
 {
     CapturedWarnings warnings;
-    IoBus bus;
+    TestBus t;
+    IoBus& bus = t.bus;
     RecordingDevice a(0), b(0);
     ASSERT_TRUE(bus.register_device(0x20, 2, a));
     ASSERT_TRUE(bus.register_device(0xa0, 2, b));

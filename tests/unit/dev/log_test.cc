@@ -3,9 +3,14 @@
 // The log line format, level filtering and the sink, including lines from
 // several threads arriving whole.
 #include "vmruntime/base/log.h"
+#include "vmruntime/base/stderr_queue.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <future>
 #include <mutex>
 #include <regex>
 #include <string>
@@ -153,10 +158,72 @@ TEST(Log, EmptySinkRestoresStderr)
     EXPECT_TRUE(static_cast<bool>(mine));
     testing::internal::CaptureStderr();
     log_warn("stderr", "to stderr");
+    EXPECT_TRUE(flush_log());
     const std::string err = testing::internal::GetCapturedStderr();
     set_log_sink(std::move(previous));
     set_log_level(old);
     EXPECT_NE(err.find(" WARN [stderr] to stderr\n"), std::string::npos) << err;
+}
+
+// Stderr is a pipe nobody reads: the loggers go on (the writer thread is
+// the only one stuck), lines past the queue's bound are dropped and
+// counted, and once the pipe is read again a line says how many.
+TEST(Log, AStderrNobodyReadsBlocksNoLogger)
+{
+    using namespace std::chrono_literals;
+    const LogLevel old_level = log_level();
+    set_log_level(LogLevel::kInfo);
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+    const int saved_stderr = ::dup(STDERR_FILENO);
+    ASSERT_GE(saved_stderr, 0);
+    ::dup2(pipe_fds[1], STDERR_FILENO);
+    const uint64_t dropped_before = log_lines_dropped();
+
+    // Four times what the pipe and the queue hold together.
+    const std::string padding(200, 'x');
+    const size_t lines = 4 * (StderrQueue::kMaxQueuedBytes + (64 << 10)) / padding.size();
+    auto logger = std::async(std::launch::async, [&] {
+        for (size_t i = 0; i < lines; i++) {
+            log_info("flood", i, ' ', padding);
+        }
+    });
+    const bool returned = logger.wait_for(20s) == std::future_status::ready;
+    const uint64_t dropped = log_lines_dropped() - dropped_before;
+
+    // Drain the pipe to its end, keeping the line that counts the drops.
+    std::string report;
+    std::thread reader([&] {
+        std::string window;
+        char buf[65536];
+        ssize_t n;
+        while ((n = ::read(pipe_fds[0], buf, sizeof buf)) > 0) {
+            window.append(buf, static_cast<size_t>(n));
+            if (size_t at = window.find("lines dropped"); at != std::string::npos && report.empty()) {
+                const size_t from = window.rfind('\n', at);
+                report = window.substr(from == std::string::npos ? 0 : from + 1,
+                                       window.find('\n', at) - (from == std::string::npos ? 0 : from + 1));
+            }
+            if (window.size() > 8192) {
+                window.erase(0, window.size() - 4096);
+            }
+        }
+    });
+    const bool flushed = flush_log(20s);
+    ::dup2(saved_stderr, STDERR_FILENO);
+    ::close(saved_stderr);
+    ::close(pipe_fds[1]);  // the reader's EOF, now that the writer is idle
+    reader.join();
+    ::close(pipe_fds[0]);
+    set_log_level(old_level);
+
+    ASSERT_TRUE(returned) << "a logger waited for a stderr nobody reads";
+    logger.get();
+    EXPECT_GT(dropped, 0u);
+    EXPECT_LT(dropped, lines);
+    ASSERT_TRUE(flushed);
+    EXPECT_NE(report.find(" WARN [log] " + std::to_string(dropped) + " lines dropped"), std::string::npos)
+        << report;
 }
 
 }  // namespace
