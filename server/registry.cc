@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <iterator>
 
@@ -105,6 +106,24 @@ uint64_t stored_size(bool bytes, const std::string& data, const std::string& pat
     return ec ? 0 : size;
 }
 
+// "0-3,6", as taskset and /proc print CPU sets.
+std::string cpu_list(const std::bitset<CPU_SETSIZE>& cpus)
+{
+    std::string list;
+    for (size_t cpu = 0; cpu < cpus.size(); cpu++) {
+        if (!cpus.test(cpu)) {
+            continue;
+        }
+        size_t last = cpu;
+        while (last + 1 < cpus.size() && cpus.test(last + 1)) {
+            last++;
+        }
+        list += (list.empty() ? "" : ",") + std::to_string(cpu) + (last > cpu ? "-" + std::to_string(last) : "");
+        cpu = last;
+    }
+    return list.empty() ? "none" : list;
+}
+
 v1::WatchEvent make_event(const std::string& name, const runtime::MachineStatus& status)
 {
     v1::WatchEvent event;
@@ -189,11 +208,24 @@ absl::Status Registry::load()
     return absl::OkStatus();
 }
 
+std::bitset<CPU_SETSIZE> usable_host_cpus()
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    std::bitset<CPU_SETSIZE> cpus;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        for (size_t cpu = 0; cpu < cpus.size(); cpu++) {
+            cpus[cpu] = CPU_ISSET(cpu, &set);
+        }
+    }
+    return cpus;
+}
+
 absl::Status check_spec(const v1::MachineSpec& spec, const Limits& limits)
 {
     if (!valid_name(spec.name())) {
-        return bad_request("bad machine name '" + spec.name() +
-                           "': use 1 to 64 of A-Z a-z 0-9 _ . - and do not start with '.'");
+        return bad_request("bad machine name " + quote_name(spec.name()) +
+                           ": use 1 to 64 of A-Z a-z 0-9 _ . - and do not start with '.'");
     }
     if (spec.memory_mib() > limits.max_memory_mib) {
         return over_limit("machine '" + spec.name() + "' asks for " + std::to_string(spec.memory_mib()) +
@@ -210,6 +242,12 @@ absl::Status check_spec(const v1::MachineSpec& spec, const Limits& limits)
     if (spec.image_case() == v1::MachineSpec::IMAGE_NOT_SET) {
         return bad_request("the spec has no image: give image_path or image_bytes");
     }
+    for (const std::string* path : {&spec.image_path(), &spec.initrd_path()}) {
+        if (path->size() >= PATH_MAX) {
+            return bad_request("a path of " + std::to_string(path->size()) + " bytes is longer than PATH_MAX (" +
+                               std::to_string(PATH_MAX) + ")");
+        }
+    }
     if (spec.image_case() == v1::MachineSpec::kImagePath &&
         (spec.image_path().empty() || spec.image_path().front() != '/')) {
         return bad_request("image path '" + spec.image_path() +
@@ -224,8 +262,9 @@ absl::Status check_spec(const v1::MachineSpec& spec, const Limits& limits)
         return bad_request("unknown on_reboot policy " + std::to_string(spec.on_reboot()));
     }
     for (int cpu : spec.cpus()) {
-        if (cpu < 0 || cpu >= CPU_SETSIZE) {
-            return bad_request("host CPU " + std::to_string(cpu) + " does not exist");
+        if (cpu < 0 || cpu >= CPU_SETSIZE || !limits.cpus.test(static_cast<size_t>(cpu))) {
+            return bad_request("host CPU " + std::to_string(cpu) + " is not one this daemon may use (CPUs " +
+                               cpu_list(limits.cpus) + ")");
         }
     }
     return absl::OkStatus();

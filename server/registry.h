@@ -15,7 +15,10 @@
 #include <absl/status/statusor.h>
 #include <boost/asio/thread_pool.hpp>
 
+#include <sched.h>
+
 #include <atomic>
+#include <bitset>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -33,10 +36,15 @@
 
 namespace vmruntime::server {
 
+// The host CPUs this process may run on (its affinity mask).
+std::bitset<CPU_SETSIZE> usable_host_cpus();
+
 // What one machine may ask for.
 struct Limits {
     uint64_t max_memory_mib = 4096;
     uint32_t max_vcpus = 64;
+    // Where its vCPUs may be pinned.
+    std::bitset<CPU_SETSIZE> cpus = usable_host_cpus();
 };
 
 // Whether Create may go on with `spec` under `limits` (its name, sizes,

@@ -10,16 +10,29 @@
 
 namespace vmruntime::server {
 
+namespace {
+
+constexpr size_t kQuotedName = 64;
+
+}  // namespace
+
+std::string quote_name(std::string_view name)
+{
+    if (name.size() <= kQuotedName) {
+        return "'" + std::string(name) + "'";
+    }
+    return "'" + std::string(name.substr(0, kQuotedName)) + "...' (" + std::to_string(name.size()) + " bytes)";
+}
+
 absl::Status unknown_machine(std::string_view name)
 {
-    return absl::NotFoundError("no machine named '" + std::string(name) +
-                               "' (vmctl list shows the machines)");
+    return absl::NotFoundError("no machine named " + quote_name(name) + " (vmctl list shows the machines)");
 }
 
 absl::Status name_taken(std::string_view name)
 {
-    return absl::AlreadyExistsError("a machine named '" + std::string(name) +
-                                    "' already exists: pick another name or delete it first");
+    return absl::AlreadyExistsError("a machine named " + quote_name(name) +
+                                    " already exists: pick another name or delete it first");
 }
 
 absl::Status bad_request(std::string_view why)
@@ -44,8 +57,8 @@ absl::Status over_limit(std::string_view why)
 
 absl::Status wrong_state(std::string_view name, std::string_view state, std::string_view verb)
 {
-    return absl::FailedPreconditionError("cannot " + std::string(verb) + " machine '" +
-                                         std::string(name) + "': it is " + std::string(state));
+    return absl::FailedPreconditionError("cannot " + std::string(verb) + " machine " + quote_name(name) +
+                                         ": it is " + std::string(state));
 }
 
 absl::Status outside_ram(std::string_view why)

@@ -13,6 +13,11 @@
 
 namespace vmruntime::server {
 
+// A machine name for a message, in quotes: a client's name of any length
+// is cut to its first 64 bytes ("...", and its length, say it was longer),
+// so that no error is too long for gRPC to carry.
+std::string quote_name(std::string_view name);
+
 // NOT_FOUND: no machine has this name.
 absl::Status unknown_machine(std::string_view name);
 // ALREADY_EXISTS: the name is taken.

@@ -406,6 +406,19 @@ TEST_F(DaemonTest, BadRequestsGetTheRightCodesAndTheDaemonStaysUp)
     relative.set_image_path("hello.elf");
     EXPECT_EQ(create(relative).error_code(), StatusCode::INVALID_ARGUMENT);
 
+    // Names of any length keep their status: the message quotes 64 bytes.
+    const std::string long_name(100000, 'x');
+    grpc::Status unknown = call(&v1::Machines::Stub::Get, long_name);
+    EXPECT_EQ(unknown.error_code(), StatusCode::NOT_FOUND) << unknown.error_message().substr(0, 200);
+    EXPECT_LT(unknown.error_message().size(), 256u);
+    EXPECT_EQ(create(hello(long_name)).error_code(), StatusCode::INVALID_ARGUMENT);
+    v1::MachineSpec pinned = hello("pinned");
+    pinned.add_cpus(1023);
+    grpc::Status unusable = create(pinned);
+    EXPECT_EQ(unusable.error_code(), StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(unusable.error_message().find("host CPU 1023 is not one this daemon may use"), std::string::npos)
+        << unusable.error_message();
+
     ASSERT_TRUE(create(hello("m")).ok());
     EXPECT_EQ(create(hello("m")).error_code(), StatusCode::ALREADY_EXISTS);
     EXPECT_EQ(call(&v1::Machines::Stub::Pause, "m").error_code(), StatusCode::FAILED_PRECONDITION);

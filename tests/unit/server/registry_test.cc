@@ -299,6 +299,64 @@ TEST_F(RegistryTest, HostCpusOutsideTheCpuSetAreInvalidArgument)
     }
 }
 
+// CPUs that exist but that the daemon may not run on: the CPU after its
+// affinity mask's last, and a CPU left out of a narrower mask.
+TEST_F(RegistryTest, HostCpusTheDaemonMayNotUseAreInvalidArgument)
+{
+    const auto usable = usable_host_cpus();
+    ASSERT_TRUE(usable.any());
+    size_t last = 0;
+    for (size_t cpu = 0; cpu < usable.size(); cpu++) {
+        if (usable.test(cpu)) {
+            last = cpu;
+        }
+    }
+    Limits only_first;
+    only_first.cpus.reset();
+    only_first.cpus.set(0);
+    Registry& r = open(only_first);
+    for (int cpu : {static_cast<int>(last) + 1, 1, 1023}) {
+        auto spec = hello_spec("pinned");
+        spec.add_cpus(cpu);
+        auto created = r.create(spec, kDaemonOwner);
+        ASSERT_FALSE(created.ok()) << cpu;
+        EXPECT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument) << created.status();
+        EXPECT_NE(created.status().message().find("host CPU " + std::to_string(cpu) +
+                                                  " is not one this daemon may use (CPUs 0)"),
+                  std::string::npos)
+            << created.status();
+    }
+    EXPECT_EQ(check_spec(hello_spec("p"), Limits{}), absl::OkStatus());
+    auto anywhere = hello_spec("p");
+    anywhere.add_cpus(static_cast<int>(last));
+    EXPECT_EQ(check_spec(anywhere, Limits{}), absl::OkStatus());
+    anywhere.add_cpus(static_cast<int>(last) + 1);
+    EXPECT_EQ(check_spec(anywhere, Limits{}).code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A client's name or path of any length: the status keeps its code, and the
+// message quotes at most 64 bytes of the name.
+TEST_F(RegistryTest, ErrorsQuoteAtMost64BytesOfAName)
+{
+    Registry& r = open();
+    const std::string huge(100000, 'n');
+    const std::string quoted = "'" + std::string(64, 'n') + "...' (100000 bytes)";
+    for (const absl::Status& status : {r.get(huge).status(), r.start(huge).status(), r.remove(huge),
+                                       r.machine(huge, "inspect").status(),
+                                       r.create(hello_spec(huge), kDaemonOwner).status()}) {
+        EXPECT_NE(status.message().find(quoted), std::string::npos) << status.message().substr(0, 200);
+        EXPECT_LT(status.message().size(), 256u);
+    }
+    EXPECT_EQ(r.get(huge).status().code(), absl::StatusCode::kNotFound);
+    EXPECT_EQ(r.create(hello_spec(huge), kDaemonOwner).status().code(), absl::StatusCode::kInvalidArgument);
+    auto long_path = hello_spec("p");
+    long_path.set_image_path("/" + std::string(100000, 'p'));
+    auto created = r.create(long_path, kDaemonOwner);
+    EXPECT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(created.status().message().find("a path of 100001 bytes is longer than PATH_MAX"), std::string::npos)
+        << created.status().message().substr(0, 200);
+}
+
 TEST_F(RegistryTest, FailedCreateLeavesNothingBehind)
 {
     Registry& r = open();
