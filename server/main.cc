@@ -17,8 +17,12 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
+#include <cctype>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
+#include <exception>
+#include <utility>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -42,11 +46,13 @@ struct Options {
     LogLevel level = LogLevel::kInfo;
     vmruntime::server::TcpOptions tcp;
     std::vector<std::string> image_dirs;
+    vmruntime::server::Limits limits;
 };
 
 int usage()
 {
     std::cerr << "usage: vmruntimed [--socket PATH] [--state-dir DIR] [--log-level debug|info|warn|error]\n"
+                 "                  [--max-machines N] [--max-memory SIZE]\n"
                  "                  [--listen HOST:PORT --tls-cert FILE --tls-key FILE\n"
                  "                   (--client-ca FILE | --token-file FILE) [--image-dir DIR]...]\n"
                  "  --socket PATH     Unix socket to serve on (default /run/vmruntime/vmruntimed.sock)\n"
@@ -60,7 +66,11 @@ int usage()
                  "                    this file's one line (with both options, both are required)\n"
                  "  --image-dir DIR   TCP clients may name files beneath DIR (repeatable); without it\n"
                  "                    they must send the bytes.  Unix-socket clients' files are\n"
-                 "                    opened with their own rights, wherever they are\n";
+                 "                    opened with their own rights, wherever they are\n"
+                 "  --max-machines N  machines the daemon holds at most, stored ones included\n"
+                 "                    (default 10000)\n"
+                 "  --max-memory SIZE guest memory all machines may have together, in MiB or with\n"
+                 "                    a K, M, G or T suffix (default: the host's RAM and swap)\n";
     return 2;
 }
 
@@ -72,6 +82,38 @@ bool parse_level(const std::string& text, LogLevel* level)
     else if (text == "error") *level = LogLevel::kError;
     else return false;
     return true;
+}
+
+// A positive count.
+bool parse_count(const std::string& text, uint64_t* count)
+{
+    size_t end = 0;
+    try {
+        *count = std::stoull(text, &end);
+    } catch (const std::exception&) {
+        return false;
+    }
+    return end == text.size() && *count > 0 && text.front() != '-';
+}
+
+// MiB, or a size with a binary suffix, as MiB (at least 1).
+bool parse_mib(std::string text, uint64_t* mib)
+{
+    static const std::pair<char, int> kShifts[] = {{'K', -10}, {'M', 0}, {'G', 10}, {'T', 20}};
+    int shift = 0;
+    for (auto [suffix, s] : kShifts) {
+        if (!text.empty() && std::toupper(static_cast<unsigned char>(text.back())) == suffix) {
+            text.pop_back();
+            shift = s;
+            break;
+        }
+    }
+    uint64_t n = 0;
+    if (!parse_count(text, &n) || (shift > 0 && n > (UINT64_MAX >> shift))) {
+        return false;
+    }
+    *mib = shift >= 0 ? n << shift : n >> -shift;
+    return *mib > 0;
 }
 
 bool parse_args(int argc, char** argv, Options* opt)
@@ -98,6 +140,14 @@ bool parse_args(int argc, char** argv, Options* opt)
             opt->tcp.token_file = value;
         } else if (arg == "--image-dir") {
             opt->image_dirs.push_back(value);
+        } else if (arg == "--max-machines") {
+            if (!parse_count(value, &opt->limits.max_machines)) {
+                return false;
+            }
+        } else if (arg == "--max-memory") {
+            if (!parse_mib(value, &opt->limits.max_total_memory_mib)) {
+                return false;
+            }
         } else if (arg != "--log-level" || !parse_level(value, &opt->level)) {
             return false;
         }
@@ -200,7 +250,7 @@ int main(int argc, char** argv)
     }
 
     vmruntime::runtime::DeviceLayer layer(2);
-    vmruntime::server::Registry registry(layer, opt.state_dir, vmruntime::server::Limits{}, opt.image_dirs);
+    vmruntime::server::Registry registry(layer, opt.state_dir, opt.limits, opt.image_dirs);
     if (auto ok = registry.load(); !ok.ok()) {
         std::cerr << "vmruntimed: " << ok.message() << "\n";
         return 1;

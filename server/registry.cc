@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/file.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
@@ -221,6 +222,15 @@ std::bitset<CPU_SETSIZE> usable_host_cpus()
     return cpus;
 }
 
+uint64_t host_memory_mib()
+{
+    struct sysinfo info {};
+    if (sysinfo(&info) != 0) {
+        return UINT64_MAX;
+    }
+    return (uint64_t{info.totalram} + info.totalswap) * info.mem_unit >> 20;
+}
+
 absl::Status check_spec(const v1::MachineSpec& spec, const Limits& limits)
 {
     if (!valid_name(spec.name())) {
@@ -332,9 +342,13 @@ absl::StatusOr<v1::MachineInfo> Registry::create(v1::MachineSpec spec, const v1:
     entry->spec = spec;
     {
         std::lock_guard lock(mutex_);
-        if (!entries_.emplace(spec.name(), entry).second) {
+        if (entries_.contains(spec.name())) {
             return name_taken(spec.name());
         }
+        if (auto room = check_budget(spec.name(), spec.memory_mib()); !room.ok()) {
+            return room;
+        }
+        entries_.emplace(spec.name(), entry);
     }
     auto machine = build(spec);
     if (machine.ok()) {
@@ -367,7 +381,32 @@ absl::StatusOr<uint64_t> Registry::upload_limit(const v1::MachineSpec& spec) con
     if (auto ok = check_spec(with_image, limits_); !ok.ok()) {
         return ok;
     }
+    {
+        std::lock_guard lock(mutex_);
+        if (auto room = check_budget(spec.name(), memory_bytes(spec) >> 20); !room.ok()) {
+            return room;
+        }
+    }
     return memory_bytes(spec);
+}
+
+absl::Status Registry::check_budget(const std::string& name, uint64_t memory_mib) const
+{
+    if (entries_.size() >= limits_.max_machines) {
+        return over_limit("this daemon holds " + std::to_string(entries_.size()) + " machines, its limit " +
+                          "(--max-machines): delete one before creating " + quote_name(name));
+    }
+    uint64_t used = 0;
+    for (const auto& [_, entry] : entries_) {
+        used += entry->spec.memory_mib();
+    }
+    if (memory_mib > limits_.max_total_memory_mib || used > limits_.max_total_memory_mib - memory_mib) {
+        return over_limit("machine " + quote_name(name) + " asks for " + std::to_string(memory_mib) +
+                          " MiB, but the daemon's machines have " + std::to_string(used) + " of the " +
+                          std::to_string(limits_.max_total_memory_mib) +
+                          " MiB it may give them (--max-memory)");
+    }
+    return absl::OkStatus();
 }
 
 std::shared_ptr<Registry::Entry> Registry::find(const std::string& name) const

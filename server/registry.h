@@ -38,13 +38,19 @@ namespace vmruntime::server {
 
 // The host CPUs this process may run on (its affinity mask).
 std::bitset<CPU_SETSIZE> usable_host_cpus();
+// The host's RAM and swap, in MiB.
+uint64_t host_memory_mib();
 
-// What one machine may ask for.
+// What one machine may ask for, and what all of them may have together.
 struct Limits {
     uint64_t max_memory_mib = 4096;
     uint32_t max_vcpus = 64;
     // Where its vCPUs may be pinned.
     std::bitset<CPU_SETSIZE> cpus = usable_host_cpus();
+    // The daemon's budgets: machines it holds (stored ones included), and
+    // the guest memory they may commit between them.
+    uint64_t max_machines = 10000;
+    uint64_t max_total_memory_mib = host_memory_mib();
 };
 
 // Whether Create may go on with `spec` under `limits` (its name, sizes,
@@ -116,6 +122,9 @@ private:
     };
 
     std::shared_ptr<Entry> find(const std::string& name) const;
+    // Under mutex_: whether the budgets have room for one more machine with
+    // `memory_mib` of RAM.
+    absl::Status check_budget(const std::string& name, uint64_t memory_mib) const;
     absl::StatusOr<LockedEntry> lock_entry(const std::string& name);
     std::shared_ptr<runtime::Machine> current(const Entry& entry) const;
     absl::StatusOr<v1::MachineInfo> control(const std::string& name, const std::string& verb,

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <thread>
 
@@ -496,6 +497,71 @@ TEST_F(DaemonTest, RestartKeepsTheMachineList)
     EXPECT_EQ(call(&v1::Machines::Stub::Stats, "b").error_code(), grpc::StatusCode::FAILED_PRECONDITION);
     ASSERT_TRUE(call(&v1::Machines::Stub::Start, "b").ok());
     EXPECT_NE(console("b", kBanner).find(kBanner), std::string::npos);
+}
+
+// Past --max-machines or --max-memory a Create is RESOURCE_EXHAUSTED and
+// changes nothing; deleting a machine makes room again, and the budget
+// counts the machines a restart finds stored.
+TEST_F(DaemonTest, CreatesPastTheBudgetsAreResourceExhausted)
+{
+    using grpc::StatusCode;
+    ASSERT_EQ(daemon_.stop(), 0);
+    for (const char* bad : {"0", "-1", "1Q", "", "99999999999999999999"}) {
+        auto refused = run_command({VMRUNTIMED_PATH, "--socket", daemon_.socket(), "--max-memory", bad});
+        EXPECT_EQ(refused.exit_code, 2) << "--max-memory '" << bad << "'";
+        refused = run_command({VMRUNTIMED_PATH, "--socket", daemon_.socket(), "--max-machines", bad});
+        EXPECT_EQ(refused.exit_code, 2) << "--max-machines '" << bad << "'";
+    }
+    const std::vector<std::string> budgets = {"--max-machines", "3", "--max-memory", "40M"};
+    ASSERT_TRUE(daemon_.start(budgets)) << daemon_.log();
+    connect();
+    ASSERT_TRUE(create(hello("a")).ok());
+    ASSERT_TRUE(create(hello("b")).ok());
+    grpc::Status over = create(hello("c"));
+    EXPECT_EQ(over.error_code(), StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_NE(over.error_message().find("asks for 16 MiB, but the daemon's machines have 32 of the 40 MiB"),
+              std::string::npos)
+        << over.error_message();
+    v1::MachineSpec small = hello("c");
+    small.set_memory_mib(8);
+    ASSERT_TRUE(create(small).ok());
+    over = create(hello("d"));
+    EXPECT_EQ(over.error_code(), StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_NE(over.error_message().find("holds 3 machines, its limit (--max-machines)"), std::string::npos)
+        << over.error_message();
+    EXPECT_EQ(call(&v1::Machines::Stub::Get, "d").error_code(), StatusCode::NOT_FOUND);
+
+    ASSERT_EQ(daemon_.stop(), 0);
+    ASSERT_TRUE(daemon_.start(budgets)) << daemon_.log();
+    connect();
+    EXPECT_EQ(create(hello("d")).error_code(), StatusCode::RESOURCE_EXHAUSTED) << "stored machines count";
+    ASSERT_TRUE(call(&v1::Machines::Stub::Delete, "a").ok());
+    small.set_name("d");
+    EXPECT_TRUE(create(small).ok());
+    EXPECT_EQ(list_machines().machines_size(), 3);
+}
+
+// The loader leaves bss pages alone, so a machine never started costs about
+// its image, whatever its bss: three machines of 3 GiB of bss each.
+TEST_F(DaemonTest, ANeverStartedMachineCostsAboutItsImage)
+{
+    constexpr int kMachines = 3;
+    const ProcessUsage before = process_usage(daemon_.pid());
+    for (int i = 0; i < kMachines; i++) {
+        v1::MachineSpec big;
+        big.set_name("big" + std::to_string(i));
+        big.set_memory_mib(3072);
+        big.set_image_path(BIG_BSS_ELF);
+        grpc::Status created = create(big);
+        ASSERT_TRUE(created.ok()) << created.error_message();
+    }
+    const ProcessUsage after = process_usage(daemon_.pid());
+    const uint64_t each_kib = (after.rss_kib - std::min(after.rss_kib, before.rss_kib)) / kMachines;
+    std::cout << "a never-started machine of 3 GiB, nearly all of it bss: " << each_kib
+              << " KiB of daemon RSS (" << before.rss_kib << " KiB before, " << after.rss_kib << " after)\n";
+    EXPECT_LT(each_kib, 8u << 10);
+    ASSERT_TRUE(call(&v1::Machines::Stub::Start, "big0").ok());
+    ASSERT_TRUE(call(&v1::Machines::Stub::Stop, "big0").ok());
 }
 
 TEST_F(DaemonTest, SocketIsPrivateAndNotStolen)

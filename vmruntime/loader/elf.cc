@@ -42,7 +42,7 @@ Result<BootState> load_elf64(std::span<const uint8_t> file, std::span<uint8_t> r
         place_stack(options.stack_top, extents, ram.size(), Mode::Long64);
     if (!stack_top.ok()) return elf_error(stack_top.error());
 
-    copy_segments(file, ram, elf);
+    copy_segments(file, ram, elf, options.ram_is_zero);
     return write_boot_area(ram, Mode::Long64, elf.header.e_entry, stack_top.value(),
                            options.cmdline);
 }

@@ -188,12 +188,12 @@ std::vector<Extent> segment_extents(const ElfFile& elf)
     return extents;
 }
 
-void copy_segments(std::span<const uint8_t> file, std::span<uint8_t> ram, const ElfFile& elf)
+void copy_segments(std::span<const uint8_t> file, std::span<uint8_t> ram, const ElfFile& elf, bool ram_is_zero)
 {
     for (const ElfSegment& s : elf.segments) {
         uint8_t* dst = ram.data() + s.memory.begin;
         if (s.filesz != 0) std::memcpy(dst, file.data() + s.offset, s.filesz);
-        std::memset(dst + s.filesz, 0, s.memory.size - s.filesz);
+        if (!ram_is_zero) std::memset(dst + s.filesz, 0, s.memory.size - s.filesz);
     }
 }
 

@@ -64,7 +64,8 @@ Result<std::optional<std::span<const uint8_t>>> find_note(std::span<const uint8_
 // The segments' memory extents, for stack placement.
 std::vector<Extent> segment_extents(const ElfFile& elf);
 
-// Copies each segment's file bytes and zeroes the rest of its memory.
-void copy_segments(std::span<const uint8_t> file, std::span<uint8_t> ram, const ElfFile& elf);
+// Copies each segment's file bytes and zeroes the rest of its memory, unless
+// `ram_is_zero` says it is zero already (BootOptions).
+void copy_segments(std::span<const uint8_t> file, std::span<uint8_t> ram, const ElfFile& elf, bool ram_is_zero);
 
 }  // namespace vmruntime::loader

@@ -60,6 +60,9 @@ struct BootOptions {
     std::span<const uint8_t> initrd = {};
     // Initial stack pointer; 0 places the stack just below the image.
     uint64_t stack_top = 0;
+    // RAM is fresh anonymous memory, zero already: a segment's bss is left
+    // untouched, so its pages cost nothing until the guest writes them.
+    bool ram_is_zero = false;
 };
 
 }  // namespace vmruntime::loader

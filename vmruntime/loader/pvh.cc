@@ -130,7 +130,7 @@ Result<BootState> load_pvh(std::span<const uint8_t> file, std::span<uint8_t> ram
         place_stack(options.stack_top, extents, ram.size(), Mode::Protected32);
     if (!stack_top.ok()) return pvh_error(stack_top.error());
 
-    copy_segments(file, ram, elf);
+    copy_segments(file, ram, elf, options.ram_is_zero);
     if (!options.initrd.empty()) {
         std::memcpy(ram.data() + initrd_gpa, options.initrd.data(), options.initrd.size());
     }

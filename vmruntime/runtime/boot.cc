@@ -38,6 +38,7 @@ loader::Result<loader::BootState> load_image(const MachineSpec& spec, ImageForma
     loader::BootOptions options;
     options.cmdline = spec.cmdline;
     options.initrd = spec.initrd;
+    options.ram_is_zero = true;  // mapped for this machine, never written
     const bool linux_kernel = format == ImageFormat::Bzimage || format == ImageFormat::Pvh;
     if (!spec.initrd.empty() && !linux_kernel) {
         return loader::Error{"an initrd needs a Linux kernel (bzImage or PVH) as the image"};

@@ -93,6 +93,20 @@ TEST_F(ElfLoaderTest, CopiesSegmentsAndZeroesBss)
     EXPECT_EQ(ram_[kDataGpa + kDataMemsz], kFill);
 }
 
+// On RAM that is zero already the bss is not written: a huge bss then
+// costs no memory until the guest touches it.
+TEST_F(ElfLoaderTest, LeavesBssAloneOnRamThatIsZeroAlready)
+{
+    BootOptions options;
+    options.ram_is_zero = true;
+    ASSERT_TRUE(load(options).ok());
+    const std::vector<uint8_t> data = sequence(0x10, 0x80);
+    EXPECT_EQ(std::memcmp(ram_.data() + kDataGpa, data.data(), data.size()), 0);
+    for (uint64_t gpa = kDataGpa + data.size(); gpa < kDataGpa + kDataMemsz; gpa++) {
+        ASSERT_EQ(ram_[gpa], kFill) << "bss byte at 0x" << std::hex << gpa << " was written";
+    }
+}
+
 TEST_F(ElfLoaderTest, EntersLongModeAtTheEntryPoint)
 {
     const Result<BootState> r = load();
