@@ -322,11 +322,15 @@ private:
     // kLateOutput to arrive before the stream ends.
     void pump()
     {
-        if (writing_) {
-            return;  // on_written pumps again
-        }
-        const bool over = ended(machine_->status().state);
         auto& ring = machine_->console();
+        if (ring.begin_offset() > next_ && following_) {
+            return drop_behind(ring.begin_offset() - next_, ring.capacity());
+        }
+        if (writing_) {
+            return wait_for_loss();  // on_written pumps again
+        }
+        following_ = true;
+        const bool over = ended(machine_->status().state);
         auto chunk = ring.read(next_, kConsoleChunk);
         if (!chunk.bytes.empty()) {
             response_.Clear();
@@ -335,7 +339,7 @@ private:
             next_ = chunk.offset + chunk.bytes.size();
             writing_ = true;
             link.with([this](ConsoleBase& r) { r.StartWrite(&response_); });
-            return;
+            return wait_for_loss();
         }
         // A closed ring takes no more output, and would notify at once.
         if (ring.closed() || (over && grace_over_)) {
@@ -353,14 +357,43 @@ private:
                 });
             });
         }
-        if (!ring_waiting_) {
-            ring_waiting_ = true;
-            ring_wait_ = ring.notify_when(next_, [weak = weak_from_this()] {
-                if (auto self = weak.lock()) {
-                    on_strand(std::move(self), [](ConsoleSession& s) { s.ring_waiting_ = false; });
-                }
-            });
+        wait_for_ring(next_);
+    }
+
+    // While a write is in flight: wakes when the ring is about to overwrite
+    // what this client has not been sent.
+    void wait_for_loss() { wait_for_ring(next_ + machine_->console().capacity()); }
+
+    // Pumps again once the ring ends past `offset`.  One notification at a
+    // time, for the nearest offset asked: a farther one pending is replaced
+    // (if it was already on its way, it only pumps once more).
+    void wait_for_ring(uint64_t offset)
+    {
+        if (ring_waiting_ && ring_wait_offset_ <= offset) {
+            return;
         }
+        if (ring_waiting_) {
+            machine_->console().cancel_notify(ring_wait_);
+        }
+        ring_waiting_ = true;
+        ring_wait_offset_ = offset;
+        ring_wait_ = machine_->console().notify_when(offset, [weak = weak_from_this()] {
+            if (auto self = weak.lock()) {
+                on_strand(std::move(self), [](ConsoleSession& s) { s.ring_waiting_ = false; });
+            }
+        });
+    }
+
+    // The guest wrote more than the ring holds since this client last
+    // took output: the daemon keeps no more for it than the ring, so the
+    // client learns it lost output instead of silently missing it.
+    void drop_behind(uint64_t lost, size_t kept)
+    {
+        base::log_warn("rpc", "Console: dropped a reader of ", quote_name(machine_->spec().name), " ", lost,
+                       " bytes behind");
+        link.finish(to_grpc(over_limit("the console reader fell behind the guest's output by more than the " +
+                                       std::to_string(kept >> 10) + " KiB the daemon keeps (" +
+                                       std::to_string(lost) + " bytes lost): attach again")));
     }
 
     void finish_ended()
@@ -409,9 +442,13 @@ private:
     int watch_id_ = -1;
     // On strand_:
     uint64_t next_ = 0;
+    // Past the first read: a request's from_offset may name bytes already
+    // gone, but a reader that was following must not lose any.
+    bool following_ = false;
     bool writing_ = false;
     bool ring_waiting_ = false;  // a ring notification is pending
     uint64_t ring_wait_ = 0;     // its id
+    uint64_t ring_wait_offset_ = 0;  // and the offset it waits for
     bool grace_started_ = false;
     bool grace_over_ = false;
     v1::ConsoleResponse response_;  // the message being written

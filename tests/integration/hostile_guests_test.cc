@@ -282,6 +282,74 @@ TEST_F(HostileGuestsTest, HostileGuestsHarmNothingButThemselves)
     EXPECT_TRUE(daemon_.running());
 }
 
+// A console client that stops reading while the guest floods its UART:
+// the daemon keeps no more for it than the console ring, and ends its
+// stream with RESOURCE_EXHAUSTED once the guest has overwritten output the
+// client was not sent; a client that reads keeps its stream.
+TEST_F(HostileGuestsTest, AConsoleReaderThatFallsBehindIsEnded)
+{
+    const Hostile& flood = kHostiles[4];
+    ASSERT_STREQ(flood.name, "uart-flood");
+    ASSERT_TRUE(create(flat_spec(flood)).ok());
+    // The stalled client's window is held at 1 KiB: what the daemon hands
+    // its transport beyond that waits in the daemon.
+    grpc::ChannelArguments small_window;
+    small_window.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    small_window.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
+    auto stalled_stub = v1::Machines::NewStub(grpc::CreateCustomChannel(
+        "unix:" + daemon_.socket(), grpc::InsecureChannelCredentials(), small_window));
+    grpc::ClientContext stalled_cc, reading_cc;
+    stalled_cc.set_deadline(std::chrono::system_clock::now() + 150s);
+    reading_cc.set_deadline(std::chrono::system_clock::now() + 150s);
+    auto stalled = stalled_stub->Console(&stalled_cc);
+    auto reading = stub_->Console(&reading_cc);
+    v1::ConsoleRequest attach;
+    attach.set_name(flood.name);
+    attach.set_from_offset(0);
+    ASSERT_TRUE(stalled->Write(attach));
+    ASSERT_TRUE(reading->Write(attach));
+    expect_ok(&v1::Machines::Stub::Start, flood.name);
+    const ProcessUsage before = process_usage(daemon_.pid());
+
+    uint64_t next = 0;
+    bool gap = false;
+    v1::ConsoleResponse out;
+    const auto deadline = Clock::now() + 120s;
+    auto look = Clock::now();
+    bool dropped = false;
+    while (!dropped && Clock::now() < deadline) {
+        if (!reading->Read(&out)) {
+            grpc::Status ended = reading->Finish();
+            FAIL() << "the reading client's stream ended after " << next << " bytes: " << ended.error_message();
+        }
+        gap |= out.offset() != next;
+        next = out.offset() + out.data().size();
+        if (Clock::now() >= look) {
+            dropped = daemon_.log().find("Console: dropped a reader") != std::string::npos;
+            look = Clock::now() + 200ms;
+        }
+    }
+    const ProcessUsage after = process_usage(daemon_.pid());
+    std::cout << "the stalled reader was dropped after " << next << " console bytes; daemon RSS "
+              << before.rss_kib << " KiB before, " << after.rss_kib << " KiB after\n";
+    EXPECT_FALSE(gap) << "the reading client lost output";
+    EXPECT_GT(next, kConsoleRingBytes);
+#ifndef __SANITIZE_ADDRESS__  // ASan holds freed memory in a 256 MiB quarantine
+    EXPECT_LT(after.rss_kib, before.rss_kib + 16 * 1024) << "the daemon's memory stays flat";
+#endif
+
+    while (stalled->Read(&out)) {
+    }
+    grpc::Status status = stalled->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+    EXPECT_NE(status.error_message().find("fell behind the guest's output"), std::string::npos)
+        << status.error_message();
+    ASSERT_TRUE(reading->Read(&out)) << "the reading client keeps its stream";
+    EXPECT_EQ(out.offset(), next);
+    reading_cc.TryCancel();
+    reading->Finish();
+}
+
 // The daemon with no pending-signal quota at all (RLIMIT_SIGPENDING 0, as
 // `prlimit --sigpending=0` sets it, and as a busy host may leave it): the
 // kernel refuses to queue any real-time signal.
