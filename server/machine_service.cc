@@ -22,6 +22,8 @@ using runtime::MachineState;
 constexpr uint32_t kMaxMemoryTransfer = 1U << 20;
 constexpr uint32_t kMaxStopTimeoutMs = 600000;
 constexpr auto kStopPoll = std::chrono::milliseconds(20);
+// The longest a request waits for a vCPU, whatever its client's deadline.
+constexpr auto kMaxVcpuWait = std::chrono::seconds(10);
 
 bool ended(MachineState state)
 {
@@ -47,16 +49,53 @@ grpc::ServerUnaryReactor* unary(grpc::CallbackServerContext* ctx, std::string_vi
     }
 }
 
-// Runs `fn` (returning absl::Status) on the pool, guarded, and finishes the
-// RPC with it.
+// By when the work of a call must give up waiting for vCPUs: its client's
+// deadline, but no later than kMaxVcpuWait from now.
+runtime::Deadline wait_deadline(const grpc::CallbackServerContext& ctx)
+{
+    const auto left = ctx.deadline() - std::chrono::system_clock::now();
+    return std::chrono::steady_clock::now() + std::min<std::chrono::steady_clock::duration>(left, kMaxVcpuWait);
+}
+
+// Runs `fn` (taking its wait deadline, returning absl::Status) guarded, and
+// finishes the RPC with it; unless the client's deadline passed, or it gave
+// up, while the work was queued: it is then not started.
+// (The call's reactor is made once, by the handler: DefaultReactor() makes
+// a new one each time.)
+template <typename Fn>
+auto finish_with(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor, std::string_view rpc, Fn fn)
+{
+    return [ctx, reactor, rpc, fn = std::move(fn)]() mutable {
+        if (ctx->IsCancelled() || ctx->deadline() <= std::chrono::system_clock::now()) {
+            return reactor->Finish(to_grpc(too_late(std::string(rpc) + " was not started: its deadline passed "
+                                                    "while it waited behind other requests")));
+        }
+        const runtime::Deadline deadline = wait_deadline(*ctx);
+        reactor->Finish(to_grpc(guarded(rpc, [&] { return fn(deadline); })));
+    };
+}
+
+// `fn` on the pool.
 template <typename Fn>
 grpc::ServerUnaryReactor* offload(grpc::CallbackServerContext* ctx, boost::asio::thread_pool& pool,
                                   std::string_view rpc, Fn fn)
 {
     auto* reactor = ctx->DefaultReactor();
-    boost::asio::post(pool, [reactor, rpc, fn = std::move(fn)]() mutable {
-        reactor->Finish(to_grpc(guarded(rpc, fn)));
-    });
+    boost::asio::post(pool, finish_with(ctx, reactor, rpc, std::move(fn)));
+    return reactor;
+}
+
+// `fn` in the lane of machine `name`: after the requests for it that came
+// first, and never beside one of them.
+template <typename Fn>
+grpc::ServerUnaryReactor* in_lane(grpc::CallbackServerContext* ctx, Lanes& lanes, const std::string& name,
+                                  std::string_view rpc, Fn fn)
+{
+    auto* reactor = ctx->DefaultReactor();
+    if (!lanes.post(name, finish_with(ctx, reactor, rpc, std::move(fn)))) {
+        reactor->Finish(to_grpc(over_limit(std::to_string(Lanes::kMaxQueued) + " requests for machine " +
+                                           quote_name(name) + " wait already: try again later")));
+    }
     return reactor;
 }
 
@@ -75,9 +114,9 @@ class GracefulStop : public std::enable_shared_from_this<GracefulStop> {
 public:
     GracefulStop(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
                  v1::StopResponse* resp, Registry& registry, std::shared_ptr<runtime::Machine> machine,
-                 boost::asio::thread_pool& pool, std::chrono::milliseconds timeout)
+                 boost::asio::thread_pool& pool, Lanes& lanes, std::chrono::milliseconds timeout)
         : ctx_(ctx), reactor_(reactor), resp_(resp), registry_(registry), machine_(std::move(machine)),
-          timer_(pool), timeout_(timeout), deadline_(std::chrono::steady_clock::now() + timeout)
+          timer_(pool), lanes_(lanes), timeout_(timeout), deadline_(std::chrono::steady_clock::now() + timeout)
     {
     }
 
@@ -99,12 +138,32 @@ private:
         }
         auto now = std::chrono::steady_clock::now();
         if (now >= deadline_ || ctx_->IsCancelled()) {
-            machine_->stop("stopped by request: no power-off within " + std::to_string(timeout_.count()) +
-                           " ms");
-            return finish(true);
+            return power_off();
         }
         timer_.expires_after(std::min<std::chrono::steady_clock::duration>(kStopPoll, deadline_ - now));
         timer_.async_wait([self = shared_from_this()](const boost::system::error_code&) { self->poll(); });
+    }
+
+    // Waits for the vCPU threads to end, so in the machine's lane.
+    void power_off()
+    {
+        const std::string& name = machine_->spec().name;
+        const bool queued = lanes_.post(name, [self = shared_from_this()] {
+            // finish() calls Finish last: an exception means it did not.
+            const absl::Status stopped = guarded("Stop", [&] {
+                self->machine_->stop("stopped by request: no power-off within " +
+                                     std::to_string(self->timeout_.count()) + " ms");
+                self->finish(true);
+                return absl::OkStatus();
+            });
+            if (!stopped.ok()) {
+                self->reactor_->Finish(to_grpc(stopped));
+            }
+        });
+        if (!queued) {
+            reactor_->Finish(to_grpc(over_limit(std::to_string(Lanes::kMaxQueued) + " requests for machine " +
+                                                quote_name(name) + " wait already: try again later")));
+        }
     }
 
     void finish(bool forced)
@@ -123,6 +182,7 @@ private:
     Registry& registry_;
     std::shared_ptr<runtime::Machine> machine_;
     boost::asio::steady_timer timer_;
+    Lanes& lanes_;
     std::chrono::milliseconds timeout_;
     std::chrono::steady_clock::time_point deadline_;
 };
@@ -156,6 +216,20 @@ absl::Status check_vcpu(const std::string& name, runtime::Machine& machine, uint
     return absl::OkStatus();
 }
 
+// The status of a state access that came to `outcome`.
+absl::Status vcpu_failure(runtime::Outcome outcome, uint32_t vcpu, const std::string& error)
+{
+    switch (outcome) {
+    case runtime::Outcome::Done:
+        break;
+    case runtime::Outcome::Refused:
+        return host_failure("vCPU " + std::to_string(vcpu) + ": " + error);
+    case runtime::Outcome::Late:
+        return too_late("vCPU " + std::to_string(vcpu) + " did not answer in time; nothing was read or written");
+    }
+    return absl::OkStatus();
+}
+
 }  // namespace
 
 MachineService::MachineService(Registry& registry, unsigned workers) : registry_(registry), pool_(workers)
@@ -175,7 +249,7 @@ grpc::ServerUnaryReactor* MachineService::Create(grpc::CallbackServerContext* ct
         if (!owner.ok()) {
             return finish_now(ctx, owner.status());
         }
-        return offload(ctx, pool_, "Create", [this, req, resp, owner = *std::move(owner)] {
+        return offload(ctx, pool_, "Create", [this, req, resp, owner = *std::move(owner)](runtime::Deadline) {
             return reply(registry_.create(req->spec(), owner), resp);
         });
     });
@@ -191,7 +265,9 @@ grpc::ServerUnaryReactor* MachineService::Start(grpc::CallbackServerContext* ctx
                                                 v1::StartResponse* resp)
 {
     return unary(ctx, "Start", [&]() -> grpc::ServerUnaryReactor* {
-        return offload(ctx, pool_, "Start", [this, req, resp] { return reply(registry_.start(req->name()), resp); });
+        return in_lane(ctx, lanes_, req->name(), "Start", [this, req, resp](runtime::Deadline) {
+            return reply(registry_.start(req->name()), resp);
+        });
     });
 }
 
@@ -199,7 +275,9 @@ grpc::ServerUnaryReactor* MachineService::Pause(grpc::CallbackServerContext* ctx
                                                 v1::PauseResponse* resp)
 {
     return unary(ctx, "Pause", [&]() -> grpc::ServerUnaryReactor* {
-        return offload(ctx, pool_, "Pause", [this, req, resp] { return reply(registry_.pause(req->name()), resp); });
+        return in_lane(ctx, lanes_, req->name(), "Pause", [this, req, resp](runtime::Deadline deadline) {
+            return reply(registry_.pause(req->name(), deadline), resp);
+        });
     });
 }
 
@@ -207,7 +285,9 @@ grpc::ServerUnaryReactor* MachineService::Resume(grpc::CallbackServerContext* ct
                                                  const v1::ResumeRequest* req, v1::ResumeResponse* resp)
 {
     return unary(ctx, "Resume", [&]() -> grpc::ServerUnaryReactor* {
-        return offload(ctx, pool_, "Resume", [this, req, resp] { return reply(registry_.resume(req->name()), resp); });
+        return in_lane(ctx, lanes_, req->name(), "Resume", [this, req, resp](runtime::Deadline) {
+            return reply(registry_.resume(req->name()), resp);
+        });
     });
 }
 
@@ -231,7 +311,7 @@ grpc::ServerUnaryReactor* MachineService::Stop(grpc::CallbackServerContext* ctx,
         // Only a running guest can power itself off.
         auto timeout = std::chrono::milliseconds(state == MachineState::Running ? req->timeout_ms() : 0);
         auto* reactor = ctx->DefaultReactor();
-        auto stop = std::make_shared<GracefulStop>(ctx, reactor, resp, registry_, *machine, pool_, timeout);
+        auto stop = std::make_shared<GracefulStop>(ctx, reactor, resp, registry_, *machine, pool_, lanes_, timeout);
         boost::asio::post(pool_, [stop] { stop->poll(); });
         return reactor;
     });
@@ -241,7 +321,8 @@ grpc::ServerUnaryReactor* MachineService::Delete(grpc::CallbackServerContext* ct
                                                  const v1::DeleteRequest* req, v1::DeleteResponse*)
 {
     return unary(ctx, "Delete", [&]() -> grpc::ServerUnaryReactor* {
-        return offload(ctx, pool_, "Delete", [this, req] { return registry_.remove(req->name()); });
+        return in_lane(ctx, lanes_, req->name(), "Delete",
+                       [this, req](runtime::Deadline) { return registry_.remove(req->name()); });
     });
 }
 
@@ -280,14 +361,17 @@ grpc::ServerUnaryReactor* MachineService::GetRegisters(grpc::CallbackServerConte
         if (!flags.ok() || !machine.ok()) {
             return finish_now(ctx, flags.ok() ? machine.status() : flags.status());
         }
-        return offload(ctx, pool_, "GetRegisters", [req, resp, flags = *flags, machine = *machine]() -> absl::Status {
+        return in_lane(ctx, lanes_, req->name(), "GetRegisters",
+                       [req, resp, flags = *flags, machine = *machine](runtime::Deadline deadline) -> absl::Status {
             if (auto ok = check_vcpu(req->name(), *machine, req->vcpu()); !ok.ok()) {
                 return ok;
             }
             nvmm_x64_state state;
             std::string error;
-            if (!machine->get_state(req->vcpu(), flags, &state, &error)) {
-                return host_failure("vCPU " + std::to_string(req->vcpu()) + ": " + error);
+            if (auto failed = vcpu_failure(machine->get_state(req->vcpu(), flags, &state, &error, deadline),
+                                           req->vcpu(), error);
+                !failed.ok()) {
+                return failed;
             }
             to_proto(state, flags, resp->mutable_registers());
             return absl::OkStatus();
@@ -307,15 +391,14 @@ grpc::ServerUnaryReactor* MachineService::SetRegisters(grpc::CallbackServerConte
         if (!flags.ok() || !machine.ok()) {
             return finish_now(ctx, flags.ok() ? machine.status() : flags.status());
         }
-        return offload(ctx, pool_, "SetRegisters", [req, state, flags = *flags, machine = *machine]() -> absl::Status {
+        return in_lane(ctx, lanes_, req->name(), "SetRegisters",
+                       [req, state, flags = *flags, machine = *machine](runtime::Deadline deadline) -> absl::Status {
             if (auto ok = check_vcpu(req->name(), *machine, req->vcpu()); !ok.ok()) {
                 return ok;
             }
             std::string error;
-            if (!machine->set_state(req->vcpu(), flags, *state, &error)) {
-                return host_failure("vCPU " + std::to_string(req->vcpu()) + ": " + error);
-            }
-            return absl::OkStatus();
+            return vcpu_failure(machine->set_state(req->vcpu(), flags, *state, &error, deadline), req->vcpu(),
+                                error);
         });
     });
 }

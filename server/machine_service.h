@@ -3,7 +3,11 @@
 // The vmruntime.v1.Machines service on gRPC's callback API.  gRPC threads
 // never wait for a machine: whatever may block (building a machine, pausing
 // vCPUs, reading their registers, feeding the UART) runs on the service's
-// small worker pool, which then finishes the reactor.  Graceful stops are
+// small worker pool, which then finishes the reactor.  What acts on one
+// machine runs in that machine's lane (server/lanes.h), so a machine that
+// does not answer holds one worker at most.  No request waits for a vCPU
+// past its client's deadline, nor past kMaxVcpuWait, and a request whose
+// deadline passed while it was queued is not started.  Graceful stops are
 // paced by timers on the same pool, and console output is sent from it as
 // the console ring notifies.  The pool is not the runtime's device layer:
 // work that waits for a vCPU must not occupy the threads that serve the
@@ -12,6 +16,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include "server/lanes.h"
 #include "server/registry.h"
 #include "vmruntime/v1/vmruntime.grpc.pb.h"
 
@@ -19,7 +24,7 @@ namespace vmruntime::server {
 
 class MachineService final : public v1::Machines::CallbackService {
 public:
-    explicit MachineService(Registry& registry, unsigned workers = 4);
+    explicit MachineService(Registry& registry, unsigned workers = 8);
     // Runs what is queued, then joins the workers.
     ~MachineService() override;
 
@@ -63,6 +68,7 @@ public:
 private:
     Registry& registry_;
     boost::asio::thread_pool pool_;
+    Lanes lanes_{pool_};
 };
 
 // Stream reactors (upload.cc, streams.cc).

@@ -494,18 +494,20 @@ void Registry::restart_after_reset(const std::string& name)
     }
 }
 
-absl::StatusOr<v1::MachineInfo> Registry::pause(const std::string& name)
+absl::StatusOr<v1::MachineInfo> Registry::pause(const std::string& name, runtime::Deadline deadline)
 {
-    return control(name, "pause", [](runtime::Machine& m) { return m.pause(); });
+    return control(name, "pause", [deadline](runtime::Machine& m) { return m.pause(deadline); });
 }
 
 absl::StatusOr<v1::MachineInfo> Registry::resume(const std::string& name)
 {
-    return control(name, "resume", [](runtime::Machine& m) { return m.resume(); });
+    return control(name, "resume", [](runtime::Machine& m) {
+        return m.resume() ? runtime::Outcome::Done : runtime::Outcome::Refused;
+    });
 }
 
 absl::StatusOr<v1::MachineInfo> Registry::control(const std::string& name, const std::string& verb,
-                                                  const std::function<bool(runtime::Machine&)>& op)
+                                                  const std::function<runtime::Outcome(runtime::Machine&)>& op)
 {
     auto locked = lock_entry(name);
     if (!locked.ok()) {
@@ -516,8 +518,14 @@ absl::StatusOr<v1::MachineInfo> Registry::control(const std::string& name, const
     if (!machine) {
         return wrong_state(name, "stopped", verb);
     }
-    if (!op(*machine)) {
+    switch (op(*machine)) {
+    case runtime::Outcome::Done:
+        break;
+    case runtime::Outcome::Refused:
         return wrong_state(name, runtime::to_string(machine->status().state), verb);
+    case runtime::Outcome::Late:
+        return too_late("cannot " + verb + " machine " + quote_name(name) +
+                        ": its vCPUs did not answer in time; nothing changed");
     }
     base::log_info("registry", verb, " machine ", name);
     return info(entry.spec, machine);

@@ -84,7 +84,9 @@ public:
     // Create may go on, and the most bytes the two may have together.
     absl::StatusOr<uint64_t> upload_limit(const v1::MachineSpec& spec) const;
     absl::StatusOr<v1::MachineInfo> start(const std::string& name);
-    absl::StatusOr<v1::MachineInfo> pause(const std::string& name);
+    // DEADLINE_EXCEEDED, the machine running on, if its vCPUs did not all
+    // park by `deadline`.
+    absl::StatusOr<v1::MachineInfo> pause(const std::string& name, runtime::Deadline deadline = runtime::kNoDeadline);
     absl::StatusOr<v1::MachineInfo> resume(const std::string& name);
     // Powers the machine off if it runs, then forgets it and its file.
     absl::Status remove(const std::string& name);
@@ -128,7 +130,7 @@ private:
     absl::StatusOr<LockedEntry> lock_entry(const std::string& name);
     std::shared_ptr<runtime::Machine> current(const Entry& entry) const;
     absl::StatusOr<v1::MachineInfo> control(const std::string& name, const std::string& verb,
-                                            const std::function<bool(runtime::Machine&)>& op);
+                                            const std::function<runtime::Outcome(runtime::Machine&)>& op);
     absl::StatusOr<std::shared_ptr<runtime::Machine>> build(const v1::MachineSpec& spec);
     FileRights rights_of(const v1::Owner& owner) const;
     absl::Status lock_state_dir();

@@ -66,6 +66,11 @@ absl::Status outside_ram(std::string_view why)
     return absl::OutOfRangeError(std::string(why));
 }
 
+absl::Status too_late(std::string_view why)
+{
+    return absl::DeadlineExceededError(std::string(why));
+}
+
 absl::Status host_failure(std::string_view why)
 {
     return absl::InternalError(std::string(why));

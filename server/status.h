@@ -34,6 +34,9 @@ absl::Status over_limit(std::string_view why);
 absl::Status wrong_state(std::string_view name, std::string_view state, std::string_view verb);
 // OUT_OF_RANGE: an address range outside guest RAM.
 absl::Status outside_ram(std::string_view why);
+// DEADLINE_EXCEEDED: the request was given up at its deadline, or never
+// started because the deadline had passed.
+absl::Status too_late(std::string_view why);
 // INTERNAL: the host failed (I/O on the state directory, nvmm).
 absl::Status host_failure(std::string_view why);
 

@@ -2,6 +2,7 @@
 #include "daemon.h"
 
 #include <arpa/inet.h>
+#include <grpcpp/grpcpp.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -41,12 +42,13 @@ std::string slurp(const std::string& path)
     return s.str();
 }
 
+// `err_fd`, if not -1, is stderr instead of the file `err`.
 [[noreturn]] void exec_child(const std::vector<std::string>& argv, const std::string& out,
-                             const std::string& err)
+                             const std::string& err, int err_fd = -1)
 {
     int null = ::open("/dev/null", O_RDONLY);
     int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    int e = err_fd != -1 ? err_fd : ::open(err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     ::dup2(null, 0);
     ::dup2(o, 1);
     ::dup2(e, 2);
@@ -82,6 +84,9 @@ Daemon::~Daemon()
     if (pid_ > 0) {
         stop();
     }
+    if (stderr_pipe_ != -1) {
+        ::close(stderr_pipe_);
+    }
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
 }
@@ -91,6 +96,10 @@ bool Daemon::start(const std::vector<std::string>& extra_args, std::chrono::seco
     std::vector<std::string> argv = {VMRUNTIMED_PATH, "--socket",    socket_, "--state-dir",
                                      state_dir_,      "--log-level", "debug"};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    int pipe_fds[2] = {-1, -1};
+    if (undrained_stderr_ && ::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+        return false;
+    }
     pid_ = ::fork();
     if (pid_ == 0) {
         for (auto [resource, value] : limits_) {
@@ -99,7 +108,14 @@ bool Daemon::start(const std::vector<std::string>& extra_args, std::chrono::seco
                 _exit(126);
             }
         }
-        exec_child(argv, "/dev/null", dir_ + "/daemon.log");
+        exec_child(argv, "/dev/null", dir_ + "/daemon.log", pipe_fds[1]);
+    }
+    if (undrained_stderr_) {
+        ::close(pipe_fds[1]);
+        if (stderr_pipe_ != -1) {
+            ::close(stderr_pipe_);
+        }
+        stderr_pipe_ = pipe_fds[0];
     }
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
@@ -172,6 +188,15 @@ ProcessUsage process_usage(pid_t pid)
         }
     }
     return usage;
+}
+
+std::unique_ptr<v1::Machines::Stub> stalling_client(const std::string& socket)
+{
+    grpc::ChannelArguments small_window;
+    small_window.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    small_window.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
+    return v1::Machines::NewStub(
+        grpc::CreateCustomChannel("unix:" + socket, grpc::InsecureChannelCredentials(), small_window));
 }
 
 int free_tcp_port()

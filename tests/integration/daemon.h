@@ -10,9 +10,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "vmruntime/v1/vmruntime.grpc.pb.h"
 
 namespace vmruntime::testing {
 
@@ -36,6 +39,9 @@ public:
     // Runs the next start()ed daemon under this resource limit (soft and
     // hard), as `prlimit` would.
     void limit(int resource, rlim_t value) { limits_.emplace_back(resource, value); }
+    // Gives the next start()ed daemon a pipe for stderr that nobody reads
+    // (log() is then empty).
+    void undrained_stderr() { undrained_stderr_ = true; }
 
     // The temporary directory, removed with the daemon.
     const std::string& dir() const { return dir_; }
@@ -48,6 +54,8 @@ private:
     std::string dir_, socket_, state_dir_;
     pid_t pid_ = -1;
     std::vector<std::pair<int, rlim_t>> limits_;
+    bool undrained_stderr_ = false;
+    int stderr_pipe_ = -1;  // its read end, held open, never read
 };
 
 struct CommandResult {
@@ -62,6 +70,11 @@ struct ProcessUsage {
     uint64_t rss_kib = 0;
 };
 ProcessUsage process_usage(pid_t pid);
+
+// A client of the daemon on `socket` whose HTTP/2 window is held at 1 KiB:
+// once it stops reading, what the daemon sends it beyond that waits in the
+// daemon.
+std::unique_ptr<v1::Machines::Stub> stalling_client(const std::string& socket);
 
 // A TCP port on 127.0.0.1 that was free a moment ago, or 0.
 int free_tcp_port();

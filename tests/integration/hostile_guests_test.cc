@@ -9,11 +9,17 @@
 // happened to it.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
@@ -291,13 +297,7 @@ TEST_F(HostileGuestsTest, AConsoleReaderThatFallsBehindIsEnded)
     const Hostile& flood = kHostiles[4];
     ASSERT_STREQ(flood.name, "uart-flood");
     ASSERT_TRUE(create(flat_spec(flood)).ok());
-    // The stalled client's window is held at 1 KiB: what the daemon hands
-    // its transport beyond that waits in the daemon.
-    grpc::ChannelArguments small_window;
-    small_window.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-    small_window.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
-    auto stalled_stub = v1::Machines::NewStub(grpc::CreateCustomChannel(
-        "unix:" + daemon_.socket(), grpc::InsecureChannelCredentials(), small_window));
+    auto stalled_stub = stalling_client(daemon_.socket());
     grpc::ClientContext stalled_cc, reading_cc;
     stalled_cc.set_deadline(std::chrono::system_clock::now() + 150s);
     reading_cc.set_deadline(std::chrono::system_clock::now() + 150s);
@@ -414,6 +414,224 @@ TEST_F(NoSignalQuotaTest, TimerTicksAndSigtermEndTheDaemon)
     EXPECT_NE(daemon_.log().find("refuses POSIX timers"), std::string::npos)
         << "the daemon did not run without a signal quota";
     EXPECT_EQ(daemon_.stop(), 0);
+}
+
+// One thread of another process (here a vCPU thread of the daemon) held
+// stopped with ptrace until this is destroyed: a vCPU that cannot answer,
+// as a thread stuck on a host in trouble would be.  Every ptrace call
+// comes from a thread of this object's own, the tracer.
+class FrozenThread {
+public:
+    explicit FrozenThread(pid_t tid)
+        : tracer_([this, tid] {
+              if (::ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) {
+                  frozen_.set_value(false);
+                  return;
+              }
+              int status = 0;
+              const bool stopped = ::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) == 0 &&
+                                   ::waitpid(tid, &status, __WALL) == tid && WIFSTOPPED(status);
+              frozen_.set_value(stopped);
+              thaw_.get_future().wait();
+              ::ptrace(PTRACE_DETACH, tid, nullptr, nullptr);
+          })
+    {
+    }
+    ~FrozenThread()
+    {
+        thaw();
+        tracer_.join();
+    }
+    FrozenThread(const FrozenThread&) = delete;
+    FrozenThread& operator=(const FrozenThread&) = delete;
+
+    bool frozen() { return frozen_.get_future().get(); }
+    void thaw()
+    {
+        if (!thawed_) {
+            thawed_ = true;
+            thaw_.set_value();
+        }
+    }
+
+private:
+    std::promise<bool> frozen_;
+    std::promise<void> thaw_;
+    bool thawed_ = false;
+    std::thread tracer_;
+};
+
+// The thread of `pid` named `name`, or 0.
+pid_t thread_named(pid_t pid, const std::string& name)
+{
+    const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+    for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+        std::ifstream comm(task.path() / "comm");
+        std::string line;
+        if (std::getline(comm, line) && line == name) {
+            return static_cast<pid_t>(std::stoi(task.path().filename().string()));
+        }
+    }
+    return 0;
+}
+
+// The daemon writes its log to a pipe nobody reads.
+class WedgeTest : public HostileGuestsTest {
+protected:
+    void limit_daemon() override { daemon_.undrained_stderr(); }
+
+    // 100 machines created, started, listed and deleted by a well-behaved
+    // client, whose calls have a deadline; how long that took.
+    std::chrono::duration<double> churn(const std::string& prefix)
+    {
+        const auto start = Clock::now();
+        for (int i = 0; i < 100 && !HasFailure(); i++) {
+            v1::MachineSpec spec;
+            spec.set_name(prefix + std::to_string(i));
+            spec.set_memory_mib(16);
+            spec.set_image_path(HELLO_ELF);
+            grpc::ClientContext cc;
+            cc.set_deadline(std::chrono::system_clock::now() + 20s);
+            v1::CreateRequest req;
+            *req.mutable_spec() = spec;
+            v1::CreateResponse created;
+            grpc::Status status = stub_->Create(&cc, req, &created);
+            EXPECT_TRUE(status.ok()) << spec.name() << ": " << status.error_message();
+            expect_ok(&v1::Machines::Stub::Start, spec.name());
+            grpc::ClientContext lc;
+            lc.set_deadline(std::chrono::system_clock::now() + 20s);
+            v1::ListResponse listed;
+            EXPECT_TRUE(stub_->List(&lc, v1::ListRequest(), &listed).ok());
+            expect_ok(&v1::Machines::Stub::Delete, spec.name());
+        }
+        return Clock::now() - start;
+    }
+};
+
+// 16 hostile requests are held open: requests for a machine whose vCPU
+// cannot answer (registers read and written, pauses), Creates naming a
+// FIFO, a Watch and a Console that never read, uploads that never finish,
+// and all the while a stderr nobody drains.  Another client's work goes on
+// in about its normal time; a request that waited past its deadline is
+// never started; once the vCPU answers again, everything is answered.
+TEST_F(WedgeTest, HostileRequestsWedgeNothing)
+{
+    const Hostile& spin = kHostiles[1];
+    ASSERT_TRUE(create(flat_spec(spin)).ok());
+    expect_ok(&v1::Machines::Stub::Start, spin.name);
+    const auto normal = churn("before");
+    const std::string fifo = daemon_.dir() + "/fifo";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+
+    const pid_t vcpu = thread_named(daemon_.pid(), "vcpu0");
+    ASSERT_NE(vcpu, 0);
+    FrozenThread frozen(vcpu);
+    ASSERT_TRUE(frozen.frozen()) << "cannot ptrace the daemon's vCPU thread";
+
+    // Unary hostile requests, without deadlines, each on a thread of its own.
+    std::vector<std::future<grpc::Status>> hostile;
+    auto later = [&](auto call) { hostile.push_back(std::async(std::launch::async, call)); };
+    for (int i = 0; i < 4; i++) {
+        later([this, &spin] {
+            grpc::ClientContext cc;
+            v1::GetRegistersRequest req;
+            req.set_name(spin.name);
+            req.add_classes(v1::STATE_CLASS_GPRS);
+            v1::GetRegistersResponse resp;
+            return stub_->GetRegisters(&cc, req, &resp);
+        });
+    }
+    for (int i = 0; i < 2; i++) {
+        later([this, &spin] {
+            grpc::ClientContext cc;
+            v1::SetRegistersRequest req;
+            req.set_name(spin.name);
+            req.mutable_registers()->mutable_gprs()->set_rip(kFlatLoadAddress);
+            v1::SetRegistersResponse resp;
+            return stub_->SetRegisters(&cc, req, &resp);
+        });
+        later([this, &spin] {
+            grpc::ClientContext cc;
+            v1::PauseRequest req;
+            req.set_name(spin.name);
+            v1::PauseResponse resp;
+            return stub_->Pause(&cc, req, &resp);
+        });
+    }
+    for (int i = 0; i < 4; i++) {
+        later([this, &fifo, i] {
+            grpc::ClientContext cc;
+            v1::CreateRequest req;
+            req.mutable_spec()->set_name("fifo" + std::to_string(i));
+            req.mutable_spec()->set_image_path(fifo);
+            v1::CreateResponse resp;
+            return stub_->Create(&cc, req, &resp);
+        });
+    }
+    // Streams that stall: a Watch and a Console that never read, on a
+    // 1 KiB window, and two uploads that never send their bytes.
+    auto stalled_stub = stalling_client(daemon_.socket());
+    grpc::ClientContext watch_cc, console_cc, upload_cc[2];
+    auto watch = stalled_stub->Watch(&watch_cc, v1::WatchRequest());
+    auto console = stalled_stub->Console(&console_cc);
+    v1::ConsoleRequest attach;
+    attach.set_name(spin.name);
+    ASSERT_TRUE(console->Write(attach));
+    v1::CreateResponse upload_resp[2];
+    std::unique_ptr<grpc::ClientWriter<v1::UploadRequest>> uploads[2];
+    for (int i = 0; i < 2; i++) {
+        uploads[i] = stub_->Upload(&upload_cc[i], &upload_resp[i]);
+        v1::UploadRequest first;
+        first.mutable_spec()->set_name("upload" + std::to_string(i));
+        first.mutable_spec()->set_loader(v1::LOADER_KIND_FLAT_LONG);
+        first.set_image_size(4096);
+        ASSERT_TRUE(uploads[i]->Write(first));
+    }
+    ASSERT_EQ(hostile.size() + 4, 16u);
+
+    // A well-behaved request for the frozen machine, with a deadline it
+    // passes while it waits behind the hostile ones: never started.
+    auto impatient = std::async(std::launch::async, [this, &spin] {
+        grpc::ClientContext cc;
+        cc.set_deadline(std::chrono::system_clock::now() + 1s);
+        v1::SetRegistersRequest req;
+        req.set_name(spin.name);
+        req.mutable_registers()->mutable_gprs()->set_rax(0x5eed);
+        v1::SetRegistersResponse resp;
+        return stub_->SetRegisters(&cc, req, &resp);
+    });
+
+    std::this_thread::sleep_for(500ms);
+    const auto wedged = churn("during");
+    std::cout << "100 create/start/list/delete cycles: " << normal.count() << " s alone, " << wedged.count()
+              << " s beside 16 hostile requests\n";
+    EXPECT_LT(wedged, 3 * normal + 5s);
+    EXPECT_EQ(impatient.get().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+
+    frozen.thaw();
+    for (auto& h : hostile) {
+        ASSERT_EQ(h.wait_for(60s), std::future_status::ready) << "a hostile request was never answered";
+        grpc::Status status = h.get();
+        EXPECT_NE(status.error_code(), grpc::StatusCode::INTERNAL) << status.error_message();
+    }
+    watch_cc.TryCancel();
+    console_cc.TryCancel();
+    for (int i = 0; i < 2; i++) {
+        upload_cc[i].TryCancel();
+        EXPECT_FALSE(uploads[i]->Finish().ok());
+    }
+    watch->Finish();
+    console->Finish();
+
+    // The impatient request was not started once its turn came.
+    grpc::ClientContext cc;
+    v1::GetRegistersRequest req;
+    req.set_name(spin.name);
+    req.add_classes(v1::STATE_CLASS_GPRS);
+    v1::GetRegistersResponse regs;
+    ASSERT_TRUE(stub_->GetRegisters(&cc, req, &regs).ok());
+    EXPECT_NE(regs.registers().gprs().rax(), 0x5eedu) << "a request whose deadline had passed was started";
+    EXPECT_EQ(daemon_.stop(), 0) << "the daemon ends cleanly with its stderr undrained";
 }
 
 }  // namespace

@@ -263,13 +263,7 @@ TEST_F(DaemonTest, WatchSeesStateChanges)
 // another watcher that reads keeps its stream.
 TEST_F(DaemonTest, AWatcherThatStopsReadingIsDroppedNotQueuedForEver)
 {
-    // The stalled client's own window is kept at 1 KiB, so the daemon can
-    // hand its transport only that much before events queue.
-    grpc::ChannelArguments small_window;
-    small_window.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-    small_window.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
-    auto stalled_stub = v1::Machines::NewStub(grpc::CreateCustomChannel(
-        "unix:" + daemon_.socket(), grpc::InsecureChannelCredentials(), small_window));
+    auto stalled_stub = stalling_client(daemon_.socket());
     grpc::ClientContext stalled_cc, reading_cc;
     auto stalled = stalled_stub->Watch(&stalled_cc, v1::WatchRequest());
     v1::WatchRequest only_kept;

@@ -112,23 +112,23 @@ TEST_F(HelloTest, ControlFollowsTheMachineState)
     nvmm_x64_state state{};
     std::string error;
     EXPECT_EQ(m->status().state, MachineState::Created);
-    EXPECT_FALSE(m->pause());
+    EXPECT_EQ(m->pause(), runtime::Outcome::Refused);
     EXPECT_FALSE(m->resume());
-    EXPECT_FALSE(m->get_state(0, NVMM_X64_STATE_GPRS, &state, &error));
+    EXPECT_EQ(m->get_state(0, NVMM_X64_STATE_GPRS, &state, &error), runtime::Outcome::Refused);
     EXPECT_NE(error.find("created"), std::string::npos) << error;
 
     ASSERT_TRUE(m->start());
     EXPECT_FALSE(m->start());
     EXPECT_FALSE(m->resume());
-    EXPECT_FALSE(m->get_state(1, NVMM_X64_STATE_GPRS, &state, &error));  // no vCPU 1
+    EXPECT_EQ(m->get_state(1, NVMM_X64_STATE_GPRS, &state, &error), runtime::Outcome::Refused);  // no vCPU 1
 
     ASSERT_TRUE(m->wait(10s)) << describe(m->status());
     EXPECT_EQ(m->status().state, MachineState::Stopped);
     EXPECT_EQ(m->status().exit_status, 3u);
-    EXPECT_FALSE(m->pause());
+    EXPECT_EQ(m->pause(), runtime::Outcome::Refused);
     EXPECT_FALSE(m->resume());
     EXPECT_FALSE(m->start());
-    EXPECT_FALSE(m->get_state(0, NVMM_X64_STATE_GPRS, &state, &error));
+    EXPECT_EQ(m->get_state(0, NVMM_X64_STATE_GPRS, &state, &error), runtime::Outcome::Refused);
     // A stop after the end changes nothing: the first end wins.
     m->stop();
     EXPECT_EQ(m->status().exit_status, 3u);

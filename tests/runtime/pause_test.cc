@@ -9,12 +9,18 @@
 // echoed, in order.
 #include <gtest/gtest.h>
 
+#include <boost/asio/post.hpp>
+
 #include <cstring>
+#include <future>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "guest_images.h"
 #include "runtime_test.h"
+
+GUEST_IMAGE(port_hammer);
 
 namespace vmruntime::runtime_test {
 namespace {
@@ -49,11 +55,11 @@ protected:
     // One pause: the state says so, and the registers can be read.
     void pause_and_check(Machine& m)
     {
-        ASSERT_TRUE(m.pause()) << "the guest ended early? " << describe(m.status());
+        ASSERT_EQ(m.pause(), runtime::Outcome::Done) << "the guest ended early? " << describe(m.status());
         ASSERT_EQ(m.status().state, MachineState::Paused);
         nvmm_x64_state state{};
         std::string error;
-        ASSERT_TRUE(m.get_state(0, NVMM_X64_STATE_GPRS, &state, &error)) << error;
+        ASSERT_EQ(m.get_state(0, NVMM_X64_STATE_GPRS, &state, &error), runtime::Outcome::Done) << error;
         ASSERT_TRUE(code_.contains(state.gprs[NVMM_X64_GPR_RIP]))
             << std::hex << state.gprs[NVMM_X64_GPR_RIP];
         ASSERT_EQ(m.status().state, MachineState::Paused);
@@ -70,7 +76,7 @@ protected:
     // catch the vCPU between its injection and its next entry.
     void expect_every_interrupt_taken(Machine& m)
     {
-        ASSERT_TRUE(m.pause());
+        ASSERT_EQ(m.pause(), runtime::Outcome::Done);
         uint64_t ticks = guest_ticks(m);
         uint64_t injected = m.exit_counters().interrupts;
         EXPECT_GE(injected, ticks);
@@ -164,6 +170,51 @@ TEST_F(PauseTest, ThousandPausesWhileEchoingLoseNoByte)
     EXPECT_EQ(typist.echo(), typist.typed());
     expect_ticks_advance(*m);
     quit(*m, 6);
+}
+
+// A vCPU that cannot answer (it waits for a port read that the device
+// threads, all busy here, never get to): a state access and a pause give
+// up at their deadlines, change nothing, and the machine runs on; once the
+// vCPU can answer again, both work.
+TEST_F(RuntimeTest, CallsGiveUpAtTheirDeadlineWhenTheVcpuCannotAnswer)
+{
+    std::unique_ptr<Machine> m;  // ends after the hold: its end needs the devices
+    // Holds the device layer's two threads until released, on every path
+    // out of the test (the layer joins them).
+    struct Hold {
+        std::promise<void> promise;
+        std::shared_future<void> released = promise.get_future().share();
+        bool done = false;
+        void release()
+        {
+            if (!std::exchange(done, true)) {
+                promise.set_value();
+            }
+        }
+        ~Hold() { release(); }
+    } hold;
+    for (int i = 0; i < 2; i++) {
+        boost::asio::post(layer_.context(), [released = hold.released] { released.wait(); });
+    }
+    m = boot(flat_spec("stuck", GUEST_BYTES(port_hammer)));
+    ASSERT_TRUE(m);
+    // Its first exit is a port read: from then on it waits for the devices.
+    ASSERT_TRUE(wait_until([&] { return m->exit_counters().io > 0; }, 10s));
+    nvmm_x64_state state;
+    std::string error;
+    auto soon = [] { return std::chrono::steady_clock::now() + 200ms; };
+    EXPECT_EQ(m->get_state(0, NVMM_X64_STATE_GPRS, &state, &error, soon()), runtime::Outcome::Late);
+    EXPECT_NE(error.find("did not answer in time"), std::string::npos) << error;
+    EXPECT_EQ(m->pause(soon()), runtime::Outcome::Late);
+    EXPECT_EQ(m->status().state, MachineState::Running);
+
+    hold.release();
+    const auto later = std::chrono::steady_clock::now() + 10s;
+    EXPECT_EQ(m->get_state(0, NVMM_X64_STATE_GPRS, &state, &error, later), runtime::Outcome::Done) << error;
+    EXPECT_EQ(m->pause(later), runtime::Outcome::Done);
+    EXPECT_EQ(m->status().state, MachineState::Paused);
+    EXPECT_TRUE(m->resume());
+    m->stop("enough");
 }
 
 }  // namespace

@@ -83,7 +83,7 @@ void expect_waiting_for_sipi(runtime::Machine& m)
 {
     nvmm_x64_state state;
     std::string error;
-    ASSERT_TRUE(m.get_state(1, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS, &state, &error)) << error;
+    ASSERT_EQ(m.get_state(1, NVMM_X64_STATE_GPRS | NVMM_X64_STATE_SEGS, &state, &error), runtime::Outcome::Done) << error;
     EXPECT_EQ(state.gprs[NVMM_X64_GPR_RIP], 0xFFF0u);
     EXPECT_EQ(state.segs[NVMM_X64_SEG_CS].selector, 0xF000u);
 }
@@ -96,7 +96,7 @@ TEST_F(PlatformTest, SecondVcpuWaitsForStartupWhileTheFirstRunsHello)
     ASSERT_TRUE(m);
     ASSERT_TRUE(wait_for_text(m->console(), "tick 100", 20s)) << console_text(m->console());
     expect_waiting_for_sipi(*m);
-    ASSERT_TRUE(m->pause());
+    ASSERT_EQ(m->pause(), runtime::Outcome::Done);
     expect_waiting_for_sipi(*m);
     ASSERT_TRUE(m->resume());
     MachineStatus end = run_to_end(m);

@@ -32,7 +32,7 @@ nvmm_x64_state read_gprs(Machine& m)
 {
     nvmm_x64_state state{};
     std::string error;
-    EXPECT_TRUE(m.get_state(0, NVMM_X64_STATE_GPRS, &state, &error)) << error;
+    EXPECT_EQ(m.get_state(0, NVMM_X64_STATE_GPRS, &state, &error), runtime::Outcome::Done) << error;
     return state;
 }
 
@@ -73,7 +73,7 @@ TEST_F(StateTest, RegisterWrittenWhileRunningReachesTheGuest)
     auto state = read_gprs(*m);
     state.gprs[NVMM_X64_GPR_R12] = 0xC0DE5EED;
     std::string error;
-    ASSERT_TRUE(m->set_state(0, NVMM_X64_STATE_GPRS, state, &error)) << error;
+    ASSERT_EQ(m->set_state(0, NVMM_X64_STATE_GPRS, state, &error), runtime::Outcome::Done) << error;
     ASSERT_TRUE(m->wait(10s)) << describe(m->status());
     EXPECT_EQ(m->status().state, MachineState::Stopped);
     EXPECT_EQ(m->status().exit_status, 0xC0DE5EEDu) << describe(m->status());
@@ -84,13 +84,13 @@ TEST_F(StateTest, RegisterWrittenWhilePausedReachesTheGuestAfterResume)
     auto m = boot(flat_spec("reg-paused", GUEST_BYTES(reg_watch)));
     ASSERT_TRUE(m);
     ASSERT_GT(counter_past(*m, 0), 0u);
-    ASSERT_TRUE(m->pause());
+    ASSERT_EQ(m->pause(), runtime::Outcome::Done);
     auto paused = read_gprs(*m);
     EXPECT_EQ(read_gprs(*m).gprs[NVMM_X64_GPR_RBX], paused.gprs[NVMM_X64_GPR_RBX])
         << "the counter moved while paused";
     paused.gprs[NVMM_X64_GPR_R12] = 0x1234;
     std::string error;
-    ASSERT_TRUE(m->set_state(0, NVMM_X64_STATE_GPRS, paused, &error)) << error;
+    ASSERT_EQ(m->set_state(0, NVMM_X64_STATE_GPRS, paused, &error), runtime::Outcome::Done) << error;
     EXPECT_EQ(read_gprs(*m).gprs[NVMM_X64_GPR_R12], 0x1234u);
     EXPECT_EQ(m->status().state, MachineState::Paused);
     ASSERT_TRUE(m->resume());
@@ -112,7 +112,7 @@ TEST_F(StateTest, ReadsRegistersOfAHaltedGuest)
     }
     nvmm_x64_state state{};
     std::string error;
-    ASSERT_TRUE(m->get_state(0, NVMM_X64_STATE_SEGS | NVMM_X64_STATE_CRS, &state, &error)) << error;
+    ASSERT_EQ(m->get_state(0, NVMM_X64_STATE_SEGS | NVMM_X64_STATE_CRS, &state, &error), runtime::Outcome::Done) << error;
     EXPECT_TRUE(state.segs[NVMM_X64_SEG_CS].attrib.l) << "hello runs in 64-bit mode";
     EXPECT_NE(state.crs[NVMM_X64_CR_CR0] & (1ULL << 31), 0u) << "paging is on";
     m->stop();
@@ -131,7 +131,7 @@ TEST_F(StateTest, ReadsRegistersFromAnotherThreadDuringStart)
             nvmm_x64_state state{};
             while (m->status().state == MachineState::Created) {
             }
-            read = m->get_state(0, NVMM_X64_STATE_GPRS, &state, &error);
+            read = m->get_state(0, NVMM_X64_STATE_GPRS, &state, &error) == runtime::Outcome::Done;
         });
         ASSERT_TRUE(m->start());
         reader.join();

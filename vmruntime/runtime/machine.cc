@@ -218,20 +218,27 @@ bool Machine::start()
     return true;
 }
 
-bool Machine::pause()
+Outcome Machine::pause(Deadline deadline)
 {
     std::lock_guard control(control_mutex_);
     if (status().state != MachineState::Running) {
-        return false;
+        return Outcome::Refused;
     }
     for (auto& v : vcpus_) {
         v->set_paused(true);
     }
+    bool parked = true;
     for (auto& v : vcpus_) {
-        v->wait_parked();
+        parked = v->wait_parked(deadline) && parked;
+    }
+    if (!parked) {
+        for (auto& v : vcpus_) {
+            v->set_paused(false);
+        }
+        return Outcome::Late;
     }
     // The guest may have powered off meanwhile: that state wins.
-    return transition(MachineState::Running, MachineState::Paused);
+    return transition(MachineState::Running, MachineState::Paused) ? Outcome::Done : Outcome::Refused;
 }
 
 bool Machine::resume()
@@ -285,22 +292,24 @@ bool Machine::wait(std::chrono::milliseconds timeout)
     });
 }
 
-bool Machine::run_on_vcpu(unsigned vcpu, std::function<bool(std::string*)> fn, std::string* error)
+Outcome Machine::run_on_vcpu(unsigned vcpu, std::function<bool(std::string*)> fn, std::string* error,
+                             Deadline deadline)
 {
     if (vcpu >= vcpus_.size()) {
         *error = "no vcpu " + std::to_string(vcpu);
-        return false;
+        return Outcome::Refused;
     }
     MachineState state = status().state;
     if (state != MachineState::Running && state != MachineState::Paused) {
         *error = std::string("the machine is ") + to_string(state);
-        return false;
+        return Outcome::Refused;
     }
     return vcpus_[vcpu]->run_request(
-        [&](nvmm_machine*, nvmm_vcpu*, std::string* err) { return fn(err); }, error);
+        [&](nvmm_machine*, nvmm_vcpu*, std::string* err) { return fn(err); }, error, deadline);
 }
 
-bool Machine::get_state(unsigned vcpu, uint64_t flags, nvmm_x64_state* out, std::string* error)
+Outcome Machine::get_state(unsigned vcpu, uint64_t flags, nvmm_x64_state* out, std::string* error,
+                           Deadline deadline)
 {
     return run_on_vcpu(vcpu, [&](std::string* err) {
         nvmm_vcpu* v = vcpus_[vcpu]->vcpu();
@@ -310,10 +319,11 @@ bool Machine::get_state(unsigned vcpu, uint64_t flags, nvmm_x64_state* out, std:
         }
         *out = *v->state;
         return true;
-    }, error);
+    }, error, deadline);
 }
 
-bool Machine::set_state(unsigned vcpu, uint64_t flags, const nvmm_x64_state& in, std::string* error)
+Outcome Machine::set_state(unsigned vcpu, uint64_t flags, const nvmm_x64_state& in, std::string* error,
+                           Deadline deadline)
 {
     return run_on_vcpu(vcpu, [&](std::string* err) {
         nvmm_vcpu* v = vcpus_[vcpu]->vcpu();
@@ -341,7 +351,7 @@ bool Machine::set_state(unsigned vcpu, uint64_t flags, const nvmm_x64_state& in,
             return false;
         }
         return true;
-    }, error);
+    }, error, deadline);
 }
 
 size_t Machine::console_input(std::span<const uint8_t> bytes)

@@ -33,6 +33,15 @@ class PcDevices;
 class VcpuRunner;
 
 enum class MachineState { Created, Running, Paused, Stopped, Crashed };
+
+// When a caller stops waiting for the vCPUs (steady clock).
+using Deadline = std::chrono::steady_clock::time_point;
+constexpr Deadline kNoDeadline = Deadline::max();
+
+// What a call that needs the vCPUs came to: done; refused (the state
+// forbids it, or nvmm did); or given up at its deadline because a vCPU did
+// not answer by then, having changed nothing.
+enum class Outcome { Done, Refused, Late };
 const char* to_string(MachineState state);
 
 struct MachineStatus {
@@ -66,8 +75,10 @@ public:
 
     // Each returns false, changing nothing, when the state forbids it.
     bool start();
-    bool pause();   // returns once every vCPU is parked at an instruction boundary
     bool resume();
+    // Returns once every vCPU is parked at an instruction boundary; Late if
+    // one was not by `deadline` (the machine then runs on).
+    Outcome pause(Deadline deadline = kNoDeadline);
     // Ends the machine (forced power off); returns once its threads are gone.
     void stop(const std::string& reason = "stopped by request");
 
@@ -75,10 +86,14 @@ public:
     bool wait(std::chrono::milliseconds timeout);
 
     // The vCPU's state classes `flags` (NVMM_X64_STATE_*), read or written
-    // on the vCPU's own thread.  False if the vCPU does not exist, the
-    // machine is not running or paused, or nvmm refused.
-    bool get_state(unsigned vcpu, uint64_t flags, nvmm_x64_state* out, std::string* error);
-    bool set_state(unsigned vcpu, uint64_t flags, const nvmm_x64_state& in, std::string* error);
+    // on the vCPU's own thread.  Refused if the vCPU does not exist, the
+    // machine is not running or paused, or nvmm refused; Late if the vCPU
+    // did not take the request by `deadline` (it never will).  `error` says
+    // which.
+    Outcome get_state(unsigned vcpu, uint64_t flags, nvmm_x64_state* out, std::string* error,
+                      Deadline deadline = kNoDeadline);
+    Outcome set_state(unsigned vcpu, uint64_t flags, const nvmm_x64_state& in, std::string* error,
+                      Deadline deadline = kNoDeadline);
 
     dev::ConsoleRing& console() { return console_; }
     // Host -> guest UART input; returns how many bytes the UART took.
@@ -109,7 +124,8 @@ private:
     bool update_status(const std::function<bool(MachineStatus&)>& change);
     // Moves from `from` to `to`; false if the machine is not in `from`.
     bool transition(MachineState from, MachineState to);
-    bool run_on_vcpu(unsigned vcpu, std::function<bool(std::string*)> fn, std::string* error);
+    Outcome run_on_vcpu(unsigned vcpu, std::function<bool(std::string*)> fn, std::string* error,
+                        Deadline deadline);
 
     MachineSpec spec_;
     ImageFormat format_ = ImageFormat::Auto;

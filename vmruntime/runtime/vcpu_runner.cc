@@ -473,10 +473,10 @@ void VcpuRunner::set_paused(bool paused)
     kick();
 }
 
-void VcpuRunner::wait_parked()
+bool VcpuRunner::wait_parked(Deadline deadline)
 {
     std::unique_lock lock(mutex_);
-    cv_.wait(lock, [&] { return parked_ || exited_ || !thread_.joinable(); });
+    return cv_.wait_until(lock, deadline, [&] { return parked_ || exited_ || !thread_.joinable(); });
 }
 
 void VcpuRunner::finish()
@@ -497,7 +497,9 @@ void VcpuRunner::join()
     }
 }
 
-bool VcpuRunner::run_request(Request fn, std::string* error)
+// A request the thread has not taken by the deadline is withdrawn; one it
+// has taken runs to its end (on the vCPU thread, it does not wait).
+Outcome VcpuRunner::run_request(Request fn, std::string* error, Deadline deadline)
 {
     PendingRequest request;
     request.fn = std::move(fn);
@@ -507,7 +509,7 @@ bool VcpuRunner::run_request(Request fn, std::string* error)
         std::unique_lock lock(mutex_);
         if (exited_) {
             *error = "vcpu " + std::to_string(id_) + " is not running";
-            return false;
+            return Outcome::Refused;
         }
         requests_.push_back(&request);
         attention_.store(true, std::memory_order_release);
@@ -515,11 +517,19 @@ bool VcpuRunner::run_request(Request fn, std::string* error)
     }
     kick();
     std::unique_lock lock(mutex_);
-    cv_.wait(lock, [&] { return request.done; });
+    if (!cv_.wait_until(lock, deadline, [&] { return request.done; })) {
+        auto queued = std::find(requests_.begin(), requests_.end(), &request);
+        if (queued != requests_.end()) {
+            requests_.erase(queued);
+            *error = "vcpu " + std::to_string(id_) + " did not answer in time";
+            return Outcome::Late;
+        }
+        cv_.wait(lock, [&] { return request.done; });
+    }
     if (!request.ok) {
         *error = request.error;
     }
-    return request.ok;
+    return request.ok ? Outcome::Done : Outcome::Refused;
 }
 
 // ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "vmruntime/runtime/machine.h"
 #include "vmruntime/runtime/pio_channel.h"
 
 namespace vmruntime::runtime {
@@ -44,12 +45,14 @@ public:
 
     void start();
     void set_paused(bool paused);
-    void wait_parked();
+    // False if the vCPU neither parked nor exited by `deadline`.
+    bool wait_parked(Deadline deadline);
     void finish();
     void join();
-    // Runs `fn` on the vCPU thread at its next exit (or while parked) and
-    // returns its result; false with a message if the thread is gone.
-    bool run_request(Request fn, std::string* error);
+    // Runs `fn` on the vCPU thread at its next exit (or while parked):
+    // Done or Refused as `fn` says, Refused if the thread is gone, Late
+    // (and `fn` never runs) if the thread did not take it by `deadline`.
+    Outcome run_request(Request fn, std::string* error, Deadline deadline);
     // Makes the vCPU look at its interrupt line and requests now.
     void kick();
 

@@ -156,7 +156,7 @@ void sample_rip(Machine& machine, std::atomic<bool>& done, const std::string& pa
     std::string error;
     const auto start = std::chrono::steady_clock::now();
     while (!done.load()) {
-        if (machine.get_state(0, NVMM_X64_STATE_GPRS, &state, &error)) {
+        if (machine.get_state(0, NVMM_X64_STATE_GPRS, &state, &error) == vmruntime::runtime::Outcome::Done) {
             auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - start);
             samples.emplace_back(ms.count(), state.gprs[NVMM_X64_GPR_RIP]);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "captured_log.h"
 #include "fakes.h"
 
 namespace vmruntime::dev {
@@ -16,78 +17,59 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class CapturedLines {
-public:
-    CapturedLines() : old_level_(base::log_level())
-    {
-        base::set_log_level(base::LogLevel::kWarn);
-        old_sink_ = base::set_log_sink([this](std::string_view l) { lines.emplace_back(l); });
-    }
-    ~CapturedLines()
-    {
-        base::set_log_sink(std::move(old_sink_));
-        base::set_log_level(old_level_);
-    }
-    std::vector<std::string> lines;
-
-private:
-    base::LogLevel old_level_;
-    base::LogSink old_sink_;
-};
-
 TEST(GuestLog, LinesNameTheMachine)
 {
-    CapturedLines captured;
+    testing::CapturedLog captured(base::LogLevel::kWarn);
     testing::FakeClock clock;
     GuestLog log("web-1", clock);
     log.warn("io_bus", "port ", 42);
-    ASSERT_EQ(captured.lines.size(), 1u);
-    EXPECT_NE(captured.lines[0].find("WARN [io_bus] machine 'web-1': port 42"), std::string::npos)
-        << captured.lines[0];
+    ASSERT_EQ(captured.lines().size(), 1u);
+    EXPECT_NE(captured.lines()[0].find("WARN [io_bus] machine 'web-1': port 42"), std::string::npos)
+        << captured.lines()[0];
 }
 
 TEST(GuestLog, AFloodIsHeldToTheRateAndCounted)
 {
-    CapturedLines captured;
+    testing::CapturedLog captured(base::LogLevel::kWarn);
     testing::FakeClock clock;
     GuestLog log("flood", clock);
     for (int i = 0; i < 1000; i++) {
         log.warn("dev", "line ", i);
     }
-    ASSERT_EQ(captured.lines.size(), GuestLog::kBurst);
-    EXPECT_NE(captured.lines.back().find("line 19"), std::string::npos);
+    ASSERT_EQ(captured.lines().size(), GuestLog::kBurst);
+    EXPECT_NE(captured.lines().back().find("line 19"), std::string::npos);
     EXPECT_EQ(log.suppressed(), 1000u - GuestLog::kBurst);
 
     // A minute refills the bucket at kPerMinute; the first line through
     // says what was lost.
     clock.advance(1min);
-    captured.lines.clear();
+    captured.clear();
     for (int i = 0; i < 1000; i++) {
         log.warn("dev", "again ", i);
     }
-    ASSERT_EQ(captured.lines.size(), 1u + GuestLog::kBurst);
-    EXPECT_NE(captured.lines[0].find("machine 'flood': 980 lines suppressed"), std::string::npos)
-        << captured.lines[0];
-    EXPECT_NE(captured.lines[1].find("again 0"), std::string::npos) << captured.lines[1];
+    ASSERT_EQ(captured.lines().size(), 1u + GuestLog::kBurst);
+    EXPECT_NE(captured.lines()[0].find("machine 'flood': 980 lines suppressed"), std::string::npos)
+        << captured.lines()[0];
+    EXPECT_NE(captured.lines()[1].find("again 0"), std::string::npos) << captured.lines()[1];
 
     // One second gives one line.
     clock.advance(1s);
-    captured.lines.clear();
+    captured.clear();
     log.warn("dev", "later");
     log.warn("dev", "too soon");
-    ASSERT_EQ(captured.lines.size(), 2u);
-    EXPECT_NE(captured.lines[1].find("later"), std::string::npos);
+    ASSERT_EQ(captured.lines().size(), 2u);
+    EXPECT_NE(captured.lines()[1].find("later"), std::string::npos);
 }
 
 TEST(GuestLog, LongNamesAreCut)
 {
-    CapturedLines captured;
+    testing::CapturedLog captured(base::LogLevel::kWarn);
     testing::FakeClock clock;
     GuestLog log(std::string(10000, 'n'), clock);
     log.warn("dev", "x");
-    ASSERT_EQ(captured.lines.size(), 1u);
-    EXPECT_NE(captured.lines[0].find("machine '" + std::string(64, 'n') + "': x"), std::string::npos);
-    EXPECT_LT(captured.lines[0].size(), 200u);
+    ASSERT_EQ(captured.lines().size(), 1u);
+    EXPECT_NE(captured.lines()[0].find("machine '" + std::string(64, 'n') + "': x"), std::string::npos);
+    EXPECT_LT(captured.lines()[0].size(), 200u);
 }
 
 }  // namespace

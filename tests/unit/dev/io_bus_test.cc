@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "captured_log.h"
 #include "fakes.h"
 #include "vmruntime/base/log.h"
 
@@ -42,25 +43,6 @@ public:
 private:
     uint32_t tag_;
     std::vector<Access> log_;
-};
-
-class CapturedWarnings {
-public:
-    CapturedWarnings() : old_level_(base::log_level())
-    {
-        base::set_log_level(base::LogLevel::kWarn);
-        old_sink_ = base::set_log_sink([this](std::string_view l) { lines.emplace_back(l); });
-    }
-    ~CapturedWarnings()
-    {
-        base::set_log_sink(std::move(old_sink_));
-        base::set_log_level(old_level_);
-    }
-    std::vector<std::string> lines;
-
-private:
-    base::LogLevel old_level_;
-    base::LogSink old_sink_;
 };
 
 // A bus with the guest log of a machine named "m".
@@ -126,7 +108,7 @@ TEST(IoBus, RejectsOverlapsEmptyAndWrappingRanges)
 
 TEST(IoBus, UnclaimedPortsFloatHighAndAreCounted)
 {
-    CapturedWarnings warnings;
+    testing::CapturedLog warnings(base::LogLevel::kWarn);
     TestBus t;
     IoBus& bus = t.bus;
     EXPECT_EQ(bus.read(0x2f8, 1), 0xffu);
@@ -140,7 +122,7 @@ TEST(IoBus, UnclaimedPortsFloatHighAndAreCounted)
 
 TEST(IoBus, UnclaimedPortsAreLoggedOncePerPort)
 {
-    CapturedWarnings warnings;
+    testing::CapturedLog warnings(base::LogLevel::kWarn);
     TestBus t;
     IoBus& bus = t.bus;
     for (int i = 0; i < 5; ++i) {
@@ -148,39 +130,39 @@ TEST(IoBus, UnclaimedPortsAreLoggedOncePerPort)
         bus.write(0x2f9, 1, 0);
     }
     bus.write(0x3e8, 2, 0);
-    ASSERT_EQ(warnings.lines.size(), 2u);
-    EXPECT_NE(warnings.lines[0].find("WARN [io_bus] machine 'm': unclaimed 1-byte read of port 0x2f9"),
+    ASSERT_EQ(warnings.lines().size(), 2u);
+    EXPECT_NE(warnings.lines()[0].find("WARN [io_bus] machine 'm': unclaimed 1-byte read of port 0x2f9"),
               std::string::npos)
-        << warnings.lines[0];
-    EXPECT_NE(warnings.lines[1].find("unclaimed 2-byte write of port 0x3e8"), std::string::npos)
-        << warnings.lines[1];
+        << warnings.lines()[0];
+    EXPECT_NE(warnings.lines()[1].find("unclaimed 2-byte write of port 0x3e8"), std::string::npos)
+        << warnings.lines()[1];
 }
 
 TEST(IoBus, AGuestProbingEveryPortLogsOnlyTheFirstFew)
 {
-    CapturedWarnings warnings;
+    testing::CapturedLog warnings(base::LogLevel::kWarn);
     {
         TestBus t;
         for (uint32_t port = 0; port < 0x10000; ++port) {
             t.bus.read(static_cast<uint16_t>(port), 1);
         }
-        ASSERT_EQ(warnings.lines.size(), 16u);
-        EXPECT_NE(warnings.lines.back().find("machine 'm': unclaimed 1-byte read of port 0xf (accesses to "
+        ASSERT_EQ(warnings.lines().size(), 16u);
+        EXPECT_NE(warnings.lines().back().find("machine 'm': unclaimed 1-byte read of port 0xf (accesses to "
                                              "further ports are counted, not logged)"),
                   std::string::npos)
-            << warnings.lines.back();
+            << warnings.lines().back();
         EXPECT_EQ(t.bus.counters().unclaimed_reads, 0x10000u);
     }
-    ASSERT_EQ(warnings.lines.size(), 17u);
-    EXPECT_NE(warnings.lines.back().find("WARN [io_bus] machine 'm': unclaimed accesses to 65520 more ports "
+    ASSERT_EQ(warnings.lines().size(), 17u);
+    EXPECT_NE(warnings.lines().back().find("WARN [io_bus] machine 'm': unclaimed accesses to 65520 more ports "
                                          "were not logged"),
               std::string::npos)
-        << warnings.lines.back();
+        << warnings.lines().back();
 }
 
 TEST(IoBus, PortsBetweenRangesAreUnclaimed)
 {
-    CapturedWarnings warnings;
+    testing::CapturedLog warnings(base::LogLevel::kWarn);
     TestBus t;
     IoBus& bus = t.bus;
     RecordingDevice a(0), b(0);

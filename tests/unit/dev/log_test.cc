@@ -4,6 +4,7 @@
 // several threads arriving whole.
 #include "vmruntime/base/log.h"
 #include "vmruntime/base/stderr_queue.h"
+#include "captured_log.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -20,35 +21,7 @@
 namespace vmruntime::base {
 namespace {
 
-// Installs a capturing sink and a level for one test, and puts both back.
-class CapturedLog {
-public:
-    explicit CapturedLog(LogLevel level) : old_level_(log_level())
-    {
-        set_log_level(level);
-        old_sink_ = set_log_sink([this](std::string_view line) {
-            std::lock_guard lock(mutex_);
-            lines_.emplace_back(line);
-        });
-    }
-    ~CapturedLog()
-    {
-        set_log_sink(std::move(old_sink_));
-        set_log_level(old_level_);
-    }
-
-    std::vector<std::string> lines()
-    {
-        std::lock_guard lock(mutex_);
-        return lines_;
-    }
-
-private:
-    LogLevel old_level_;
-    LogSink old_sink_;
-    std::mutex mutex_;
-    std::vector<std::string> lines_;
-};
+using dev::testing::CapturedLog;
 
 TEST(Log, FormatsUtcTimestampWithMilliseconds)
 {
