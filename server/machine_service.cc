@@ -224,6 +224,9 @@ absl::Status vcpu_failure(runtime::Outcome outcome, uint32_t vcpu, const std::st
         break;
     case runtime::Outcome::Refused:
         return host_failure("vCPU " + std::to_string(vcpu) + ": " + error);
+    case runtime::Outcome::Invalid:
+        return bad_request("vCPU " + std::to_string(vcpu) + " cannot run from these registers: " + error +
+                           "; nothing was written");
     case runtime::Outcome::Late:
         return too_late("vCPU " + std::to_string(vcpu) + " did not answer in time; nothing was read or written");
     }

@@ -522,6 +522,7 @@ absl::StatusOr<v1::MachineInfo> Registry::control(const std::string& name, const
     case runtime::Outcome::Done:
         break;
     case runtime::Outcome::Refused:
+    case runtime::Outcome::Invalid:
         return wrong_state(name, runtime::to_string(machine->status().state), verb);
     case runtime::Outcome::Late:
         return too_late("cannot " + verb + " machine " + quote_name(name) +

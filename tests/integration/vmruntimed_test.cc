@@ -442,6 +442,23 @@ TEST_F(DaemonTest, BadRequestsGetTheRightCodesAndTheDaemonStaysUp)
     v1::GetRegistersResponse ignored;
     EXPECT_EQ(stub_->GetRegisters(&rc, regs, &ignored).error_code(), StatusCode::INVALID_ARGUMENT);
 
+    // Registers KVM would not run from: refused, the field named, and the
+    // guest runs on.
+    grpc::ClientContext gc;
+    regs.set_vcpu(0);
+    v1::GetRegistersResponse current;
+    ASSERT_TRUE(stub_->GetRegisters(&gc, regs, &current).ok());
+    grpc::ClientContext sc;
+    v1::SetRegistersRequest spoiled;
+    spoiled.set_name("m");
+    *spoiled.mutable_registers()->mutable_control() = current.registers().control();
+    spoiled.mutable_registers()->mutable_control()->set_cr0(current.registers().control().cr0() & ~1ULL);
+    v1::SetRegistersResponse unused;
+    grpc::Status refused = stub_->SetRegisters(&sc, spoiled, &unused);
+    EXPECT_EQ(refused.error_code(), StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(refused.error_message().find("cr0 sets PG without PE"), std::string::npos) << refused.error_message();
+    EXPECT_EQ(get("m").state(), v1::MACHINE_STATE_RUNNING);
+
     EXPECT_TRUE(daemon_.running());
     v1::ListResponse list = list_machines();
     ASSERT_EQ(list.machines_size(), 1);

@@ -7,11 +7,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "guest_images.h"
 #include "runtime_test.h"
+#include "vmruntime/runtime/state_rules.h"
 
 GUEST_IMAGE(reg_watch);
 
@@ -138,6 +141,57 @@ TEST_F(StateTest, ReadsRegistersFromAnotherThreadDuringStart)
         EXPECT_TRUE(read) << "round " << round << ": " << error;
         m->stop();
     }
+}
+
+// Registers KVM would refuse to run from are refused when written, the
+// field at fault named, and nothing is written: the guest runs on, as it
+// does after a write of good ones.
+TEST_F(StateTest, RegistersTheHostCannotRunAreRefusedAndNothingIsWritten)
+{
+    auto m = boot(flat_spec("reg-rules", GUEST_BYTES(reg_watch)));
+    ASSERT_TRUE(m);
+    ASSERT_GT(counter_past(*m, 0), 0u);
+    ASSERT_EQ(m->pause(), runtime::Outcome::Done);
+    nvmm_x64_state good{};
+    std::string error;
+    ASSERT_EQ(m->get_state(0, NVMM_X64_STATE_ALL, &good, &error), runtime::Outcome::Done) << error;
+    ASSERT_EQ(runtime::unrunnable(good), std::nullopt) << "the guest's own state";
+
+    struct Bad {
+        const char* why;
+        uint64_t flags;
+        std::function<void(nvmm_x64_state&)> spoil;
+    };
+    const Bad bad[] = {
+        {"cr0 sets reserved bit 32", NVMM_X64_STATE_CRS, [](auto& s) { s.crs[NVMM_X64_CR_CR0] |= 1ULL << 32; }},
+        {"cr0 sets PG without PE", NVMM_X64_STATE_CRS, [](auto& s) { s.crs[NVMM_X64_CR_CR0] &= ~1ULL; }},
+        {"cr0 sets NW without CD", NVMM_X64_STATE_CRS,
+         [](auto& s) { s.crs[NVMM_X64_CR_CR0] = (s.crs[NVMM_X64_CR_CR0] | 1ULL << 29) & ~(1ULL << 30); }},
+        {"cr4 sets reserved bit 15", NVMM_X64_STATE_CRS, [](auto& s) { s.crs[NVMM_X64_CR_CR4] |= 1ULL << 15; }},
+        {"cr4 lacks PAE", NVMM_X64_STATE_CRS, [](auto& s) { s.crs[NVMM_X64_CR_CR4] &= ~(1ULL << 5); }},
+        {"xcr0 lacks x87", NVMM_X64_STATE_CRS, [](auto& s) { s.crs[NVMM_X64_CR_XCR0] = 0; }},
+        {"xcr0 sets AVX (bit 2) without SSE", NVMM_X64_STATE_CRS, [](auto& s) { s.crs[NVMM_X64_CR_XCR0] = 5; }},
+        {"efer sets reserved bit 1", NVMM_X64_STATE_MSRS, [](auto& s) { s.msrs[NVMM_X64_MSR_EFER] |= 2; }},
+        {"efer lacks LMA", NVMM_X64_STATE_MSRS, [](auto& s) { s.msrs[NVMM_X64_MSR_EFER] &= ~(1ULL << 10); }},
+        {"efer sets LMA outside long mode", NVMM_X64_STATE_MSRS,
+         [](auto& s) { s.msrs[NVMM_X64_MSR_EFER] &= ~(1ULL << 8); }},
+        {"dr7 sets reserved bit 40", NVMM_X64_STATE_DRS, [](auto& s) { s.drs[NVMM_X64_DR_DR7] |= 1ULL << 40; }},
+        {"dr6 sets reserved bit 63", NVMM_X64_STATE_DRS, [](auto& s) { s.drs[NVMM_X64_DR_DR6] |= 1ULL << 63; }},
+    };
+    for (const Bad& b : bad) {
+        nvmm_x64_state state = good;
+        b.spoil(state);
+        state.gprs[NVMM_X64_GPR_R12] = 0xBAD;
+        ASSERT_EQ(m->set_state(0, b.flags | NVMM_X64_STATE_GPRS, state, &error), runtime::Outcome::Invalid) << b.why;
+        EXPECT_NE(error.find(b.why), std::string::npos) << error;
+    }
+    EXPECT_NE(read_gprs(*m).gprs[NVMM_X64_GPR_R12], 0xBADu) << "a refused write wrote something";
+
+    good.gprs[NVMM_X64_GPR_R12] = 0x600D;
+    ASSERT_EQ(m->set_state(0, NVMM_X64_STATE_ALL, good, &error), runtime::Outcome::Done) << error;
+    ASSERT_TRUE(m->resume());
+    ASSERT_TRUE(m->wait(10s)) << describe(m->status());
+    EXPECT_EQ(m->status().exit_status, 0x600Du) << describe(m->status());
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "vmruntime/base/log.h"
 #include "vmruntime/runtime/pc_devices.h"
+#include "vmruntime/runtime/state_rules.h"
 #include "vmruntime/runtime/vcpu_runner.h"
 
 namespace vmruntime::runtime {
@@ -325,7 +326,8 @@ Outcome Machine::get_state(unsigned vcpu, uint64_t flags, nvmm_x64_state* out, s
 Outcome Machine::set_state(unsigned vcpu, uint64_t flags, const nvmm_x64_state& in, std::string* error,
                            Deadline deadline)
 {
-    return run_on_vcpu(vcpu, [&](std::string* err) {
+    bool invalid = false;
+    const Outcome outcome = run_on_vcpu(vcpu, [&](std::string* err) {
         nvmm_vcpu* v = vcpus_[vcpu]->vcpu();
         // Classes not being set keep their values: fetch them all first.
         if (nvmm_vcpu_getstate(&mach_, v, NVMM_X64_STATE_ALL) == -1) {
@@ -345,6 +347,11 @@ Outcome Machine::set_state(unsigned vcpu, uint64_t flags, const nvmm_x64_state& 
         copy(NVMM_X64_STATE_MSRS, &nvmm_x64_state::msrs);
         copy(NVMM_X64_STATE_INTR, &nvmm_x64_state::intr);
         copy(NVMM_X64_STATE_FPU, &nvmm_x64_state::fpu);
+        if (auto why = unrunnable(next)) {
+            *err = *why;
+            invalid = true;
+            return false;
+        }
         *v->state = next;
         if (nvmm_vcpu_setstate(&mach_, v, flags) == -1) {
             *err = errno_text("nvmm_vcpu_setstate", errno);
@@ -352,6 +359,7 @@ Outcome Machine::set_state(unsigned vcpu, uint64_t flags, const nvmm_x64_state& 
         }
         return true;
     }, error, deadline);
+    return invalid ? Outcome::Invalid : outcome;
 }
 
 size_t Machine::console_input(std::span<const uint8_t> bytes)

@@ -39,9 +39,10 @@ using Deadline = std::chrono::steady_clock::time_point;
 constexpr Deadline kNoDeadline = Deadline::max();
 
 // What a call that needs the vCPUs came to: done; refused (the state
-// forbids it, or nvmm did); or given up at its deadline because a vCPU did
-// not answer by then, having changed nothing.
-enum class Outcome { Done, Refused, Late };
+// forbids it, or nvmm did); invalid (values the host cannot run, see
+// state_rules.h); or given up at its deadline because a vCPU did not answer
+// by then.  All but Done change nothing.
+enum class Outcome { Done, Refused, Invalid, Late };
 const char* to_string(MachineState state);
 
 struct MachineStatus {
@@ -87,9 +88,10 @@ public:
 
     // The vCPU's state classes `flags` (NVMM_X64_STATE_*), read or written
     // on the vCPU's own thread.  Refused if the vCPU does not exist, the
-    // machine is not running or paused, or nvmm refused; Late if the vCPU
-    // did not take the request by `deadline` (it never will).  `error` says
-    // which.
+    // machine is not running or paused, or nvmm refused; Invalid if the
+    // state written, with the classes not written, is one KVM would not run;
+    // Late if the vCPU did not take the request by `deadline` (it never
+    // will).  `error` says which, naming the field for Invalid.
     Outcome get_state(unsigned vcpu, uint64_t flags, nvmm_x64_state* out, std::string* error,
                       Deadline deadline = kNoDeadline);
     Outcome set_state(unsigned vcpu, uint64_t flags, const nvmm_x64_state& in, std::string* error,
