@@ -75,6 +75,13 @@ auto finish_with(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* rea
     };
 }
 
+// A lane that takes no more requests.
+absl::Status lane_full(const std::string& name)
+{
+    return over_limit(std::to_string(Lanes::kMaxQueued) + " requests for machine " + quote_name(name) +
+                      " wait already: try again later");
+}
+
 // `fn` on the pool.
 template <typename Fn>
 grpc::ServerUnaryReactor* offload(grpc::CallbackServerContext* ctx, boost::asio::thread_pool& pool,
@@ -93,8 +100,7 @@ grpc::ServerUnaryReactor* in_lane(grpc::CallbackServerContext* ctx, Lanes& lanes
 {
     auto* reactor = ctx->DefaultReactor();
     if (!lanes.post(name, finish_with(ctx, reactor, rpc, std::move(fn)))) {
-        reactor->Finish(to_grpc(over_limit(std::to_string(Lanes::kMaxQueued) + " requests for machine " +
-                                           quote_name(name) + " wait already: try again later")));
+        reactor->Finish(to_grpc(lane_full(name)));
     }
     return reactor;
 }
@@ -161,8 +167,7 @@ private:
             }
         });
         if (!queued) {
-            reactor_->Finish(to_grpc(over_limit(std::to_string(Lanes::kMaxQueued) + " requests for machine " +
-                                                quote_name(name) + " wait already: try again later")));
+            reactor_->Finish(to_grpc(lane_full(name)));
         }
     }
 
