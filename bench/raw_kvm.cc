@@ -9,9 +9,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
+
+#include "vmruntime/nvmm/cpuid_policy.h"
 
 namespace vmruntime::bench {
 
@@ -70,9 +73,9 @@ void RawKvmVm::create_vcpu()
     run_ = static_cast<kvm_run*>(p);
 }
 
-// The CPU KVM supports, as libnvmm gives its vCPUs: the CPUID a VM has
-// decides how much FPU state KVM switches at each entry and exit, so the
-// two sides of a comparison must run the same virtual CPU.
+// NVMM's CPUID, as libnvmm gives its vCPUs (vmruntime/nvmm/cpuid_policy.h): the
+// CPUID a VM has decides how much FPU state KVM switches at each entry and
+// exit, so the two sides of a comparison must run the same virtual CPU.
 void RawKvmVm::set_cpuid()
 {
     // struct kvm_cpuid2 ends in a flexible array, which C++ sizes
@@ -87,6 +90,18 @@ void RawKvmVm::set_cpuid()
     if (ioctl(kvm_fd_, kGetSupported, buffer.data()) == -1) {
         die_errno("KVM_GET_SUPPORTED_CPUID");
     }
+    auto* entries = reinterpret_cast<kvm_cpuid_entry2*>(reinterpret_cast<char*>(buffer.data()) + kHeader);
+    unsigned xcr0_low = 0, xcr0_high = 0;
+    asm volatile("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
+    constexpr uint64_t kFxsaveFeatures = 0x3;  // x87 and SSE, as libnvmm
+    std::vector<kvm_cpuid_entry2> nvmm =
+        vmruntime::nvmm::cpuid::guest_table({entries, *nent}, xcr0_low & kFxsaveFeatures);
+    vmruntime::nvmm::cpuid::for_vcpu(nvmm, 0, 0);
+    if (nvmm.size() > kMaxEntries) {
+        die_errno("NVMM's CPUID table");
+    }
+    *nent = static_cast<uint32_t>(nvmm.size());
+    std::copy(nvmm.begin(), nvmm.end(), entries);
     if (ioctl(vcpu_fd_, kSet, buffer.data()) == -1) {
         die_errno("KVM_SET_CPUID2");
     }

@@ -4,7 +4,13 @@
 // NetBSD); NVMM_VCPU_CONF_TPR makes a guest's lowering of CR8 an exit.
 #include "guest_vm.h"
 
+#include <cpuid.h>
+
+#include <cstdio>
+#include <cstring>
+
 GUEST_SNIPPET(long_cpuid);
+GUEST_SNIPPET(long_cpuid_policy);
 GUEST_SNIPPET(long_tpr);
 GUEST_EXIT_LABEL(long_tpr_raise);
 GUEST_EXIT_LABEL(long_tpr_lower);
@@ -179,6 +185,65 @@ TEST_F(ConfTest, NoTprExitUnlessConfigured) {
   ASSERT_EQ(vm_.run(), NVMM_VCPU_EXIT_HALTED) << vm_.describe_exit();
   EXPECT_EQ(vm_.exit().exitstate.cr8, 3u);
   expect_cr8(vm_, 3);
+}
+
+// The guest sees NVMM's CPUID, not KVM's: NVMM's hypervisor leaves, no
+// PMU or power leaves, the vendor's maximum leaves, no SVM or RDTSCP, and
+// the host's MAXPHYADDR; and, where the host answers leaves 1, 7 and 0xD
+// from the vCPU's table (kvm-pvm gives the host CPU's own there), no
+// x2APIC, TSC-deadline, MONITOR, VMX, PDCM, MTRR, MCE, PKU or AVX-512, and
+// XSAVE state of x87 and SSE only.  cpuid_policy_test checks each leaf of
+// the table itself.
+TEST_F(ConfTest, TheGuestSeesNvmmsCpuidNotKvms) {
+  vm_.load(GUEST_CODE(long_cpuid_policy));
+  vm_.enter_long_mode(GUEST_CODE_GPA);
+  ASSERT_EQ(vm_.run(), NVMM_VCPU_EXIT_HALTED) << vm_.describe_exit();
+  auto leaf = [&](int i) { return vm_.peek<CpuidRegs>(GUEST_DATA_GPA + 16 * i); };
+  const CpuidRegs basic = leaf(0), l1 = leaf(1), l5 = leaf(2), l6 = leaf(3), l7 = leaf(4), la = leaf(5),
+                  ld = leaf(6), hv = leaf(7), timing = leaf(8), ext = leaf(9), ext1 = leaf(10), ext8 = leaf(11);
+  const bool intel = basic.ebx == 0x756e6547;  // "Genu"
+  EXPECT_LE(basic.eax, intel ? 0x16u : 0xDu);
+
+  EXPECT_EQ(hv.eax, 0x40000010u);
+  char signature[13] = {};
+  std::memcpy(signature, &hv.ebx, 4);
+  std::memcpy(signature + 4, &hv.ecx, 4);
+  std::memcpy(signature + 8, &hv.edx, 4);
+  EXPECT_STREQ(signature, "___ NVMM ___");
+  EXPECT_EQ(timing.ebx | timing.ecx | timing.edx, 0u);
+  std::printf("leaf 0x40000010: TSC %u kHz\n", timing.eax);
+  EXPECT_EQ(l5.eax | l5.ebx | l5.ecx | l5.edx, 0u) << "MONITOR leaf";
+  EXPECT_EQ(l6.eax | l6.ebx | l6.ecx | l6.edx, 0u) << "power leaf";
+  EXPECT_EQ(la.eax | la.ebx | la.ecx | la.edx, 0u) << "PMU leaf";
+  EXPECT_LE(ext.eax, intel ? 0x80000008u : 0x8000001Fu);
+  EXPECT_EQ(ext1.ecx & (1u << 2), 0u) << "SVM";
+  EXPECT_EQ(ext1.edx & (1u << 27), 0u) << "RDTSCP";
+  EXPECT_NE(ext1.edx & (1u << 29), 0u) << "long mode";
+  unsigned eax, ebx, ecx, edx;
+  ASSERT_TRUE(__get_cpuid(0x80000008, &eax, &ebx, &ecx, &edx));
+  EXPECT_EQ(ext8.eax & 0xFF, eax & 0xFF) << "MAXPHYADDR";
+  EXPECT_EQ(ext8.edx, 0u);
+
+  if (host_is_pvm()) {
+    std::printf("*** kvm-pvm answers CPUID leaves 1, 7 and 0xD from the host CPU: their checks SKIPPED ***\n");
+    return;
+  }
+  EXPECT_NE(l1.ecx & (1u << 31), 0u) << "hypervisor bit";
+  for (unsigned bit : {3u, 5u, 6u, 15u, 21u, 24u}) {  // MONITOR VMX SMX PDCM x2APIC TSC-deadline
+    EXPECT_EQ(l1.ecx & (1u << bit), 0u) << "leaf 1 ECX bit " << bit;
+  }
+  for (unsigned bit : {7u, 12u, 14u, 21u, 22u, 29u}) {  // MCE MTRR MCA DS ACPI TM
+    EXPECT_EQ(l1.edx & (1u << bit), 0u) << "leaf 1 EDX bit " << bit;
+  }
+  EXPECT_EQ(l1.ebx >> 24, 0u) << "vCPU 0's APIC ID";
+  EXPECT_EQ(l7.eax, 0u);
+  for (unsigned bit : {2u, 4u, 11u, 16u, 29u, 31u}) {  // SGX HLE RTM AVX512F SHA AVX512VL
+    EXPECT_EQ(l7.ebx & (1u << bit), 0u) << "leaf 7 EBX bit " << bit;
+  }
+  EXPECT_EQ(l7.ecx & (1u << 3), 0u) << "PKU";
+  EXPECT_EQ(l7.edx & (1u << 29), 0u) << "ARCH_CAPABILITIES";
+  EXPECT_EQ(ld.eax & ~3u, 0u) << "XSAVE state beyond x87 and SSE";
+  EXPECT_EQ(ld.edx, 0u);
 }
 
 }  // namespace

@@ -8,11 +8,13 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 
+#include "cpuid_policy.h"
 #include "nvmm.h"
 
 namespace vmruntime::nvmm::kvm {
@@ -24,7 +26,8 @@ std::mutex g_open_mutex;
 constexpr unsigned kMaxCpuidEntries = 256;
 
 using CpuidTable = FlexList<kvm_cpuid_entry2, kMaxCpuidEntries>;
-CpuidTable g_cpuid;
+// NVMM's guest CPUID (cpuid_policy.h), from what KVM supports.
+std::vector<kvm_cpuid_entry2> g_cpuid;
 
 // Register classes mirrored through kvm_run on every exit: the comm page's
 // GPRS, SEGS, CRS and INTR are served from these without a vCPU ioctl.
@@ -73,14 +76,16 @@ int probe(int fd)
     if (max_vcpus <= 0) {
         max_vcpus = check_extension(fd, KVM_CAP_NR_VCPUS);
     }
-    g_cpuid.count() = kMaxCpuidEntries;
-    if (ioctl(fd, kGetSupportedCpuid, g_cpuid.arg()) == -1) {
+    auto supported = std::make_unique<CpuidTable>();
+    supported->count() = kMaxCpuidEntries;
+    if (ioctl(fd, kGetSupportedCpuid, supported->arg()) == -1) {
         return -1;
     }
     g_system.run_size = static_cast<size_t>(run_size);
     g_system.max_vcpus = max_vcpus > 0 ? static_cast<unsigned>(max_vcpus) : 1;
     g_system.mxcsr_mask = host_mxcsr_mask();
     g_system.xcr0_mask = guest_xcr0_mask(fd);
+    g_cpuid = cpuid::guest_table({supported->entries(), supported->count()}, g_system.xcr0_mask);
     int xsave2 = check_extension(fd, KVM_CAP_XSAVE2);
     g_system.xsave_size = xsave2 > static_cast<int>(kXsaveSize) ? static_cast<size_t>(xsave2) : kXsaveSize;
     return 0;
@@ -187,15 +192,16 @@ void apply_mask(kvm_cpuid_entry2& e, const nvmm_vcpu_conf_cpuid& m)
 
 }  // namespace
 
-int set_cpuid(int vcpu_fd, unsigned cpuid, const std::vector<nvmm_vcpu_conf_cpuid>& masks,
+int set_cpuid(int vcpu_fd, unsigned vcpu, const std::vector<nvmm_vcpu_conf_cpuid>& masks,
               uint32_t* leaf1_edx)
 {
-    auto table = std::make_unique<CpuidTable>(g_cpuid);
+    std::vector<kvm_cpuid_entry2> entries = g_cpuid;
+    const int tsc_khz = ioctl(vcpu_fd, KVM_GET_TSC_KHZ, 0);
+    cpuid::for_vcpu(entries, vcpu, tsc_khz > 0 ? static_cast<uint32_t>(tsc_khz) : 0);
+    auto table = std::make_unique<CpuidTable>();
+    table->count() = static_cast<uint32_t>(std::min<size_t>(entries.size(), kMaxCpuidEntries));
     for (uint32_t i = 0; i < table->count(); i++) {
-        kvm_cpuid_entry2& e = table->entries()[i];
-        if (e.function == 1) {
-            e.ebx = (e.ebx & 0x00FFFFFFU) | (cpuid << 24);  // initial APIC ID
-        }
+        kvm_cpuid_entry2& e = table->entries()[i] = entries[i];
         // NVMM matches on the leaf alone, every subleaf alike.
         for (const auto& m : masks) {
             if (m.leaf == e.function) {

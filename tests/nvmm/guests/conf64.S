@@ -26,6 +26,23 @@ BEGIN(long_cpuid)
 	hlt
 END(long_cpuid)
 
+/* The leaves NVMM's CPUID policy shapes, 16 bytes each, in this order. */
+BEGIN(long_cpuid_policy)
+	STORE_CPUID 0x0, 0
+	STORE_CPUID 0x1, 16
+	STORE_CPUID 0x5, 32
+	STORE_CPUID 0x6, 48
+	STORE_CPUID 0x7, 64
+	STORE_CPUID 0xA, 80
+	STORE_CPUID 0xD, 96
+	STORE_CPUID 0x40000000, 112
+	STORE_CPUID 0x40000010, 128
+	STORE_CPUID 0x80000000, 144
+	STORE_CPUID 0x80000001, 160
+	STORE_CPUID 0x80000008, 176
+	hlt
+END(long_cpuid_policy)
+
 /* Raises the TPR, then lowers it. */
 BEGIN(long_tpr)
 	mov	$8, %eax
