@@ -281,6 +281,7 @@ int Vcpu::run_ioctl()
 int Vcpu::commit_state(uint64_t flags)
 {
     nvmm_x64_state& s = comm().state;
+    state::fix_up(s, flags);
     kvm_sync_regs& m = mirror();
     uint64_t dirty = 0;
     if (flags & NVMM_X64_STATE_GPRS) {

@@ -289,6 +289,37 @@ int set_fpu(int fd, const fxsave& fpu)
     return kvm::set_xsave(fd, image);
 }
 
+void fix_up(nvmm_x64_state& s, uint64_t flags)
+{
+    constexpr uint64_t kLow32 = 0xFFFFFFFF;
+    constexpr uint64_t kCr0Et = 1ULL << 4, kCr0Nw = 1ULL << 29, kCr0Cd = 1ULL << 30;
+    constexpr uint64_t kCr8Tpr = 0xF;
+    // The CR4 bits NetBSD's kernel keeps; KVM refuses those of features the
+    // VCPU's CPUID lacks, as a VM entry does on NetBSD.
+    constexpr uint64_t kNvmmCr4 = 0x00370FFF;
+    // FXSAVE's MXCSR_MASK of 0 stands for the mask of CPUs without DAZ.
+    constexpr uint32_t kDefaultMxcsrMask = 0xFFBF;
+    if (flags & NVMM_X64_STATE_CRS) {
+        uint64_t& cr0 = s.crs[NVMM_X64_CR_CR0];
+        cr0 = (cr0 & kLow32) | kCr0Et;
+        if (!(cr0 & kCr0Cd)) {
+            cr0 &= ~kCr0Nw;
+        }
+        s.crs[NVMM_X64_CR_CR4] &= kNvmmCr4;
+        s.crs[NVMM_X64_CR_CR8] &= kCr8Tpr;
+        s.crs[NVMM_X64_CR_XCR0] = (s.crs[NVMM_X64_CR_XCR0] & kvm::system().xcr0_mask) | kXfeatureX87;
+    }
+    if (flags & NVMM_X64_STATE_DRS) {
+        s.drs[NVMM_X64_DR_DR6] &= kLow32;
+        s.drs[NVMM_X64_DR_DR7] &= kLow32;
+    }
+    if (flags & NVMM_X64_STATE_FPU) {
+        const uint32_t mask =
+            (s.fpu.fx_mxcsr_mask ? s.fpu.fx_mxcsr_mask : kDefaultMxcsrMask) & kvm::system().mxcsr_mask;
+        s.fpu.fx_mxcsr &= mask;
+    }
+}
+
 void reset_state(nvmm_x64_state& s)
 {
     std::memset(&s, 0, sizeof(s));

@@ -37,4 +37,14 @@ int set_fpu(int fd, const fxsave& fpu);
 // The x86 RESET state NVMM gives a new vCPU.
 void reset_state(nvmm_x64_state& s);
 
+// Corrects, in place, the classes `flags` of `s` as NetBSD's kernel does a
+// state the VMM commits, instead of refusing it (docs/nvmm.3.md,
+// nvmm_vcpu_setstate): CR4 masked with NetBSD's 0x00370FFF, CR0's reserved
+// high half cleared and ET set (NW cleared without CD, which KVM cannot
+// run), CR8 cut to the TPR's 4 bits, XCR0 masked with the host's mask and
+// x87 forced, the reserved high halves of DR6 and DR7 cleared, and MXCSR
+// masked with its mask (the VMM's, or the default for a mask of 0) and the
+// host's.
+void fix_up(nvmm_x64_state& s, uint64_t flags);
+
 }  // namespace vmruntime::nvmm::state
