@@ -205,11 +205,7 @@ TEST_F(ConfTest, TheGuestSeesNvmmsCpuidNotKvms) {
   EXPECT_LE(basic.eax, intel ? 0x16u : 0xDu);
 
   EXPECT_EQ(hv.eax, 0x40000010u);
-  char signature[13] = {};
-  std::memcpy(signature, &hv.ebx, 4);
-  std::memcpy(signature + 4, &hv.ecx, 4);
-  std::memcpy(signature + 8, &hv.edx, 4);
-  EXPECT_STREQ(signature, "___ NVMM ___");
+  EXPECT_EQ(hypervisor_signature(hv.ebx, hv.ecx, hv.edx), "___ NVMM ___");
   EXPECT_EQ(timing.ebx | timing.ecx | timing.edx, 0u);
   std::printf("leaf 0x40000010: TSC %u kHz\n", timing.eax);
   EXPECT_EQ(l5.eax | l5.ebx | l5.ecx | l5.edx, 0u) << "MONITOR leaf";

@@ -7,10 +7,10 @@
 
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <optional>
 #include <vector>
 
+#include "guest_vm.h"
 #include "vmruntime/nvmm/cpuid_policy.h"
 
 namespace vmruntime::nvmm_test {
@@ -127,11 +127,7 @@ TEST(CpuidPolicy, NvmmsHypervisorLeavesReplaceKvms)
     nvmm::cpuid::for_vcpu(t, 3, 2100000);
     const auto hv = *find(t, 0x40000000);
     EXPECT_EQ(hv.eax, 0x40000010u);
-    char signature[13] = {};
-    std::memcpy(signature, &hv.ebx, 4);
-    std::memcpy(signature + 4, &hv.ecx, 4);
-    std::memcpy(signature + 8, &hv.edx, 4);
-    EXPECT_STREQ(signature, "___ NVMM ___");
+    EXPECT_EQ(hypervisor_signature(hv.ebx, hv.ecx, hv.edx), "___ NVMM ___");
     EXPECT_FALSE(find(t, 0x40000001)) << "KVM's features leaf";
     EXPECT_EQ(find(t, 0x40000010)->eax, 2100000u) << "TSC kHz";
     EXPECT_EQ(find(t, 1)->ebx >> 24, 3u) << "APIC ID";

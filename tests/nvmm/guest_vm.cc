@@ -121,6 +121,14 @@ const char* exit_name(uint64_t reason) {
 
 bool host_is_pvm() { return access("/sys/module/kvm_pvm", F_OK) == 0; }
 
+std::string hypervisor_signature(uint32_t ebx, uint32_t ecx, uint32_t edx) {
+  char text[12];
+  std::memcpy(text, &ebx, 4);
+  std::memcpy(text + 4, &ecx, 4);
+  std::memcpy(text + 8, &edx, 4);
+  return std::string(text, sizeof text);
+}
+
 GuestVm::~GuestVm() {
   if (have_vcpu_ && nvmm_vcpu_destroy(&mach_, &vcpu_) == -1) {
     ADD_FAILURE() << "nvmm_vcpu_destroy: " << std::strerror(errno);

@@ -41,6 +41,9 @@ inline constexpr uint64_t kRunFailed = 0xBAD0BAD0ULL;
 
 const char* exit_name(uint64_t reason);
 
+// The 12-byte signature CPUID leaf 0x40000000 gives in EBX, ECX, EDX.
+std::string hypervisor_signature(uint32_t ebx, uint32_t ecx, uint32_t edx);
+
 // True when /dev/kvm is kvm-pvm (no hardware virtualization).  Only for
 // skipping, loudly, what kvm-pvm cannot do: never to relax a check.
 bool host_is_pvm();
