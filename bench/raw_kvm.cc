@@ -5,6 +5,7 @@
 #include "raw_kvm.h"
 
 #include <fcntl.h>
+#include <nvmm.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -91,11 +92,11 @@ void RawKvmVm::set_cpuid()
         die_errno("KVM_GET_SUPPORTED_CPUID");
     }
     auto* entries = reinterpret_cast<kvm_cpuid_entry2*>(reinterpret_cast<char*>(buffer.data()) + kHeader);
-    unsigned xcr0_low = 0, xcr0_high = 0;
-    asm volatile("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
-    constexpr uint64_t kFxsaveFeatures = 0x3;  // x87 and SSE, as libnvmm
-    std::vector<kvm_cpuid_entry2> nvmm =
-        vmruntime::nvmm::cpuid::guest_table({entries, *nent}, xcr0_low & kFxsaveFeatures);
+    struct nvmm_capability cap = {};
+    if (nvmm_capability(&cap) == -1) {
+        die_errno("nvmm_capability");
+    }
+    std::vector<kvm_cpuid_entry2> nvmm = vmruntime::nvmm::cpuid::guest_table({entries, *nent}, cap.arch.xcr0_mask);
     vmruntime::nvmm::cpuid::for_vcpu(nvmm, 0, 0);
     if (nvmm.size() > kMaxEntries) {
         die_errno("NVMM's CPUID table");

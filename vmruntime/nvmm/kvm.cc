@@ -8,7 +8,6 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <memory>
@@ -198,8 +197,11 @@ int set_cpuid(int vcpu_fd, unsigned vcpu, const std::vector<nvmm_vcpu_conf_cpuid
     std::vector<kvm_cpuid_entry2> entries = g_cpuid;
     const int tsc_khz = ioctl(vcpu_fd, KVM_GET_TSC_KHZ, 0);
     cpuid::for_vcpu(entries, vcpu, tsc_khz > 0 ? static_cast<uint32_t>(tsc_khz) : 0);
+    if (entries.size() > kMaxCpuidEntries) {
+        return E2BIG;  // as KVM_SET_CPUID2 says of a table too long
+    }
     auto table = std::make_unique<CpuidTable>();
-    table->count() = static_cast<uint32_t>(std::min<size_t>(entries.size(), kMaxCpuidEntries));
+    table->count() = static_cast<uint32_t>(entries.size());
     for (uint32_t i = 0; i < table->count(); i++) {
         kvm_cpuid_entry2& e = table->entries()[i] = entries[i];
         // NVMM matches on the leaf alone, every subleaf alike.
