@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <span>
 
 #include "cpuid_policy.h"
 #include "nvmm.h"
@@ -57,13 +58,50 @@ uint64_t guest_xcr0_mask(int fd)
     return ((static_cast<uint64_t>(edx) << 32) | eax) & kFxsaveFeatures;
 }
 
+msr::Vendor host_vendor(std::span<const kvm_cpuid_entry2> supported)
+{
+    constexpr uint32_t kGenu = 0x756e6547;
+    for (const auto& e : supported) {
+        if (e.function == 0) {
+            return e.ebx == kGenu ? msr::Vendor::Intel : msr::Vendor::Amd;
+        }
+    }
+    return msr::Vendor::Intel;
+}
+
+// Lets through only the MSRs NVMM's kernel handles itself: KVM then sends
+// every other guest access to userspace (KVM_MSR_EXIT_REASON_FILTER), the
+// ones it implements included.  Accesses by the VMM (KVM_GET/SET_MSRS) are
+// not filtered.
+int install_msr_filter(int vm)
+{
+    struct kvm_msr_filter filter = {};
+    filter.flags = KVM_MSR_FILTER_DEFAULT_DENY;
+    // One bit per MSR, all allowed within each range.
+    static const uint8_t all_allowed[8] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    std::vector<msr::KernelRange> ranges = msr::kernel_ranges(g_system.vendor);
+    if (ranges.size() > KVM_MSR_FILTER_MAX_RANGES) {
+        errno = E2BIG;
+        return -1;
+    }
+    for (size_t i = 0; i < ranges.size(); i++) {
+        kvm_msr_filter_range& r = filter.ranges[i];
+        r.flags = (ranges[i].read ? KVM_MSR_FILTER_READ : 0) | (ranges[i].write ? KVM_MSR_FILTER_WRITE : 0);
+        r.base = ranges[i].base;
+        r.nmsrs = ranges[i].count;
+        r.bitmap = const_cast<uint8_t*>(all_allowed);
+    }
+    return ioctl(vm, KVM_X86_SET_MSR_FILTER, &filter);
+}
+
 int probe(int fd)
 {
     if (ioctl(fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION ||
         (check_extension(fd, KVM_CAP_SYNC_REGS) & kSyncRegs) != kSyncRegs ||
         check_extension(fd, KVM_CAP_IMMEDIATE_EXIT) <= 0 ||
         check_extension(fd, KVM_CAP_USER_MEMORY) <= 0 ||
-        check_extension(fd, KVM_CAP_X86_USER_SPACE_MSR) <= 0) {
+        check_extension(fd, KVM_CAP_X86_USER_SPACE_MSR) <= 0 ||
+        check_extension(fd, KVM_CAP_X86_MSR_FILTER) <= 0) {
         errno = EPROGMISMATCH;
         return -1;
     }
@@ -84,6 +122,7 @@ int probe(int fd)
     g_system.max_vcpus = max_vcpus > 0 ? static_cast<unsigned>(max_vcpus) : 1;
     g_system.mxcsr_mask = host_mxcsr_mask();
     g_system.xcr0_mask = guest_xcr0_mask(fd);
+    g_system.vendor = host_vendor({supported->entries(), supported->count()});
     g_cpuid = cpuid::guest_table({supported->entries(), supported->count()}, g_system.xcr0_mask);
     int xsave2 = check_extension(fd, KVM_CAP_XSAVE2);
     g_system.xsave_size = xsave2 > static_cast<int>(kXsaveSize) ? static_cast<size_t>(xsave2) : kXsaveSize;
@@ -144,12 +183,15 @@ int create_vm()
     quirks.args[0] = KVM_X86_QUIRK_OUT_7E_INC_RIP | KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS |
                      KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT;
     ioctl(vm, KVM_ENABLE_CAP, &quirks);
-    // MSRs KVM does not know go to the VMM (NVMM's RDMSR/WRMSR exits)
-    // instead of raising #GP in the guest.
+    // MSRs outside NVMM's in-kernel set go to the VMM (NVMM's RDMSR/WRMSR
+    // exits) instead of KVM's model or a #GP: the filtered ones, those KVM
+    // does not know, and the x2APIC ones, which KVM refuses without an
+    // in-kernel APIC (libnvmm turns a refusal of an in-kernel MSR back into
+    // KVM's #GP).
     struct kvm_enable_cap msr = {};
     msr.cap = KVM_CAP_X86_USER_SPACE_MSR;
-    msr.args[0] = KVM_MSR_EXIT_REASON_UNKNOWN;
-    if (ioctl(vm, KVM_ENABLE_CAP, &msr) == -1) {
+    msr.args[0] = KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_FILTER | KVM_MSR_EXIT_REASON_INVAL;
+    if (ioctl(vm, KVM_ENABLE_CAP, &msr) == -1 || install_msr_filter(vm) == -1) {
         int err = errno;
         close(vm);
         errno = err;

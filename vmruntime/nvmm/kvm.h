@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "msr_policy.h"
 #include "nvmm.h"
 
 namespace vmruntime::nvmm::kvm {
@@ -66,6 +67,7 @@ struct System {
     uint32_t mxcsr_mask = 0;   // host FXSAVE MXCSR mask, reported to guests
     uint64_t xcr0_mask = 0;    // XCR0 bits guests may enable
     size_t xsave_size = 0;     // KVM's XSAVE image size (KVM_CAP_XSAVE2)
+    msr::Vendor vendor = msr::Vendor::Intel;  // whose NVMM backend's MSRs guests get
 };
 
 // Opens /dev/kvm once and checks the capabilities the comm-page mapping

@@ -28,6 +28,7 @@
 
 #include "kvm.h"
 #include "machine.h"
+#include "msr_policy.h"
 #include "vcpu_state.h"
 #include "x86_decode.h"
 
@@ -483,6 +484,12 @@ int Vcpu::run()
             return err;
         }
     }
+    if ((completion_ == Completion::Open || completion_ == Completion::Answered) &&
+        (c.state_commit & NVMM_X64_STATE_GPRS) && !answers_exit()) {
+        if (int err = drop_completion()) {
+            return err;
+        }
+    }
     if (!stashed_ && stop_requested()) {
         std::memset(&exit_, 0, sizeof(exit_));
         exit_.reason = NVMM_VCPU_EXIT_STOPPED;
@@ -504,7 +511,6 @@ int Vcpu::run()
             answer_msr();
         } else if (pending_.reason == NVMM_VCPU_EXIT_IO && (c.state_commit & NVMM_X64_STATE_GPRS)) {
             answer_in_from_rax();
-            settle_rewound_rip();
         }
     }
     if (c.state_commit) {
@@ -544,7 +550,7 @@ int Vcpu::enter()
         err = errno;
         // KVM exits whenever the guest lowers CR8 (no in-kernel LAPIC);
         // that is news only to a VMM that asked for TPR exits.
-    } while (ret == 0 && run_->exit_reason == KVM_EXIT_SET_TPR && !tpr_exit_);
+    } while (ret == 0 && ((run_->exit_reason == KVM_EXIT_SET_TPR && !tpr_exit_) || answer_msr_in_library()));
     area_->in_run.store(false, std::memory_order_seq_cst);
     completion_ = Completion::None;
     if (sregs_idle_ < kSregsLinger) {
@@ -572,13 +578,69 @@ int Vcpu::enter()
     return 0;
 }
 
+// NetBSD's rule: the state the VMM commits is the state the vCPU runs
+// from.  Committed GPRs answer the exit when RIP is the exit's npc (the
+// library then hands KVM the answer); any other RIP replaces the state.
+bool Vcpu::answers_exit() const
+{
+    const uint64_t rip = area_->comm.state.gprs[NVMM_X64_GPR_RIP];
+    switch (pending_.reason) {
+    case NVMM_VCPU_EXIT_IO: return rip == pending_.u.io.npc;
+    case NVMM_VCPU_EXIT_RDMSR: return rip == pending_.u.rdmsr.npc;
+    case NVMM_VCPU_EXIT_WRMSR: return rip == pending_.u.wrmsr.npc;
+    default: return false;  // an MMIO read's answer is the assist's
+    }
+}
+
+// KVM finishes an exit's instruction on the next KVM_RUN whatever the
+// registers say (an IN into RAX, an MMIO read into its register, an MSR
+// access skipped or faulted), and nothing cancels that.  So let it finish
+// now, without entering the guest and without a fault, before the committed
+// state goes in on top: nothing of the instruction survives in the
+// registers the VMM set.  A memory or vector-register destination (INS,
+// MOVS from MMIO, an SSE load) still receives the data KVM holds.
+int Vcpu::drop_completion()
+{
+    // Each round finishes one fragment of a string instruction.
+    constexpr int kMaxRounds = 4096;
+    completion_ = Completion::None;
+    io_rip_rewound_ = false;
+    rep_may_be_done_ = false;
+    nvmm_comm_page& c = comm();
+    // What the VMM committed goes in after, over what KVM leaves.
+    uint64_t committed = c.state_commit;
+    c.state_commit = 0;
+    int err = 0;
+    for (int round = 0; round < kMaxRounds; round++) {
+        if (run_->exit_reason == KVM_EXIT_X86_RDMSR || run_->exit_reason == KVM_EXIT_X86_WRMSR) {
+            run_->msr.error = 0;
+        }
+        __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
+        int ret = run_ioctl();
+        err = ret == -1 ? errno : 0;
+        __atomic_store_n(&run_->immediate_exit, 0, __ATOMIC_SEQ_CST);
+        if (ret == -1) {
+            break;
+        }
+    }
+    c.state_commit = committed;
+    c.state_cached = committed;
+    return err == EINTR ? 0 : err;
+}
+
 int Vcpu::finish_in_kernel()
 {
+    nvmm_comm_page& c = comm();
+    // A VMM that moved RIP without having looked at the finished
+    // instruction replaces the state instead of editing it.
+    if ((c.state_commit & NVMM_X64_STATE_GPRS) &&
+        c.state.gprs[NVMM_X64_GPR_RIP] != assist_gprs_[NVMM_X64_GPR_RIP]) {
+        return drop_completion();
+    }
     completion_ = Completion::None;
     // GPRs the VMM committed since the assist hold its edits on top of the
     // state before the instruction: keep them out of KVM's way, and lay the
     // edited ones over the registers the instruction leaves.
-    nvmm_comm_page& c = comm();
     bool vmm_gprs = c.state_commit & NVMM_X64_STATE_GPRS;
     uint64_t edits[NVMM_X64_NGPR];
     std::memcpy(edits, c.state.gprs, sizeof(edits));
@@ -919,17 +981,6 @@ void Vcpu::resolve_ambiguous_out(nvmm_vcpu_exit* x, uint64_t rip, uint8_t before
     io_rip_rewound_ = true;
 }
 
-// KVM's emulator retires an OUT before the exit; NVMM shows the VMM the
-// instruction not yet done.  A VMM that leaves RIP there lets it complete,
-// as KVM's fast path does for an unanswered IO exit.
-void Vcpu::settle_rewound_rip()
-{
-    uint64_t& rip = comm().state.gprs[NVMM_X64_GPR_RIP];
-    if (io_rip_rewound_ && rip == io_rip_) {
-        rip = pending_.u.io.npc;
-    }
-}
-
 // ---------------------------------------------------------------------------
 // MSR exits.  KVM leaves RIP on the RDMSR/WRMSR and finishes it on the next
 // entry from kvm_run->msr (data, or error -> #GP), skipping the instruction
@@ -962,6 +1013,31 @@ Vcpu::Completion Vcpu::translate_msr(nvmm_vcpu_exit* x)
     return Completion::Open;
 }
 
+// The MSR exits NetBSD's kernel would not have: its ignore list, answered
+// here (KVM finishes the access on the next entry as if the VMM had), and
+// an access KVM refused to an MSR of the in-kernel set, which is the #GP
+// NetBSD's kernel raises.  KVM sends those refusals out only so that the
+// x2APIC MSRs, which no filter covers, reach the VMM as NetBSD's do.
+bool Vcpu::answer_msr_in_library()
+{
+    bool write = run_->exit_reason == KVM_EXIT_X86_WRMSR;
+    if (!write && run_->exit_reason != KVM_EXIT_X86_RDMSR) {
+        return false;
+    }
+    const msr::Vendor vendor = kvm::system().vendor;
+    uint64_t value = 0;
+    if (run_->msr.reason == KVM_MSR_EXIT_REASON_INVAL && msr::in_kernel(vendor, run_->msr.index, write)) {
+        run_->msr.error = 1;
+        return true;
+    }
+    if (!msr::answered_by_library(vendor, run_->msr.index, write, &value)) {
+        return false;
+    }
+    run_->msr.error = 0;
+    run_->msr.data = value;
+    return true;
+}
+
 void Vcpu::answer_msr()
 {
     nvmm_comm_page& c = comm();
@@ -985,8 +1061,9 @@ void Vcpu::answer_msr()
 
 void Vcpu::complete_pio_here()
 {
-    // RIP on a non-string IN/OUT: finish it here, for free.  KVM sees RIP
-    // moved on the next entry and drops its own completion.
+    // RIP on a non-string IN/OUT: finish it here, for free.  KVM's fast
+    // path sees RIP moved on the next entry and drops its own completion;
+    // its emulator finishes the instruction alike, from the same data.
     nvmm_x64_state& s = comm().state;
     uint64_t& rax = s.gprs[NVMM_X64_GPR_RAX];
     if (pending_.u.io.in) {
@@ -1051,14 +1128,15 @@ int Vcpu::assist_io(struct nvmm_machine* mach, struct nvmm_vcpu* user)
         finish_later();
         return 0;
     }
-    completion_ = Completion::None;
     if (!io_rip_known_) {
+        completion_ = Completion::None;
         return 0;  // KVM finishes it; no decode told us where RIP goes
     }
     if (int err = getstate(NVMM_X64_STATE_GPRS)) {
         return err;
     }
     complete_pio_here();
+    completion_ = Completion::Answered;
     return 0;
 }
 

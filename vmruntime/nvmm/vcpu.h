@@ -66,6 +66,7 @@ private:
     enum class Completion {
         None,       // nothing in flight
         Open,       // exit not yet answered; KVM finishes it on the next entry
+        Answered,   // answered in the state area; KVM still finishes it, alike
         InKernel,   // answered; the state only becomes visible after KVM_RUN
     };
 
@@ -87,6 +88,8 @@ private:
     bool stop_requested();
     int enter();
     int finish_in_kernel();
+    bool answers_exit() const;
+    int drop_completion();
     Completion translate_exit(nvmm_vcpu_exit* x);
     void invalid_exit(nvmm_vcpu_exit* x, int err);
     void fill_exitstate(nvmm_vcpu_exit* x);
@@ -117,7 +120,6 @@ private:
     bool decode_at(const uint8_t* window, const bool* valid, IoInsn* insn) const;
     bool decode_before(const uint8_t* window, const bool* valid, IoInsn* insn) const;
     void resolve_ambiguous_out(nvmm_vcpu_exit* x, uint64_t rip, uint8_t before_length);
-    void settle_rewound_rip();
     void complete_pio_here();
     void answer_in_from_rax();
     void finish_later();
@@ -126,6 +128,7 @@ private:
     int configure_cpuid(const nvmm_vcpu_conf_cpuid& conf);
     int apply_cpuid();
     void answer_msr();
+    bool answer_msr_in_library();
 
     Machine& mach_;
     unsigned cpuid_;

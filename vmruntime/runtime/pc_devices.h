@@ -92,6 +92,9 @@ public:
     void expire_timer() { pit_timer_.expire_due(); }
     std::optional<std::chrono::nanoseconds> timer_deadline() const { return pit_timer_.deadline(); }
 
+    // From any thread: what the guest did that the platform refused.
+    dev::GuestLog& guest_log() { return guest_log_; }
+
 private:
     void wire();
 

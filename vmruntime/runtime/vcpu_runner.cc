@@ -325,10 +325,10 @@ bool VcpuRunner::handle_exit()
         return nvmm_assist_mem(mach_, &vcpu_) == 0 ||
                (machine_.finish(MachineState::Crashed, 0, "nvmm_assist_mem failed"), false);
     case NVMM_VCPU_EXIT_RDMSR:
+        refuse_msr(false, exit.u.rdmsr.msr, 0);
+        return true;
     case NVMM_VCPU_EXIT_WRMSR:
-        // Unanswered, the access raises #GP in the guest, as an MSR the
-        // platform lacks does.
-        n_other_.fetch_add(1, std::memory_order_relaxed);
+        refuse_msr(true, exit.u.wrmsr.msr, exit.u.wrmsr.val);
         return true;
     case NVMM_VCPU_EXIT_HALTED:
         n_halted_.fetch_add(1, std::memory_order_relaxed);
@@ -352,6 +352,27 @@ bool VcpuRunner::handle_exit()
     default:
         machine_.finish(MachineState::Crashed, 0, describe_failure());
         return false;
+    }
+}
+
+// No MSR beyond NVMM's in-kernel set exists on this platform (no APIC,
+// MTRRs or machine checks, and the CPUID says so): unanswered, the access
+// raises #GP in the guest, as an MSR the CPU lacks does.  Logged once per
+// MSR: Linux polls some (TSC_ADJUST) every second on hosts whose CPUID
+// leaks through.
+void VcpuRunner::refuse_msr(bool write, uint32_t msr, uint64_t value)
+{
+    constexpr size_t kMaxLogged = 64;
+    n_other_.fetch_add(1, std::memory_order_relaxed);
+    if (msrs_logged_.size() >= kMaxLogged || !msrs_logged_.insert({write, msr}).second) {
+        return;
+    }
+    dev::GuestLog& log = machine_.devices_->guest_log();
+    if (write) {
+        log.warn("msr", "vcpu ", id_, ": wrmsr ", base::hex(msr), " = ", base::hex(value),
+                 ": no such MSR, #GP (further writes to it are not logged)");
+    } else {
+        log.warn("msr", "vcpu ", id_, ": rdmsr ", base::hex(msr), ": no such MSR, #GP (further reads of it are not logged)");
     }
 }
 

@@ -17,9 +17,11 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <span>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "vmruntime/runtime/machine.h"
 #include "vmruntime/runtime/pio_channel.h"
@@ -96,6 +98,7 @@ private:
     size_t read_code(uint64_t gva, std::span<uint8_t> code);
     void push(const PioRequest& request);
     void settle_posted();
+    void refuse_msr(bool write, uint32_t msr, uint64_t value);
 
     Machine& machine_;
     unsigned id_;
@@ -108,6 +111,8 @@ private:
     PioChannel channel_;
     uint32_t calls_ = 0;   // vCPU thread only: tickets of waited requests
     uint64_t posted_ = 0;  // vCPU thread only: posted writes pushed
+    // vCPU thread only: the MSR accesses already logged, bounded.
+    std::set<std::pair<bool, uint32_t>> msrs_logged_;
 
     // Control: `attention_` is the run loop's only per-exit check.
     std::atomic<bool> attention_{false};

@@ -34,6 +34,30 @@ AT(long_msr_gp_report, out %eax, $GUEST_PORT + 1)
 END(long_msr)
 
 /*
+ * One MSR, index in ECX: reads it (EDX:EAX stored at GUEST_DATA_GPA),
+ * writes the quadword at GUEST_DATA_GPA + 8, reads it again (stored at
+ * GUEST_DATA_GPA + 16), then reports on GUEST_PORT.  #GP reports 13 on
+ * GUEST_PORT + 1.
+ */
+BEGIN(long_msr_one)
+AT(long_msr_one_rd, rdmsr)
+	mov	%eax, GUEST_DATA_GPA
+	mov	%edx, GUEST_DATA_GPA + 4
+	mov	GUEST_DATA_GPA + 8, %eax
+	mov	GUEST_DATA_GPA + 12, %edx
+AT(long_msr_one_wr, wrmsr)
+AT(long_msr_one_rd2, rdmsr)
+	mov	%eax, GUEST_DATA_GPA + 16
+	mov	%edx, GUEST_DATA_GPA + 20
+AT(long_msr_one_done, out %al, $GUEST_PORT)
+	hlt
+MARK(long_msr_one_gp)
+	mov	$13, %eax
+AT(long_msr_one_gp_report, out %eax, $GUEST_PORT + 1)
+	hlt
+END(long_msr_one)
+
+/*
  * MONITOR and MWAIT, each started on its own with RAX = a RAM address and
  * ECX = EDX = 0.
  */
