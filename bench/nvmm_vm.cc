@@ -96,6 +96,8 @@ void NvmmVm::run_regs(uint64_t n)
             die("nvmm: a RAX write through setstate was lost");
         }
         gprs[NVMM_X64_GPR_RAX] = ++rax_;
+        // Answered, as a VMM answers an OUT: RIP left on it would run it again.
+        gprs[NVMM_X64_GPR_RIP] = vcpu_.exit->u.io.npc;
         if (nvmm_vcpu_setstate(&mach_, &vcpu_, NVMM_X64_STATE_GPRS) == -1) {
             die_errno("nvmm_vcpu_setstate");
         }

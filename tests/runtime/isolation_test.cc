@@ -6,13 +6,10 @@
 // layer, ticks to its end.
 #include <gtest/gtest.h>
 
-#include <mutex>
 #include <string>
-#include <vector>
 
 #include "guest_images.h"
 #include "runtime_test.h"
-#include "vmruntime/base/log.h"
 
 GUEST_IMAGE(triple_fault);
 GUEST_IMAGE(port_hammer);
@@ -21,35 +18,6 @@ namespace vmruntime::runtime_test {
 namespace {
 
 using runtime::MachineState;
-
-// Keeps the log's lines for the test (the hammer warns for its first ports) and
-// restores the previous sink afterwards.
-class CapturedLog {
-public:
-    CapturedLog()
-    {
-        previous_ = base::set_log_sink([this](std::string_view line) {
-            std::lock_guard lock(mutex_);
-            lines_.emplace_back(line);
-        });
-    }
-    ~CapturedLog() { base::set_log_sink(previous_); }
-
-    size_t count(std::string_view text) const
-    {
-        std::lock_guard lock(mutex_);
-        size_t n = 0;
-        for (const auto& line : lines_) {
-            n += line.find(text) != std::string::npos;
-        }
-        return n;
-    }
-
-private:
-    base::LogSink previous_;
-    mutable std::mutex mutex_;
-    std::vector<std::string> lines_;
-};
 
 using IsolationTest = RuntimeTest;
 

@@ -20,6 +20,7 @@ GUEST_IMAGE(halt_cli);
 GUEST_IMAGE(keyboard_reset);
 GUEST_IMAGE(unemulatable);
 GUEST_IMAGE(cpuid_apic);
+GUEST_IMAGE(msr_probe);
 extern "C" const uint8_t unemulatable_insn[];
 
 namespace vmruntime::runtime_test {
@@ -43,6 +44,19 @@ TEST_F(PlatformTest, CpuidShowsNoLocalApic)
     MachineStatus end = run_to_end(m);
     EXPECT_EQ(end.state, MachineState::Stopped) << describe(end);
     EXPECT_EQ(end.exit_status, 0u) << "bit 0 APIC, bit 1 x2APIC, bit 2 TSC deadline";
+}
+
+// No MSR beyond NVMM's in-kernel set exists here, APIC_BASE included: every
+// read is a #GP the guest handles, and the log names the MSR once.
+TEST_F(PlatformTest, MsrsThePlatformLacksAreGpAndLoggedOnce)
+{
+    CapturedLog log;
+    auto m = boot(flat_spec("msr", GUEST_BYTES(msr_probe)));
+    ASSERT_TRUE(m);
+    MachineStatus end = run_to_end(m);
+    EXPECT_EQ(end.state, MachineState::Stopped) << describe(end);
+    EXPECT_EQ(end.exit_status, 100u) << "#GPs the guest took";
+    EXPECT_EQ(log.count("machine 'msr': vcpu 0: rdmsr 0x1b: no such MSR, #GP"), 1u);
 }
 
 TEST_F(PlatformTest, HaltWithInterruptsDisabledIsAPowerOff)

@@ -10,9 +10,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "vmruntime/base/log.h"
 #include "vmruntime/dev/console_ring.h"
 #include "vmruntime/runtime/device_layer.h"
 #include "vmruntime/runtime/machine.h"
@@ -28,6 +31,35 @@ inline constexpr bool kUnderTsan = true;
 #else
 inline constexpr bool kUnderTsan = false;
 #endif
+
+// Keeps the log's lines for the test and restores the previous sink
+// afterwards.
+class CapturedLog {
+public:
+    CapturedLog()
+    {
+        previous_ = base::set_log_sink([this](std::string_view line) {
+            std::lock_guard lock(mutex_);
+            lines_.emplace_back(line);
+        });
+    }
+    ~CapturedLog() { base::set_log_sink(previous_); }
+
+    size_t count(std::string_view text) const
+    {
+        std::lock_guard lock(mutex_);
+        size_t n = 0;
+        for (const auto& line : lines_) {
+            n += line.find(text) != std::string::npos;
+        }
+        return n;
+    }
+
+private:
+    base::LogSink previous_;
+    mutable std::mutex mutex_;
+    std::vector<std::string> lines_;
+};
 
 class RuntimeTest : public ::testing::Test {
 protected:

@@ -273,9 +273,8 @@ int Vcpu::run_ioctl()
 {
     choose_mirror();
     int ret = ioctl(fd_, KVM_RUN, 0);
-    int err = errno;
-    sregs_fresh_ = (ret == 0 || err == EINTR) && (run_->kvm_valid_regs & KVM_SYNC_X86_SREGS);
-    errno = err;
+    // errno lives in TLS behind a call: read it only on failure.
+    sregs_fresh_ = (ret == 0 || errno == EINTR) && (run_->kvm_valid_regs & KVM_SYNC_X86_SREGS);
     return ret;
 }
 
@@ -547,7 +546,7 @@ int Vcpu::enter()
     int ret, err;
     do {
         ret = run_ioctl();
-        err = errno;
+        err = ret == -1 ? errno : 0;
         // KVM exits whenever the guest lowers CR8 (no in-kernel LAPIC);
         // that is news only to a VMM that asked for TPR exits.
     } while (ret == 0 && ((run_->exit_reason == KVM_EXIT_SET_TPR && !tpr_exit_) || answer_msr_in_library()));
@@ -585,7 +584,9 @@ bool Vcpu::answers_exit() const
 {
     const uint64_t rip = area_->comm.state.gprs[NVMM_X64_GPR_RIP];
     switch (pending_.reason) {
-    case NVMM_VCPU_EXIT_IO: return rip == pending_.u.io.npc;
+    // An OUT KVM's emulator retired before the exit holds nothing back:
+    // any RIP goes in as it is.
+    case NVMM_VCPU_EXIT_IO: return rip == pending_.u.io.npc || (io_rip_rewound_ && !pending_.u.io.in);
     case NVMM_VCPU_EXIT_RDMSR: return rip == pending_.u.rdmsr.npc;
     case NVMM_VCPU_EXIT_WRMSR: return rip == pending_.u.wrmsr.npc;
     default: return false;  // an MMIO read's answer is the assist's
@@ -883,7 +884,8 @@ bool Vcpu::decode_before(const uint8_t* window, const bool* valid, IoInsn* insn)
 const Vcpu::IoDecode& Vcpu::decode_io_exit(const uint8_t* window, const bool* valid)
 {
     const auto& io = run_->io;
-    IoDecode::Key key{};
+    IoDecode::Key key;
+    std::memset(&key, 0, sizeof key);  // compared with memcmp, padding included
     key.code_size = code_size();
     std::memcpy(key.window, window, kCodeWindow);
     std::memcpy(key.valid, valid, kCodeWindow);
@@ -892,7 +894,7 @@ const Vcpu::IoDecode& Vcpu::decode_io_exit(const uint8_t* window, const bool* va
     key.port = io.port;
     key.dx = static_cast<uint16_t>(mirror().regs.rdx);
     key.single = io.count == 1;
-    if (io_decode_valid_ && io_decode_.key == key) {
+    if (io_decode_valid_ && std::memcmp(&io_decode_.key, &key, sizeof key) == 0) {
         return io_decode_;
     }
     IoDecode& d = io_decode_;

@@ -105,7 +105,6 @@ private:
             uint8_t direction, size;
             uint16_t port, dx;
             bool single;
-            bool operator==(const Key&) const = default;
         } key;
         bool here, after;   // a matching instruction at RIP / ending at RIP
         IoInsn insn, before;
