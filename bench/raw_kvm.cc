@@ -97,7 +97,7 @@ void RawKvmVm::set_cpuid()
         die_errno("nvmm_capability");
     }
     std::vector<kvm_cpuid_entry2> nvmm = vmruntime::nvmm::cpuid::guest_table({entries, *nent}, cap.arch.xcr0_mask);
-    vmruntime::nvmm::cpuid::for_vcpu(nvmm, 0, 0);
+    vmruntime::nvmm::cpuid::for_vcpu(nvmm, 0, 1, 0);
     if (nvmm.size() > kMaxEntries) {
         die_errno("NVMM's CPUID table");
     }

@@ -11,6 +11,7 @@
 
 GUEST_SNIPPET(long_cpuid);
 GUEST_SNIPPET(long_cpuid_policy);
+GUEST_SNIPPET(long_cpuid_topology);
 GUEST_SNIPPET(long_tpr);
 GUEST_EXIT_LABEL(long_tpr_raise);
 GUEST_EXIT_LABEL(long_tpr_lower);
@@ -240,6 +241,34 @@ TEST_F(ConfTest, TheGuestSeesNvmmsCpuidNotKvms) {
   EXPECT_EQ(l7.edx & (1u << 29), 0u) << "ARCH_CAPABILITIES";
   EXPECT_EQ(ld.eax & ~3u, 0u) << "XSAVE state beyond x87 and SSE";
   EXPECT_EQ(ld.edx, 0u);
+}
+
+// Leaf 0xB as NetBSD's VMX backend gives it: the machine's vCPUs (counted
+// when the vCPU first runs) as cores of one package, the x2APIC ID in EDX.
+TEST_F(ConfTest, TopologyLeafCountsTheMachinesVcpus) {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  __get_cpuid(0, &eax, &ebx, &ecx, &edx);
+  if (ebx != 0x756e6547 || eax < 0xB) {
+    GTEST_SKIP() << "*** NVMM's leaf 0xB is Intel's: SKIPPED on this host ***";
+  }
+  nvmm_vcpu second{}, third{};
+  ASSERT_EQ(nvmm_vcpu_create(vm_.mach(), 1, &second), 0);
+  ASSERT_EQ(nvmm_vcpu_create(vm_.mach(), 2, &third), 0);
+  vm_.load(GUEST_CODE(long_cpuid_topology));
+  vm_.enter_long_mode(second, GUEST_CODE_GPA);
+  ASSERT_EQ(nvmm_vcpu_run(vm_.mach(), &second), 0);
+  EXPECT_EQ(second.exit->reason, NVMM_VCPU_EXIT_HALTED);
+  const CpuidRegs smt = vm_.peek<CpuidRegs>(GUEST_DATA_GPA), core = vm_.peek<CpuidRegs>(GUEST_DATA_GPA + 16),
+                  past = vm_.peek<CpuidRegs>(GUEST_DATA_GPA + 32);
+  EXPECT_EQ(smt.ecx, 0x100u) << "level 0, SMT";
+  EXPECT_EQ(smt.edx, 1u) << "x2APIC ID";
+  EXPECT_EQ(core.eax, 1u) << "floor(log2(3))";
+  EXPECT_EQ(core.ebx, 3u) << "vCPUs";
+  EXPECT_EQ(core.ecx, 0x201u) << "level 1, core";
+  EXPECT_EQ(core.edx, 1u);
+  EXPECT_EQ(past.eax | past.ebx | (past.ecx >> 8), 0u) << "level 2 invalid";
+  EXPECT_EQ(nvmm_vcpu_destroy(vm_.mach(), &second), 0);
+  EXPECT_EQ(nvmm_vcpu_destroy(vm_.mach(), &third), 0);
 }
 
 }  // namespace

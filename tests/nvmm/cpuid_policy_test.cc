@@ -124,13 +124,43 @@ TEST(CpuidPolicy, AmdLeaves)
 TEST(CpuidPolicy, NvmmsHypervisorLeavesReplaceKvms)
 {
     auto t = nvmm::cpuid::guest_table(everything(kGenu), 0x3);
-    nvmm::cpuid::for_vcpu(t, 3, 2100000);
+    nvmm::cpuid::for_vcpu(t, 3, 4, 2100000);
     const auto hv = *find(t, 0x40000000);
     EXPECT_EQ(hv.eax, 0x40000010u);
     EXPECT_EQ(hypervisor_signature(hv.ebx, hv.ecx, hv.edx), "___ NVMM ___");
     EXPECT_FALSE(find(t, 0x40000001)) << "KVM's features leaf";
     EXPECT_EQ(find(t, 0x40000010)->eax, 2100000u) << "TSC kHz";
     EXPECT_EQ(find(t, 1)->ebx >> 24, 3u) << "APIC ID";
+}
+
+// NetBSD's VMX leaf 0xB: the vCPUs are cores of one package, one thread
+// each, with the x2APIC ID in EDX; a third level is invalid.
+TEST(CpuidPolicy, TopologyCountsTheMachinesVcpusOnIntel)
+{
+    auto t = nvmm::cpuid::guest_table(everything(kGenu), 0x3);
+    nvmm::cpuid::for_vcpu(t, 2, 5, 0);
+    const auto smt = *find(t, 0xB, 0), core = *find(t, 0xB, 1), past = *find(t, 0xB, 2);
+    EXPECT_EQ(smt.flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX, KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+    EXPECT_EQ(smt.eax, 0u);
+    EXPECT_EQ(smt.ebx, 0u);
+    EXPECT_EQ(smt.ecx, 0x100u) << "level 0, type SMT";
+    EXPECT_EQ(smt.edx, 2u) << "x2APIC ID";
+    EXPECT_EQ(core.eax, 2u) << "floor(log2(5))";
+    EXPECT_EQ(core.ebx, 5u);
+    EXPECT_EQ(core.ecx, 0x201u) << "level 1, type core";
+    EXPECT_EQ(core.edx, 2u);
+    EXPECT_TRUE(zero(past)) << "type invalid";
+    EXPECT_FALSE(find(t, 0xB, 3));
+}
+
+TEST(CpuidPolicy, NoTopologyLeafOnAmd)
+{
+    auto t = nvmm::cpuid::guest_table(everything(kAuth), 0x3);
+    nvmm::cpuid::for_vcpu(t, 1, 2, 0);
+    for (uint32_t i = 0; i < 3; i++) {
+        auto e = find(t, 0xB, i);
+        EXPECT_TRUE(!e || zero(*e)) << "subleaf " << i;
+    }
 }
 
 }  // namespace

@@ -50,6 +50,7 @@ constexpr uint32_t kHypervisorBase = 0x40000000, kHypervisorTiming = 0x40000010;
 constexpr uint32_t kSignature[3] = {0x205f5f5f, 0x4d4d564e, 0x5f5f5f20};
 
 constexpr uint32_t kVendorIntelEbx = 0x756e6547;  // "Genu"
+constexpr uint32_t kTopology = 0xB;  // extended topology enumeration
 
 bool in_hypervisor_range(uint32_t function)
 {
@@ -67,6 +68,17 @@ const kvm_cpuid_entry2* find(std::span<const kvm_cpuid_entry2> table, uint32_t f
     return it == table.end() ? nullptr : &*it;
 }
 
+kvm_cpuid_entry2 leaf(uint32_t function, uint32_t eax, uint32_t ebx, uint32_t ecx, uint32_t edx)
+{
+    kvm_cpuid_entry2 e{};
+    e.function = function;
+    e.eax = eax;
+    e.ebx = ebx;
+    e.ecx = ecx;
+    e.edx = edx;
+    return e;
+}
+
 class Policy {
 public:
     Policy(std::span<const kvm_cpuid_entry2> kvm, uint64_t xcr0_mask) : xcr0_mask_(xcr0_mask)
@@ -81,11 +93,27 @@ public:
     // False: NVMM has no such leaf (past a maximum, or KVM's own).
     bool keep(const kvm_cpuid_entry2& e) const
     {
-        if (in_hypervisor_range(e.function)) {
+        if (in_hypervisor_range(e.function) || e.function == kTopology) {
             return false;
         }
         return e.function < 0x80000000 ? e.function <= max_basic_
                                        : e.function <= max_extended_ && e.function < 0xC0000000;
+    }
+
+    // NetBSD's VMX backend shows the vCPUs as cores of one package, one
+    // thread each (subleaves 0 and 1, then an invalid level); SVM has no
+    // leaf 0xB.
+    void add_topology(std::vector<kvm_cpuid_entry2>& table) const
+    {
+        if (!intel_ || kTopology > max_basic_) {
+            return;
+        }
+        for (uint32_t level = 0; level < 3; level++) {
+            kvm_cpuid_entry2 e = leaf(kTopology, 0, 0, 0, 0);
+            e.index = level;
+            e.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+            table.push_back(e);
+        }
     }
 
     void filter(kvm_cpuid_entry2& e) const
@@ -131,7 +159,7 @@ private:
         case 0x16:
             break;
         default:
-            // 0x3, 0x5, 0x6, 0x8-0xC (no PMU, no x2APIC topology), 0xE-0x14.
+            // 0x3, 0x5, 0x6, 0x8-0xA and 0xC (no PMU), 0xE-0x14.
             zero(e);
         }
     }
@@ -186,16 +214,6 @@ private:
     uint32_t max_extended_ = 0;
 };
 
-kvm_cpuid_entry2 leaf(uint32_t function, uint32_t eax, uint32_t ebx, uint32_t ecx, uint32_t edx)
-{
-    kvm_cpuid_entry2 e{};
-    e.function = function;
-    e.eax = eax;
-    e.ebx = ebx;
-    e.ecx = ecx;
-    e.edx = edx;
-    return e;
-}
 
 }  // namespace
 
@@ -209,15 +227,25 @@ std::vector<kvm_cpuid_entry2> guest_table(std::span<const kvm_cpuid_entry2> kvm,
             table.push_back(e);
         }
     }
+    policy.add_topology(table);
     table.push_back(leaf(kHypervisorBase, kHypervisorTiming, kSignature[0], kSignature[1], kSignature[2]));
     table.push_back(leaf(kHypervisorTiming, 0, 0, 0, 0));
     return table;
 }
 
-void for_vcpu(std::vector<kvm_cpuid_entry2>& table, unsigned vcpu, uint32_t tsc_khz)
+void for_vcpu(std::vector<kvm_cpuid_entry2>& table, unsigned vcpu, unsigned vcpus, uint32_t tsc_khz)
 {
+    constexpr uint32_t kLevelSmt = 1U << 8, kLevelCore = 2U << 8;
     for (kvm_cpuid_entry2& e : table) {
-        if (e.function == 0x1) {
+        if (e.function == kTopology && e.index == 0) {
+            e.ecx = kLevelSmt;
+            e.edx = vcpu;
+        } else if (e.function == kTopology && e.index == 1) {
+            e.eax = vcpus > 1 ? 31 - static_cast<uint32_t>(__builtin_clz(vcpus)) : 0;  // floor(log2)
+            e.ebx = vcpus;
+            e.ecx = kLevelCore | 1;
+            e.edx = vcpu;
+        } else if (e.function == 0x1) {
             e.ebx = (e.ebx & 0x00FFFFFFU) | (vcpu << 24);  // initial APIC ID
         } else if (e.function == kHypervisorTiming) {
             e.eax = tsc_khz;

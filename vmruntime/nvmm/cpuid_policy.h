@@ -22,8 +22,8 @@ namespace vmruntime::nvmm::cpuid {
 // `xcr0_mask` is the XSAVE state guests may enable.
 std::vector<kvm_cpuid_entry2> guest_table(std::span<const kvm_cpuid_entry2> kvm, uint64_t xcr0_mask);
 
-// What differs per vCPU: its APIC ID (leaf 1) and the TSC frequency in kHz
-// (leaf 0x40000010).
-void for_vcpu(std::vector<kvm_cpuid_entry2>& table, unsigned vcpu, uint32_t tsc_khz);
+// What differs per vCPU: its APIC ID (leaves 1 and 0xB), the machine's
+// vCPU count (leaf 0xB) and the TSC frequency in kHz (leaf 0x40000010).
+void for_vcpu(std::vector<kvm_cpuid_entry2>& table, unsigned vcpu, unsigned vcpus, uint32_t tsc_khz);
 
 }  // namespace vmruntime::nvmm::cpuid

@@ -233,12 +233,12 @@ void apply_mask(kvm_cpuid_entry2& e, const nvmm_vcpu_conf_cpuid& m)
 
 }  // namespace
 
-int set_cpuid(int vcpu_fd, unsigned vcpu, const std::vector<nvmm_vcpu_conf_cpuid>& masks,
+int set_cpuid(int vcpu_fd, unsigned vcpu, unsigned vcpus, const std::vector<nvmm_vcpu_conf_cpuid>& masks,
               uint32_t* leaf1_edx)
 {
     std::vector<kvm_cpuid_entry2> entries = g_cpuid;
     const int tsc_khz = ioctl(vcpu_fd, KVM_GET_TSC_KHZ, 0);
-    cpuid::for_vcpu(entries, vcpu, tsc_khz > 0 ? static_cast<uint32_t>(tsc_khz) : 0);
+    cpuid::for_vcpu(entries, vcpu, vcpus, tsc_khz > 0 ? static_cast<uint32_t>(tsc_khz) : 0);
     if (entries.size() > kMaxCpuidEntries) {
         return E2BIG;  // as KVM_SET_CPUID2 says of a table too long
     }

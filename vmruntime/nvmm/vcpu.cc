@@ -536,6 +536,16 @@ int Vcpu::run()
         fill_exitstate(&exit_);
         return 0;
     }
+    if (!entered_) {
+        // NetBSD counts the machine's vCPUs when the guest asks (leaf 0xB),
+        // KVM takes a CPUID only before the first entry: count them now.
+        entered_ = true;
+        if (mach_.vcpu_count() != cpuid_vcpus_) {
+            if (int err = apply_cpuid()) {
+                return err;
+            }
+        }
+    }
     return enter();
 }
 
@@ -1218,7 +1228,10 @@ int Vcpu::apply_cpuid()
     constexpr uint32_t kCpuidApic = 1U << 9;
     constexpr uint64_t kApicBaseEnable = 1ULL << 11;
     uint32_t leaf1_edx = 0;
-    if (int err = kvm::set_cpuid(fd_, cpuid_, cpuid_conf_, &leaf1_edx)) {
+    // Before the vCPU is registered (while it is created) it is not counted.
+    const unsigned others = mach_.vcpu_count() - (mach_.vcpu(cpuid_) == this ? 1 : 0);
+    cpuid_vcpus_ = others + 1;
+    if (int err = kvm::set_cpuid(fd_, cpuid_, cpuid_vcpus_, cpuid_conf_, &leaf1_edx)) {
         return err;
     }
     if (int err = need_sregs()) {

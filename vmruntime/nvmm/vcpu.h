@@ -158,6 +158,8 @@ private:
     uint64_t msr_rip_ = 0;          // RIP of the RDMSR/WRMSR behind the exit
     bool tpr_exit_ = false;         // NVMM_VCPU_CONF_TPR exit_changed
     std::vector<nvmm_vcpu_conf_cpuid> cpuid_conf_;
+    unsigned cpuid_vcpus_ = 1;      // the machine's vCPUs, as leaf 0xB counts them
+    bool entered_ = false;          // KVM_RUN has run: the CPUID is fixed
     bool nmi_window_ = false;
     uint64_t xcr0_ = 1;
     bool xcr0_known_ = true;

@@ -43,6 +43,20 @@ BEGIN(long_cpuid_policy)
 	hlt
 END(long_cpuid_policy)
 
+/* Leaf 0xB, subleaves 0, 1 and 2, 16 bytes each. */
+BEGIN(long_cpuid_topology)
+	.irp sub, 0, 1, 2
+	mov	$0xB, %eax
+	mov	$\sub, %ecx
+	cpuid
+	mov	%eax, GUEST_DATA_GPA + 16 * \sub
+	mov	%ebx, GUEST_DATA_GPA + 16 * \sub + 4
+	mov	%ecx, GUEST_DATA_GPA + 16 * \sub + 8
+	mov	%edx, GUEST_DATA_GPA + 16 * \sub + 12
+	.endr
+	hlt
+END(long_cpuid_topology)
+
 /* Raises the TPR, then lowers it. */
 BEGIN(long_tpr)
 	mov	$8, %eax
