@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include "guest_vm.h"
@@ -17,6 +18,10 @@ GUEST_EXIT_LABEL(long_mmio_w64);
 GUEST_EXIT_LABEL(long_mmio_r64);
 GUEST_EXIT_LABEL(long_mmio_r32);
 GUEST_SNIPPET(long_ro);
+GUEST_SNIPPET(long_remap_a);
+GUEST_SNIPPET(long_remap_b);
+GUEST_EXIT_LABEL(long_remap_a_out);
+GUEST_EXIT_LABEL(long_remap_b_out);
 GUEST_EXIT_LABEL(long_ro_write);
 
 namespace vmruntime::nvmm_test {
@@ -142,6 +147,37 @@ TEST_F(MemoryTest, ReadOnlyMapping) {
   ASSERT_EQ(nvmm_gpa_to_hva(vm_.mach(), GUEST_ROM_GPA + 8, &hva, &prot), 0) << std::strerror(errno);
   EXPECT_EQ(hva, reinterpret_cast<uintptr_t>(rom) + 8);
   EXPECT_EQ(prot & (NVMM_PROT_READ | NVMM_PROT_WRITE), nvmm_prot_t{NVMM_PROT_READ});
+}
+
+// The library reads the code around RIP at every IO exit through a cache
+// of host pages: a page unmapped and another mapped at the same guest
+// address must be read afresh (the OUT moved, so must npc).
+TEST_F(MemoryTest, CodeRemappedAtTheSameAddressIsReadAfresh) {
+  constexpr uint64_t kCodeGpa = 0x70000;  // identity-mapped, no RAM
+  uint8_t* pages[2];
+  for (auto& p : pages) {
+    void* m = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(m, MAP_FAILED);
+    p = static_cast<uint8_t*>(m);
+    ASSERT_EQ(nvmm_hva_map(vm_.mach(), reinterpret_cast<uintptr_t>(p), 4096), 0);
+  }
+  std::memcpy(pages[0], long_remap_a_begin, static_cast<size_t>(long_remap_a_end - long_remap_a_begin));
+  std::memcpy(pages[1], long_remap_b_begin, static_cast<size_t>(long_remap_b_end - long_remap_b_begin));
+  const uint64_t npc[2] = {kCodeGpa + (long_remap_a_out_next - long_remap_a_begin),
+                           kCodeGpa + (long_remap_b_out_next - long_remap_b_begin)};
+  for (int round = 0; round < 4; round++) {
+    const int which = round % 2;
+    auto hva = reinterpret_cast<uintptr_t>(pages[which]);
+    ASSERT_EQ(nvmm_gpa_map(vm_.mach(), hva, kCodeGpa, 4096, PROT_READ | PROT_EXEC), 0);
+    vm_.enter_long_mode(kCodeGpa);
+    ASSERT_EQ(vm_.run(), NVMM_VCPU_EXIT_IO) << vm_.describe_exit();
+    EXPECT_EQ(vm_.exit().u.io.npc, npc[which]) << "round " << round;
+    ASSERT_EQ(nvmm_gpa_unmap(vm_.mach(), hva, kCodeGpa, 4096), 0);
+  }
+  for (auto* p : pages) {
+    EXPECT_EQ(nvmm_hva_unmap(vm_.mach(), reinterpret_cast<uintptr_t>(p), 4096), 0);
+    munmap(p, 4096);
+  }
 }
 
 TEST_F(MemoryTest, GpaToHvaOfRam) {

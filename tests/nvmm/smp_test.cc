@@ -3,7 +3,11 @@
 // each run by its own thread, deliver every one of their port writes in
 // order; cpuids up to max_vcpus - 1 can be created; 64 machines, created and
 // run from four threads, coexist in one process.
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <iterator>
 #include <memory>
 #include <thread>
@@ -16,8 +20,6 @@ GUEST_SNIPPET(long_hlt);
 
 namespace vmruntime::nvmm_test {
 namespace {
-
-using SmpTest = NvmmTest;
 
 constexpr unsigned kVcpus = 4;
 constexpr uint32_t kWrites = 1000;
@@ -54,22 +56,36 @@ void drive(GuestVm& vm, nvmm_vcpu& vcpu, PortLog& log) {
   }
 }
 
+// vCPU 0 and kVcpus - 1 more, each about to write kWrites times to its
+// own port.
+class SmpTest : public NvmmTest {
+ protected:
+  void start_vcpus() {
+    vm_.load(GUEST_CODE(long_smp));
+    vcpus_[0] = vm_.vcpu();
+    for (unsigned i = 1; i < kVcpus; i++) {
+      vcpus_[i] = &others_[i - 1];
+      ASSERT_EQ(nvmm_vcpu_create(vm_.mach(), i, vcpus_[i]), 0) << std::strerror(errno);
+    }
+    for (unsigned i = 0; i < kVcpus; i++) {
+      logs_[i].port = uint16_t(GUEST_PORT + i);
+      vm_.enter_long_mode(*vcpus_[i], GUEST_CODE_GPA);
+      vcpus_[i]->state->gprs[NVMM_X64_GPR_RCX] = kWrites;
+      vcpus_[i]->state->gprs[NVMM_X64_GPR_RDX] = logs_[i].port;
+      vm_.set(*vcpus_[i], NVMM_X64_STATE_GPRS);
+    }
+  }
+
+  nvmm_vcpu others_[kVcpus - 1]{};
+  nvmm_vcpu* vcpus_[kVcpus] = {};
+  PortLog logs_[kVcpus];
+};
+
 TEST_F(SmpTest, FourVcpusOnFourThreads) {
-  vm_.load(GUEST_CODE(long_smp));
-  nvmm_vcpu others[kVcpus - 1]{};
-  nvmm_vcpu* vcpus[kVcpus] = {vm_.vcpu()};
-  for (unsigned i = 1; i < kVcpus; i++) {
-    vcpus[i] = &others[i - 1];
-    ASSERT_EQ(nvmm_vcpu_create(vm_.mach(), i, vcpus[i]), 0) << std::strerror(errno);
-  }
-  PortLog logs[kVcpus];
-  for (unsigned i = 0; i < kVcpus; i++) {
-    logs[i].port = uint16_t(GUEST_PORT + i);
-    vm_.enter_long_mode(*vcpus[i], GUEST_CODE_GPA);
-    vcpus[i]->state->gprs[NVMM_X64_GPR_RCX] = kWrites;
-    vcpus[i]->state->gprs[NVMM_X64_GPR_RDX] = logs[i].port;
-    vm_.set(*vcpus[i], NVMM_X64_STATE_GPRS);
-  }
+  ASSERT_NO_FATAL_FAILURE(start_vcpus());
+  auto& vcpus = vcpus_;
+  auto& others = others_;
+  auto& logs = logs_;
 
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < kVcpus; i++) {
@@ -83,6 +99,45 @@ TEST_F(SmpTest, FourVcpusOnFourThreads) {
     vm_.get(*vcpus[i], NVMM_X64_STATE_GPRS);
     EXPECT_EQ(vcpus[i]->state->gprs[NVMM_X64_GPR_RAX], kWrites) << "vCPU " << i;
   }
+  for (auto& vcpu : others) EXPECT_EQ(nvmm_vcpu_destroy(vm_.mach(), &vcpu), 0) << std::strerror(errno);
+}
+
+// Each IO exit reads the guest's code without the machine's lock (a
+// per-vCPU page cache); gpa_unmap waits for those readers.  Four vCPUs
+// exit while another thread maps and unmaps a page over and over.
+TEST_F(SmpTest, VcpusExitWhileMappingsChange) {
+  ASSERT_NO_FATAL_FAILURE(start_vcpus());
+  auto& vcpus = vcpus_;
+  auto& others = others_;
+  auto& logs = logs_;
+  void* spare = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(spare, MAP_FAILED);
+  const auto hva = reinterpret_cast<uintptr_t>(spare);
+  ASSERT_EQ(nvmm_hva_map(vm_.mach(), hva, 4096), 0);
+
+  std::atomic<unsigned> running{kVcpus};
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < kVcpus; i++) {
+    threads.emplace_back([&, i] {
+      drive(vm_, *vcpus[i], logs[i]);
+      running--;
+    });
+  }
+  unsigned remaps = 0;
+  while (running > 0) {
+    ASSERT_EQ(nvmm_gpa_map(vm_.mach(), hva, 0x80000, 4096, PROT_READ | PROT_WRITE), 0);
+    ASSERT_EQ(nvmm_gpa_unmap(vm_.mach(), hva, 0x80000, 4096), 0);
+    remaps++;
+  }
+  for (auto& t : threads) t.join();
+  for (unsigned i = 0; i < kVcpus; i++) {
+    EXPECT_EQ(logs[i].writes, kWrites) << "vCPU " << i;
+    EXPECT_EQ(logs[i].wrong, 0u) << "vCPU " << i;
+  }
+  std::printf("%u map/unmap rounds during the exits\n", remaps);
+  EXPECT_GT(remaps, 0u);
+  EXPECT_EQ(nvmm_hva_unmap(vm_.mach(), hva, 4096), 0);
+  munmap(spare, 4096);
   for (auto& vcpu : others) EXPECT_EQ(nvmm_vcpu_destroy(vm_.mach(), &vcpu), 0) << std::strerror(errno);
 }
 

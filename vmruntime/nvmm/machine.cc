@@ -130,19 +130,38 @@ int Machine::gpa_map(uintptr_t hva, uint64_t gpa, size_t size, int prot)
 
 int Machine::gpa_unmap(uintptr_t hva, uint64_t gpa, size_t size)
 {
-    std::unique_lock lock(areas_mutex_);
-    auto it = std::find_if(areas_.begin(), areas_.end(), [&](const Area& a) {
-        return a.hva == hva && a.gpa == gpa && a.size == size;
-    });
-    if (it == areas_.end()) {
-        return ESRCH;
+    {
+        std::unique_lock lock(areas_mutex_);
+        auto it = std::find_if(areas_.begin(), areas_.end(), [&](const Area& a) {
+            return a.hva == hva && a.gpa == gpa && a.size == size;
+        });
+        if (it == areas_.end()) {
+            return ESRCH;
+        }
+        if (it->slot >= 0 &&
+            kvm::set_memory_region(vm_fd_, static_cast<uint32_t>(it->slot), 0, gpa, 0, hva) == -1) {
+            return errno;
+        }
+        areas_.erase(it);
+        map_generation_.fetch_add(1, std::memory_order_seq_cst);
     }
-    if (it->slot >= 0 &&
-        kvm::set_memory_region(vm_fd_, static_cast<uint32_t>(it->slot), 0, gpa, 0, hva) == -1) {
-        return errno;
-    }
-    areas_.erase(it);
+    // Outside the lock: a section that missed its cache takes it.
+    wait_for_page_readers();
     return 0;
+}
+
+// Every vCPU's PageCache section opened before the generation moved ends
+// in a few hundred nanoseconds (a page walk and a copy).
+void Machine::wait_for_page_readers()
+{
+    std::lock_guard lock(vcpus_mutex_);
+    for (const auto& slot : vcpus_) {
+        if (const Vcpu* v = slot.load()) {
+            while (v->page_cache().reading()) {
+                __builtin_ia32_pause();
+            }
+        }
+    }
 }
 
 const Machine::Area* Machine::find_area(uint64_t gpa) const
@@ -182,6 +201,18 @@ bool Machine::read(uint64_t gpa, void* out, size_t len) const
 {
     std::shared_lock lock(areas_mutex_);
     return read_locked(gpa, out, len);
+}
+
+Machine::PageRead Machine::read_page(uint64_t gpa, void* out, size_t len) const
+{
+    std::shared_lock lock(areas_mutex_);
+    if (!read_locked(gpa, out, len)) {
+        return {false, nullptr, 0};
+    }
+    const Area* a = find_area(gpa);
+    const uint64_t page = gpa & ~uint64_t{4095};
+    return {true, reinterpret_cast<const uint8_t*>(a->hva + (page - a->gpa)),
+            map_generation_.load(std::memory_order_relaxed)};
 }
 
 bool Machine::read_locked(uint64_t gpa, void* out, size_t len) const

@@ -49,16 +49,16 @@ public:
 
     bool read(uint64_t gpa, void* out, size_t len) const override;
 
-    // Guest RAM with the mappings held still: many reads, one lock.
-    class ReadView final : public GuestMemory {
-    public:
-        explicit ReadView(const Machine& m) : m_(m), lock_(m.areas_mutex_) {}
-        bool read(uint64_t gpa, void* out, size_t len) const override { return m_.read_locked(gpa, out, len); }
-
-    private:
-        const Machine& m_;
-        std::shared_lock<std::shared_mutex> lock_;
+    // For PageCache: the generation of the gpa mappings, which gpa_unmap
+    // bumps, and a read inside one page under the lock that also says
+    // where the page is in the host.
+    uint64_t map_generation() const { return map_generation_.load(std::memory_order_seq_cst); }
+    struct PageRead {
+        bool ok;
+        const uint8_t* page_hva;
+        uint64_t generation;
     };
+    PageRead read_page(uint64_t gpa, void* out, size_t len) const;
 
     int vcpu_create(unsigned cpuid, struct nvmm_vcpu* user);
     int vcpu_destroy(unsigned cpuid);
@@ -82,6 +82,7 @@ private:
     const Area* find_area(uint64_t gpa) const;
     bool read_locked(uint64_t gpa, void* out, size_t len) const;
     int free_slot() const;
+    void wait_for_page_readers();
 
     int vm_fd_;
     time_t created_;
@@ -90,6 +91,7 @@ private:
     mutable std::shared_mutex areas_mutex_;
     std::vector<Area> areas_;
     std::vector<HostMapping> host_mappings_;
+    std::atomic<uint64_t> map_generation_{0};
 
     std::mutex vcpus_mutex_;
     std::array<std::atomic<Vcpu*>, kMaxVcpus> vcpus_{};

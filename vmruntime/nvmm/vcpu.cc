@@ -128,7 +128,7 @@ void request_stop(volatile int* stop)
 }
 
 Vcpu::Vcpu(Machine& mach, unsigned cpuid, int fd, kvm_run* run)
-    : mach_(mach), cpuid_(cpuid), fd_(fd), run_(run), area_(std::make_unique<CommArea>())
+    : mach_(mach), cpuid_(cpuid), fd_(fd), run_(run), area_(std::make_unique<CommArea>()), page_cache_(mach)
 {
     std::memset(&area_->comm, 0, sizeof(area_->comm));
     area_->run = run;
@@ -825,7 +825,8 @@ PagingRegs Vcpu::mirror_paging() const
 // `valid` says which bytes could be read.
 void Vcpu::fetch_window(uint64_t linear, uint8_t* window, bool* valid)
 {
-    Machine::ReadView mem(mach_);  // one lock for the whole walk and fetch
+    PageCache::Section section(page_cache_);
+    const PageCache& mem = page_cache_;
     PagingRegs regs = mirror_paging();
     uint64_t start = linear - kMaxInsn;
     size_t done = 0;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "nvmm.h"
+#include "page_cache.h"
 #include "x86_decode.h"
 #include "x86_walk.h"
 
@@ -52,6 +53,7 @@ public:
 
     void bind(struct nvmm_vcpu* user);
     nvmm_comm_page* comm_page() { return &area_->comm; }
+    const PageCache& page_cache() const { return page_cache_; }
 
     // Each returns 0 or an errno.
     int getstate(uint64_t flags);
@@ -160,6 +162,7 @@ private:
     std::vector<nvmm_vcpu_conf_cpuid> cpuid_conf_;
     unsigned cpuid_vcpus_ = 1;      // the machine's vCPUs, as leaf 0xB counts them
     bool entered_ = false;          // KVM_RUN has run: the CPUID is fixed
+    PageCache page_cache_;
     bool nmi_window_ = false;
     uint64_t xcr0_ = 1;
     bool xcr0_known_ = true;

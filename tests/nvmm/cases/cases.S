@@ -10,6 +10,15 @@
 #define END(name) .globl name##_end; name##_end:
 #define MARK(name) .globl name; name:
 #define FINISH mov $CASES_END_MSR, %ecx; rdmsr; hlt
+/* Reads CASES_TEST_MSR, stores EDX:EAX at DATA, writes it back plus one. */
+#define MSR_CASE(DATA)			\
+	mov	$CASES_TEST_MSR, %ecx;	\
+	rdmsr;				\
+	mov	%eax, DATA;		\
+	mov	%edx, DATA + 4;		\
+	add	$1, %eax;		\
+	wrmsr;				\
+	FINISH
 
 /* ------------------------------------------------------------------ 64 */
 	.section .rodata.cases64, "a"
@@ -79,13 +88,7 @@ BEGIN(c64_stosw)
 END(c64_stosw)
 
 BEGIN(c64_msr)
-	mov	$CASES_TEST_MSR, %ecx
-	rdmsr
-	mov	%eax, CASES_DATA
-	mov	%edx, CASES_DATA + 4
-	add	$1, %eax
-	wrmsr
-	FINISH
+	MSR_CASE(CASES_DATA)
 END(c64_msr)
 
 BEGIN(c64_window)
@@ -129,13 +132,7 @@ BEGIN(c32_and)
 END(c32_and)
 
 BEGIN(c32_msr)
-	mov	$CASES_TEST_MSR, %ecx
-	rdmsr
-	mov	%eax, CASES_DATA
-	mov	%edx, CASES_DATA + 4
-	add	$1, %eax
-	wrmsr
-	FINISH
+	MSR_CASE(CASES_DATA)
 END(c32_msr)
 
 BEGIN(c32_window)
@@ -188,13 +185,7 @@ BEGIN(c16_xor)
 END(c16_xor)
 
 BEGIN(c16_msr)
-	mov	$CASES_TEST_MSR, %ecx
-	rdmsr
-	mov	%eax, 0
-	mov	%edx, 4
-	add	$1, %eax
-	wrmsr
-	FINISH
+	MSR_CASE(0)
 END(c16_msr)
 
 BEGIN(c16_window)

@@ -219,6 +219,28 @@ BEGIN(long_invalid)
 	jmp	*%rax
 END(long_invalid)
 
+/*
+ * Two versions of the code on one page, for the test that maps one after
+ * the other at the same guest address: the OUT is at offset 4 in the
+ * first, at offset 2 in the second, so that either read in place of the
+ * other decodes to another npc.
+ */
+BEGIN(long_remap_a)
+	nop
+	nop
+	nop
+	nop
+AT(long_remap_a_out, out %al, $GUEST_PORT)
+	hlt
+END(long_remap_a)
+
+BEGIN(long_remap_b)
+	nop
+	nop
+AT(long_remap_b_out, out %al, $GUEST_PORT)
+	hlt
+END(long_remap_b)
+
 BEGIN(long_spin)
 MARK(long_spin_loop)
 	jmp	long_spin_loop
