@@ -55,6 +55,16 @@ public:
     virtual void cancel() = 0;
 };
 
+// Guest RAM as a device doing DMA sees it (virtqueues and their buffers).
+// The guest is not trusted: any range may be outside RAM.
+class GuestRam {
+public:
+    virtual ~GuestRam() = default;
+    // The host bytes of [gpa, gpa + len), or an empty span when any of them
+    // is not RAM (len 0 gives an empty span too).
+    virtual std::span<uint8_t> at(uint64_t gpa, uint64_t len) = 0;
+};
+
 // Where a device's byte output goes (the UART's transmitter).
 class ByteSink {
 public:

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
+#include <span>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -202,6 +204,28 @@ public:
 private:
     std::vector<uint8_t> bytes_;
     unsigned writes_ = 0;
+};
+
+// Guest RAM of 1 MiB at GPA 0, in a vector the test reads and writes.
+class VectorRam final : public GuestRam {
+public:
+    std::span<uint8_t> at(uint64_t gpa, uint64_t len) override
+    {
+        if (len == 0 || gpa > bytes.size() || len > bytes.size() - gpa) {
+            return {};
+        }
+        return {bytes.data() + gpa, len};
+    }
+    template <typename T>
+    void put(uint64_t gpa, T value) { std::memcpy(bytes.data() + gpa, &value, sizeof value); }
+    template <typename T>
+    T get(uint64_t gpa) const
+    {
+        T value;
+        std::memcpy(&value, bytes.data() + gpa, sizeof value);
+        return value;
+    }
+    std::vector<uint8_t> bytes = std::vector<uint8_t>(1 << 20);
 };
 
 }  // namespace vmruntime::dev::testing
