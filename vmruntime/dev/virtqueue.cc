@@ -17,6 +17,11 @@ uint16_t load16(std::span<uint8_t> ring, size_t offset)
     return __atomic_load_n(reinterpret_cast<const uint16_t*>(ring.data() + offset), __ATOMIC_ACQUIRE);
 }
 
+uint16_t load16_seq_cst(std::span<uint8_t> ring, size_t offset)
+{
+    return __atomic_load_n(reinterpret_cast<const uint16_t*>(ring.data() + offset), __ATOMIC_SEQ_CST);
+}
+
 void store16(std::span<uint8_t> ring, size_t offset, uint16_t value)
 {
     __atomic_store_n(reinterpret_cast<uint16_t*>(ring.data() + offset), value, __ATOMIC_RELEASE);
@@ -145,15 +150,15 @@ bool Virtqueue::push(uint16_t head, uint32_t written)
     store32(used_, slot, head);
     store32(used_, slot + 4, written);
     used_idx_++;
-    store16(used_, 2, used_idx_);
-    // The new index must be visible before we read what the driver wants:
-    // it may be deciding to sleep on exactly that index.
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    // The new index must be visible before we read what the driver wants
+    // (it may be deciding to sleep on exactly that index): a sequentially
+    // consistent store, then sequentially consistent loads.
+    __atomic_store_n(reinterpret_cast<uint16_t*>(used_.data() + 2), used_idx_, __ATOMIC_SEQ_CST);
     if (event_idx_) {
-        const uint16_t used_event = load16(avail_, 4 + 2 * size_t{size_});
+        const uint16_t used_event = load16_seq_cst(avail_, 4 + 2 * size_t{size_});
         return static_cast<uint16_t>(used_idx_ - used_event - 1) < static_cast<uint16_t>(used_idx_ - old);
     }
-    return !(load16(avail_, 0) & kAvailNoInterrupt);
+    return !(load16_seq_cst(avail_, 0) & kAvailNoInterrupt);
 }
 
 }  // namespace vmruntime::dev
