@@ -12,19 +12,14 @@ constexpr size_t kDescSize = 16;
 
 // The rings' fields are little-endian u16/u32 at aligned offsets (the
 // layout's alignment is checked); the driver changes them concurrently.
-uint16_t load16(std::span<uint8_t> ring, size_t offset)
+uint16_t load16(std::span<uint8_t> ring, size_t offset, int order = __ATOMIC_ACQUIRE)
 {
-    return __atomic_load_n(reinterpret_cast<const uint16_t*>(ring.data() + offset), __ATOMIC_ACQUIRE);
+    return __atomic_load_n(reinterpret_cast<const uint16_t*>(ring.data() + offset), order);
 }
 
-uint16_t load16_seq_cst(std::span<uint8_t> ring, size_t offset)
+void store16(std::span<uint8_t> ring, size_t offset, uint16_t value, int order = __ATOMIC_RELEASE)
 {
-    return __atomic_load_n(reinterpret_cast<const uint16_t*>(ring.data() + offset), __ATOMIC_SEQ_CST);
-}
-
-void store16(std::span<uint8_t> ring, size_t offset, uint16_t value)
-{
-    __atomic_store_n(reinterpret_cast<uint16_t*>(ring.data() + offset), value, __ATOMIC_RELEASE);
+    __atomic_store_n(reinterpret_cast<uint16_t*>(ring.data() + offset), value, order);
 }
 
 void store32(std::span<uint8_t> ring, size_t offset, uint32_t value)
@@ -153,12 +148,12 @@ bool Virtqueue::push(uint16_t head, uint32_t written)
     // The new index must be visible before we read what the driver wants
     // (it may be deciding to sleep on exactly that index): a sequentially
     // consistent store, then sequentially consistent loads.
-    __atomic_store_n(reinterpret_cast<uint16_t*>(used_.data() + 2), used_idx_, __ATOMIC_SEQ_CST);
+    store16(used_, 2, used_idx_, __ATOMIC_SEQ_CST);
     if (event_idx_) {
-        const uint16_t used_event = load16_seq_cst(avail_, 4 + 2 * size_t{size_});
+        const uint16_t used_event = load16(avail_, 4 + 2 * size_t{size_}, __ATOMIC_SEQ_CST);
         return static_cast<uint16_t>(used_idx_ - used_event - 1) < static_cast<uint16_t>(used_idx_ - old);
     }
-    return !(load16_seq_cst(avail_, 0) & kAvailNoInterrupt);
+    return !(load16(avail_, 0, __ATOMIC_SEQ_CST) & kAvailNoInterrupt);
 }
 
 }  // namespace vmruntime::dev

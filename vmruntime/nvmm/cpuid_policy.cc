@@ -79,13 +79,23 @@ kvm_cpuid_entry2 leaf(uint32_t function, uint32_t eax, uint32_t ebx, uint32_t ec
     return e;
 }
 
+}  // namespace
+
+bool is_intel(std::span<const kvm_cpuid_entry2> kvm)
+{
+    const kvm_cpuid_entry2* basic = find(kvm, 0);
+    return basic && basic->ebx == kVendorIntelEbx;
+}
+
+namespace {
+
 class Policy {
 public:
     Policy(std::span<const kvm_cpuid_entry2> kvm, uint64_t xcr0_mask) : xcr0_mask_(xcr0_mask)
     {
         const kvm_cpuid_entry2* basic = find(kvm, 0);
         const kvm_cpuid_entry2* extended = find(kvm, 0x80000000);
-        intel_ = basic && basic->ebx == kVendorIntelEbx;
+        intel_ = is_intel(kvm);
         max_basic_ = std::min(basic ? basic->eax : 0, intel_ ? kMaxBasicIntel : kMaxBasicAmd);
         max_extended_ = std::min(extended ? extended->eax : 0x80000000, intel_ ? kMaxExtendedIntel : kMaxExtendedAmd);
     }

@@ -18,6 +18,9 @@
 
 namespace vmruntime::nvmm::cpuid {
 
+// True when KVM's table (its leaf 0) names an Intel CPU.
+bool is_intel(std::span<const kvm_cpuid_entry2> kvm);
+
 // NVMM's table from KVM's KVM_GET_SUPPORTED_CPUID table, for every vCPU;
 // `xcr0_mask` is the XSAVE state guests may enable.
 std::vector<kvm_cpuid_entry2> guest_table(std::span<const kvm_cpuid_entry2> kvm, uint64_t xcr0_mask);

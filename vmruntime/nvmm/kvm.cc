@@ -58,17 +58,6 @@ uint64_t guest_xcr0_mask(int fd)
     return ((static_cast<uint64_t>(edx) << 32) | eax) & kFxsaveFeatures;
 }
 
-msr::Vendor host_vendor(std::span<const kvm_cpuid_entry2> supported)
-{
-    constexpr uint32_t kGenu = 0x756e6547;
-    for (const auto& e : supported) {
-        if (e.function == 0) {
-            return e.ebx == kGenu ? msr::Vendor::Intel : msr::Vendor::Amd;
-        }
-    }
-    return msr::Vendor::Intel;
-}
-
 // Lets through only the MSRs NVMM's kernel handles itself: KVM then sends
 // every other guest access to userspace (KVM_MSR_EXIT_REASON_FILTER), the
 // ones it implements included.  Accesses by the VMM (KVM_GET/SET_MSRS) are
@@ -122,7 +111,8 @@ int probe(int fd)
     g_system.max_vcpus = max_vcpus > 0 ? static_cast<unsigned>(max_vcpus) : 1;
     g_system.mxcsr_mask = host_mxcsr_mask();
     g_system.xcr0_mask = guest_xcr0_mask(fd);
-    g_system.vendor = host_vendor({supported->entries(), supported->count()});
+    g_system.vendor = cpuid::is_intel({supported->entries(), supported->count()}) ? msr::Vendor::Intel
+                                                                                   : msr::Vendor::Amd;
     g_cpuid = cpuid::guest_table({supported->entries(), supported->count()}, g_system.xcr0_mask);
     int xsave2 = check_extension(fd, KVM_CAP_XSAVE2);
     g_system.xsave_size = xsave2 > static_cast<int>(kXsaveSize) ? static_cast<size_t>(xsave2) : kXsaveSize;

@@ -83,8 +83,9 @@ int set_memory_region(int vm_fd, uint32_t slot, uint32_t flags, uint64_t gpa, ui
 int create_vcpu(int vm_fd, unsigned cpuid);
 
 // Gives vCPU `vcpu` of a machine of `vcpus` NVMM's CPUID (cpuid_policy.h)
-// with its own APIC ID and TSC frequency, then the VMM's per-leaf masks.  KVM checks EFER and CR4 writes
-// against it, and refuses a change once the vCPU has run.  0 or an errno.
+// with its own APIC ID and TSC frequency, then the VMM's per-leaf masks.
+// KVM checks EFER and CR4 writes against it, and refuses a change once the
+// vCPU has run.  0 or an errno.
 // `leaf1_edx` receives the EDX of leaf 1 the guest is given.
 int set_cpuid(int vcpu_fd, unsigned vcpu, unsigned vcpus, const std::vector<nvmm_vcpu_conf_cpuid>& masks,
               uint32_t* leaf1_edx);

@@ -200,29 +200,29 @@ uint64_t Machine::ram_size() const
 bool Machine::read(uint64_t gpa, void* out, size_t len) const
 {
     std::shared_lock lock(areas_mutex_);
-    return read_locked(gpa, out, len);
+    return read_locked(gpa, out, len) != nullptr;
 }
 
 Machine::PageRead Machine::read_page(uint64_t gpa, void* out, size_t len) const
 {
     std::shared_lock lock(areas_mutex_);
-    if (!read_locked(gpa, out, len)) {
+    const Area* a = read_locked(gpa, out, len);
+    if (!a) {
         return {false, nullptr, 0};
     }
-    const Area* a = find_area(gpa);
     const uint64_t page = gpa & ~uint64_t{4095};
     return {true, reinterpret_cast<const uint8_t*>(a->hva + (page - a->gpa)),
             map_generation_.load(std::memory_order_relaxed)};
 }
 
-bool Machine::read_locked(uint64_t gpa, void* out, size_t len) const
+const Machine::Area* Machine::read_locked(uint64_t gpa, void* out, size_t len) const
 {
     const Area* a = find_area(gpa);
     if (!a || a->slot < 0 || len > a->size - (gpa - a->gpa)) {
-        return false;
+        return nullptr;
     }
     std::memcpy(out, reinterpret_cast<const void*>(a->hva + (gpa - a->gpa)), len);
-    return true;
+    return a;
 }
 
 int Machine::vcpu_create(unsigned cpuid, struct nvmm_vcpu* user)

@@ -80,7 +80,8 @@ private:
 
     explicit Machine(int vm_fd);
     const Area* find_area(uint64_t gpa) const;
-    bool read_locked(uint64_t gpa, void* out, size_t len) const;
+    // The area it read from, or null when any byte is not RAM.
+    const Area* read_locked(uint64_t gpa, void* out, size_t len) const;
     int free_slot() const;
     void wait_for_page_readers();
 

@@ -587,6 +587,19 @@ int Vcpu::enter()
     return 0;
 }
 
+// KVM_RUN with immediate_exit: KVM finishes what it holds of the last
+// exit's instruction and returns without entering the guest, -1 with EINTR,
+// or 0 with a new exit when finishing needed userspace again.  A stop
+// request arriving meanwhile keeps comm.stop set; run() checks it again
+// before it enters the guest.
+int Vcpu::finish_without_entry()
+{
+    __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    int ret = run_ioctl();
+    __atomic_store_n(&run_->immediate_exit, 0, __ATOMIC_SEQ_CST);
+    return ret;
+}
+
 // NetBSD's rule: the state the VMM commits is the state the vCPU runs
 // from.  Committed GPRs answer the exit when RIP is the exit's npc (the
 // library then hands KVM the answer); any other RIP replaces the state.
@@ -626,10 +639,8 @@ int Vcpu::drop_completion()
         if (run_->exit_reason == KVM_EXIT_X86_RDMSR || run_->exit_reason == KVM_EXIT_X86_WRMSR) {
             run_->msr.error = 0;
         }
-        __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
-        int ret = run_ioctl();
+        int ret = finish_without_entry();
         err = ret == -1 ? errno : 0;
-        __atomic_store_n(&run_->immediate_exit, 0, __ATOMIC_SEQ_CST);
         if (ret == -1) {
             break;
         }
@@ -664,12 +675,8 @@ int Vcpu::finish_in_kernel()
         }
     }
     c.state_cached = 0;
-    // A stop request arriving meanwhile keeps comm.stop set; run() checks
-    // it again before it enters the guest.
-    __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
-    int ret = run_ioctl();
+    int ret = finish_without_entry();
     int err = errno;
-    __atomic_store_n(&run_->immediate_exit, 0, __ATOMIC_SEQ_CST);
     if (ret == 0) {
         // Finishing the instruction needed the VMM again (the write half of
         // a read-modify-write, the next fragment): keep that exit for the
@@ -985,9 +992,7 @@ Vcpu::Completion Vcpu::translate_io(nvmm_vcpu_exit* x)
 // stays in kvm_run for the assist.
 void Vcpu::resolve_ambiguous_out(nvmm_vcpu_exit* x, uint64_t rip, uint8_t before_length)
 {
-    __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
-    run_ioctl();
-    __atomic_store_n(&run_->immediate_exit, 0, __ATOMIC_SEQ_CST);
+    finish_without_entry();
     uint64_t next = mirror().regs.rip;
     x->u.io.npc = next;
     io_rip_ = next != rip ? rip : rip - before_length;

@@ -90,6 +90,7 @@ private:
     bool stop_requested();
     int enter();
     int finish_in_kernel();
+    int finish_without_entry();
     bool answers_exit() const;
     int drop_completion();
     Completion translate_exit(nvmm_vcpu_exit* x);
