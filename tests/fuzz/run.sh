@@ -31,7 +31,12 @@ for target in "${fuzzers[@]}"; do
   if [ "$status" -ne 0 ]; then
     failed+=("$target")
     printf '%-20s FAILED (status %d) after %s executions; its log:\n' "$target" "$status" "$execs"
-    tail -n 40 "$log"
+    # The report's first lines and stacks, not ASan's shadow-byte map.
+    if grep -q 'ERROR: ' "$log"; then
+      sed -n '/ERROR: /,$p' "$log" | grep -v '^ *0x[0-9a-f]*: ' | head -n 80
+    else
+      tail -n 40 "$log"
+    fi
   else
     printf '%-20s %12s executions in %ss, corpus %s inputs\n' "$target" "$execs" "$seconds" \
       "$(find "$corpus" -type f | wc -l)"

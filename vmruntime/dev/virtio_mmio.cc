@@ -166,6 +166,9 @@ void VirtioMmio::set_status(uint32_t value)
         reset();
         return;
     }
+    // A driver never clears a bit (virtio 1.x, 2.1.2); keeping them all
+    // means queues the device runs on cannot be rebuilt under it.
+    value |= status_;
     const uint32_t added = value & ~status_;
     if (added & kStatusFeaturesOk) {
         // Only features we offered, and a modern driver: else FEATURES_OK

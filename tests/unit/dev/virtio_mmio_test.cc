@@ -207,6 +207,24 @@ TEST_F(VirtioMmioTest, AQueueLargerThanItsMaximumNeedsReset)
     EXPECT_TRUE(reg(0x070) & VirtioMmio::kStatusNeedsReset);
 }
 
+// Only a write of 0 resets: a status without DRIVER_OK leaves the device
+// running, so a ready queue cannot be rebuilt under it.
+TEST_F(VirtioMmioTest, StatusBitsAreNeverCleared)
+{
+    negotiate(VirtioMmio::kFeatureVersion1);
+    setup_queue(0, 8);
+    driver_ok();
+    Virtqueue* running = device_.queues_.at(0);
+    set(0x070, VirtioMmio::kStatusAcknowledge | VirtioMmio::kStatusDriver | VirtioMmio::kStatusFeaturesOk);
+    EXPECT_TRUE(reg(0x070) & VirtioMmio::kStatusDriverOk);
+    set(0x030, 0);
+    set(0x044, 0);
+    set(0x044, 1);
+    EXPECT_EQ(reg(0x044), 1u);
+    EXPECT_EQ(device_.resets_, 0u);
+    EXPECT_EQ(device_.queues_.at(0), running);
+}
+
 TEST_F(VirtioMmioTest, OddAccessesAreIgnored)
 {
     EXPECT_EQ(mmio_.read(0x000, 2), 0u) << "registers read 32 bits at a time";
