@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "server/fs_identity.h"
+#include "vmruntime/base/unique_fd.h"
 #include "server/status.h"
 
 namespace vmruntime::server {
@@ -38,21 +39,6 @@ std::string join(const std::vector<std::string>& dirs)
     return text;
 }
 
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd()
-    {
-        if (fd_ != -1) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
-
 // The part of `path` below `dir`, or nothing if `path` is not beneath it.
 std::optional<std::string> below(const std::string& path, const std::string& dir)
 {
@@ -68,7 +54,7 @@ std::optional<std::string> below(const std::string& path, const std::string& dir
 // and /proc's magic links cannot leave it (openat2, Linux 5.6).
 int open_beneath(const std::string& dir, const std::string& rest)
 {
-    Fd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    base::UniqueFd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (dir_fd.get() == -1) {
         return -1;
     }
@@ -130,7 +116,7 @@ absl::StatusOr<std::vector<uint8_t>> read_client_file(const std::string& path, u
     if (!opened.ok()) {
         return opened.status();
     }
-    Fd fd(*opened);
+    base::UniqueFd fd(*opened);
     struct stat st;
     if (::fstat(fd.get(), &st) == -1) {
         return bad_request("cannot stat " + what + " " + path + ": " + std::strerror(errno));

@@ -24,6 +24,16 @@ public:
     virtual void write(uint16_t offset, unsigned size, uint32_t value) = 0;
 };
 
+// A device in guest-physical memory space (a virtio-mmio window).  `offset`
+// is relative to the window's base; `size` is 1, 2, 4 or 8.  Like a port,
+// a width or offset the device does not decode is its to ignore.
+class MmioDevice {
+public:
+    virtual ~MmioDevice() = default;
+    virtual uint64_t read(uint64_t offset, unsigned size) = 0;
+    virtual void write(uint64_t offset, unsigned size, uint64_t value) = 0;
+};
+
 // One interrupt request line into an interrupt controller.  Edge-triggered
 // devices raise then lower it; level-triggered ones hold it.
 class IrqLine {

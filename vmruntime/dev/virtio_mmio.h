@@ -53,7 +53,7 @@ public:
     virtual void reset() = 0;
 };
 
-class VirtioMmio final : public VirtioLink {
+class VirtioMmio final : public MmioDevice, public VirtioLink {
 public:
     static constexpr uint64_t kWindowSize = 0x1000;
     static constexpr uint64_t kFeatureVersion1 = 1ULL << 32;
@@ -65,9 +65,8 @@ public:
     // `device`, `ram` and `irq` outlive the transport.
     VirtioMmio(VirtioDevice& device, GuestRam& ram, IrqLine& irq);
 
-    // An access of `size` bytes (1, 2, 4 or 8) at `offset` in the window.
-    uint64_t read(uint64_t offset, unsigned size);
-    void write(uint64_t offset, unsigned size, uint64_t value);
+    uint64_t read(uint64_t offset, unsigned size) override;
+    void write(uint64_t offset, unsigned size, uint64_t value) override;
 
     uint32_t status() const { return status_; }
 

@@ -9,56 +9,27 @@
 #include <vector>
 
 #include "fakes.h"
+#include "virtqueue_driver.h"
 #include "vmruntime/dev/virtqueue.h"
 
 namespace vmruntime::dev {
 namespace {
 
 using testing::VectorRam;
+using testing::VirtqueueDriver;
 
 constexpr uint64_t kRamSize = 1 << 20;
 constexpr uint16_t kQueueSize = 8;
 constexpr uint64_t kDesc = 0x1000, kAvail = 0x2000, kUsed = 0x3000, kBuffers = 0x10000;
-constexpr uint16_t kNext = 1, kWrite = 2, kIndirect = 4;
-
-// The driver's side of one queue, as a guest kernel fills it.
-class Driver {
-public:
-    explicit Driver(VectorRam& ram) : ram_(ram) {}
-
-    void desc(uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next = 0, uint64_t table = kDesc)
-    {
-        const uint64_t at = table + 16 * uint64_t{i};
-        ram_.put<uint64_t>(at, addr);
-        ram_.put<uint32_t>(at + 8, len);
-        ram_.put<uint16_t>(at + 12, flags);
-        ram_.put<uint16_t>(at + 14, next);
-    }
-    // Makes chain `head` available.
-    void offer(uint16_t head)
-    {
-        ram_.put<uint16_t>(kAvail + 4 + 2 * (avail_idx_ % kQueueSize), head);
-        ram_.put<uint16_t>(kAvail + 2, ++avail_idx_);
-    }
-    void set_avail_idx(uint16_t idx) { ram_.put<uint16_t>(kAvail + 2, idx); }
-    void no_interrupt(bool on) { ram_.put<uint16_t>(kAvail, on ? 1 : 0); }
-    void used_event(uint16_t idx) { ram_.put<uint16_t>(kAvail + 4 + 2 * kQueueSize, idx); }
-    uint16_t used_idx() const { return ram_.get<uint16_t>(kUsed + 2); }
-    uint32_t used_id(uint16_t i) const { return ram_.get<uint32_t>(kUsed + 4 + 8 * i); }
-    uint32_t used_len(uint16_t i) const { return ram_.get<uint32_t>(kUsed + 8 + 8 * i); }
-    uint16_t avail_event() const { return ram_.get<uint16_t>(kUsed + 4 + 8 * kQueueSize); }
-
-private:
-    VectorRam& ram_;
-    uint16_t avail_idx_ = 0;
-};
+constexpr uint16_t kNext = VirtqueueDriver::kNext, kWrite = VirtqueueDriver::kWrite,
+                   kIndirect = VirtqueueDriver::kIndirect;
 
 class VirtqueueTest : public ::testing::Test {
 protected:
     void SetUp() override { ASSERT_TRUE(queue_.set_layout({kQueueSize, kDesc, kAvail, kUsed})); }
 
     VectorRam ram_;
-    Driver driver_{ram_};
+    VirtqueueDriver driver_{ram_, {kQueueSize, kDesc, kAvail, kUsed}};
     Virtqueue queue_{ram_, true, false};
 };
 
@@ -155,7 +126,7 @@ TEST_F(VirtqueueTest, NoInterruptFlagIsHonoured)
 TEST(VirtqueueEventIdx, InterruptOnlyWhenTheUsedIndexPassesTheDriversEvent)
 {
     VectorRam ram;
-    Driver driver(ram);
+    VirtqueueDriver driver(ram, {kQueueSize, kDesc, kAvail, kUsed});
     Virtqueue queue(ram, false, true);
     ASSERT_TRUE(queue.set_layout({kQueueSize, kDesc, kAvail, kUsed}));
     driver.desc(0, kBuffers, 4, 0);
@@ -190,52 +161,52 @@ TEST(VirtqueueLayout, RefusesWhatTheSpecForbids)
 // Each lie breaks the queue: nothing of the chain is handed out.
 struct Lie {
     const char* what;
-    void (*tell)(Driver&);
+    void (*tell)(VirtqueueDriver&);
 };
 
 const Lie kLies[] = {
-    {"a head past the queue", [](Driver& d) { d.offer(kQueueSize); }},
-    {"an available index a whole queue ahead", [](Driver& d) { d.set_avail_idx(kQueueSize + 1); }},
+    {"a head past the queue", [](VirtqueueDriver& d) { d.offer(kQueueSize); }},
+    {"an available index a whole queue ahead", [](VirtqueueDriver& d) { d.set_avail_idx(kQueueSize + 1); }},
     {"a buffer outside RAM",
-     [](Driver& d) {
+     [](VirtqueueDriver& d) {
          d.desc(0, kRamSize - 4, 8, 0);
          d.offer(0);
      }},
     {"a loop",
-     [](Driver& d) {
+     [](VirtqueueDriver& d) {
          d.desc(0, kBuffers, 4, kNext, 1);
          d.desc(1, kBuffers, 4, kNext, 0);
          d.offer(0);
      }},
     {"a next past the table",
-     [](Driver& d) {
+     [](VirtqueueDriver& d) {
          d.desc(0, kBuffers, 4, kNext, kQueueSize);
          d.offer(0);
      }},
     {"a readable buffer after a writable one",
-     [](Driver& d) {
+     [](VirtqueueDriver& d) {
          d.desc(0, kBuffers, 4, kWrite | kNext, 1);
          d.desc(1, kBuffers, 4, 0);
          d.offer(0);
      }},
     {"an indirect table inside another",
-     [](Driver& d) {
+     [](VirtqueueDriver& d) {
          d.desc(0, 0x4000, 16, kIndirect, 0, 0x4000);
          d.desc(0, 0x4000, 16, kIndirect);
          d.offer(0);
      }},
     {"an indirect descriptor with NEXT",
-     [](Driver& d) {
+     [](VirtqueueDriver& d) {
          d.desc(0, 0x4000, 16, kIndirect | kNext, 1);
          d.offer(0);
      }},
     {"an indirect table of a partial descriptor",
-     [](Driver& d) {
+     [](VirtqueueDriver& d) {
          d.desc(0, 0x4000, 17, kIndirect);
          d.offer(0);
      }},
     {"an indirect table outside RAM",
-     [](Driver& d) {
+     [](VirtqueueDriver& d) {
          d.desc(0, kRamSize - 16, 32, kIndirect);
          d.offer(0);
      }},
@@ -246,7 +217,7 @@ TEST(VirtqueueLies, EachBreaksTheQueue)
     for (const Lie& lie : kLies) {
         SCOPED_TRACE(lie.what);
         VectorRam ram;
-        Driver driver(ram);
+        VirtqueueDriver driver(ram, {kQueueSize, kDesc, kAvail, kUsed});
         Virtqueue queue(ram, true, false);
         ASSERT_TRUE(queue.set_layout({kQueueSize, kDesc, kAvail, kUsed}));
         lie.tell(driver);
@@ -259,7 +230,7 @@ TEST(VirtqueueLies, EachBreaksTheQueue)
 TEST(VirtqueueLies, IndirectWithoutTheFeatureBreaksTheQueue)
 {
     VectorRam ram;
-    Driver driver(ram);
+    VirtqueueDriver driver(ram, {kQueueSize, kDesc, kAvail, kUsed});
     Virtqueue queue(ram, false, false);
     ASSERT_TRUE(queue.set_layout({kQueueSize, kDesc, kAvail, kUsed}));
     driver.desc(0, 0x4000, 16, kIndirect);
