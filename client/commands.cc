@@ -58,6 +58,9 @@ void print_machine(const Context& ctx, const v1::MachineInfo& m)
         std::cout << "initrd:   " << (s.initrd_path().empty() ? "(uploaded)" : s.initrd_path())
                   << ", " << m.initrd_size() << " bytes\n";
     }
+    for (const auto& d : s.disks()) {
+        std::cout << "disk:     " << d.path() << (d.read_only() ? " (read-only)" : "") << "\n";
+    }
     std::cout << "cmdline:  " << s.cmdline() << "\n";
     if (s.owner().has_local()) {
         std::cout << "owner:    uid " << s.owner().local().uid() << ", gid " << s.owner().local().gid() << "\n";
@@ -116,6 +119,24 @@ std::string absolute(const std::string& path)
     return std::filesystem::absolute(path, ec).string();
 }
 
+// PATH or PATH,ro; the path made absolute (disks are never uploaded).
+bool add_disk(const std::string& text, v1::MachineSpec* spec)
+{
+    std::string path = text;
+    bool read_only = false;
+    if (path.size() > 3 && path.ends_with(",ro")) {
+        path.resize(path.size() - 3);
+        read_only = true;
+    }
+    if (path.empty() || path.find(',') != std::string::npos) {
+        return false;
+    }
+    v1::Disk* disk = spec->add_disks();
+    disk->set_path(absolute(path));
+    disk->set_read_only(read_only);
+    return true;
+}
+
 // Fills `spec` from the create options (paths only without --upload); -1
 // when done, else an exit code.
 int build_spec(const Args& args, const std::string& name, const std::string& image, v1::MachineSpec* spec)
@@ -147,6 +168,11 @@ int build_spec(const Args& args, const std::string& name, const std::string& ima
     spec->set_cmdline(args.value("--cmdline"));
     if (args.has("--cpus") && !parse_cpus(args.value("--cpus"), spec)) {
         return usage_error("--cpus takes a list like 0,2,3");
+    }
+    if (auto disks = args.options.find("--disk"); disks != args.options.end()) {
+        for (const std::string& d : disks->second) {
+            if (!add_disk(d, spec)) return usage_error("--disk takes PATH or PATH,ro");
+        }
     }
     const std::string initrd = args.value("--initrd");
     if (!args.flags.count("--upload")) {
@@ -539,11 +565,11 @@ const std::vector<Command>& commands()
 {
     static const std::set<std::string> kSpecOptions = {"--memory", "--vcpus", "--loader", "--load-address",
                                                        "--cmdline", "--cpus", "--kernel", "--initrd",
-                                                       "--on-reboot"};
+                                                       "--on-reboot", "--disk"};
     static const std::vector<Command> kCommands = {
         {"create", "NAME (IMAGE | --kernel FILE [--initrd FILE]) [--memory MiB] [--vcpus N]\n"
                    "         [--loader KIND] [--load-address ADDR] [--cmdline TEXT] [--cpus LIST]\n"
-                   "         [--on-reboot stop|restart] [--upload]",
+                   "         [--on-reboot stop|restart] [--disk PATH[,ro]]... [--upload]",
          "Creates machine NAME from IMAGE, or from a Linux kernel and its initrd, without\n"
          "starting it.  The daemon reads the files (made absolute here) at create and at\n"
          "each fresh start; --upload sends their bytes instead.  KIND is auto (default: an\n"
@@ -551,7 +577,9 @@ const std::vector<Command>& commands()
          "pvh, flat-real, flat-protected or flat-long; --load-address places a flat image\n"
          "(default 0x100000).  --cmdline is the guest's command line.  --cpus pins vCPU i\n"
          "to host CPU LIST[i % n].  --on-reboot restart starts the machine again when the\n"
-         "guest resets (default: it stops, reason \"guest reset\").",
+         "guest resets (default: it stops, reason \"guest reset\").  Each --disk gives a\n"
+         "Linux guest a virtio disk on a raw image file (/dev/vda, /dev/vdb... in order),\n"
+         "read-only with ,ro; the daemon opens it like the image, even with --upload.",
          kSpecOptions, {"--upload"}, 1, 2, cmd_create},
         {"start", "NAME", "Starts a created machine, or re-creates a stopped one and starts it afresh.", {}, {}, 1,
          1, cmd_start},

@@ -27,8 +27,9 @@ absl::Status open_failure(const std::string& what, const std::string& path, int 
     return bad_request(why);
 }
 
-// O_NONBLOCK: opening a FIFO with no writer, or a device, must not wait.
-constexpr int kOpenFlags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+// O_NONBLOCK: opening a FIFO with no writer, or a device, must not wait
+// (a regular file ignores it).
+constexpr int kOpenFlags = O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
 
 std::string join(const std::vector<std::string>& dirs)
 {
@@ -52,25 +53,27 @@ std::optional<std::string> below(const std::string& path, const std::string& dir
 
 // The kernel resolves the rest inside the directory: "..", absolute links
 // and /proc's magic links cannot leave it (openat2, Linux 5.6).
-int open_beneath(const std::string& dir, const std::string& rest)
+int open_beneath(const std::string& dir, const std::string& rest, int access)
 {
     base::UniqueFd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (dir_fd.get() == -1) {
         return -1;
     }
     open_how how{};
-    how.flags = kOpenFlags;
+    how.flags = kOpenFlags | access;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
     return static_cast<int>(::syscall(SYS_openat2, dir_fd.get(), rest.c_str(), &how, sizeof how));
 }
 
-absl::StatusOr<int> open_client_file(const std::string& path, const std::string& what, const FileRights& rights)
+// `access`: O_RDONLY or O_RDWR.
+absl::StatusOr<base::UniqueFd> open_client_file(const std::string& path, const std::string& what,
+                                                const FileRights& rights, int access)
 {
     int fd = -1;
     int err = 0;
     switch (rights.kind) {
     case FileRights::Kind::kDaemon:
-        fd = ::open(path.c_str(), kOpenFlags);
+        fd = ::open(path.c_str(), kOpenFlags | access);
         err = errno;
         break;
     case FileRights::Kind::kUser: {
@@ -80,7 +83,7 @@ absl::StatusOr<int> open_client_file(const std::string& path, const std::string&
                                std::to_string(rights.uid) +
                                ": the daemon may not take them (it needs CAP_SETUID and CAP_SETGID)");
         }
-        fd = ::open(path.c_str(), kOpenFlags);
+        fd = ::open(path.c_str(), kOpenFlags | access);
         err = errno;  // before the identity's restore can change it
         break;
     }
@@ -92,7 +95,7 @@ absl::StatusOr<int> open_client_file(const std::string& path, const std::string&
                                (rights.dirs.empty() ? std::string("it has none") : join(rights.dirs)) +
                                "): a remote client may name only files there, or send the bytes");
         }
-        fd = open_beneath(*dir, *below(path, *dir));
+        fd = open_beneath(*dir, *below(path, *dir), access);
         err = errno;
         if (fd == -1 && err == EXDEV) {
             return file_denied("cannot open " + what + " " + path + ": it leads out of the image directory " +
@@ -104,7 +107,18 @@ absl::StatusOr<int> open_client_file(const std::string& path, const std::string&
     if (fd == -1) {
         return open_failure(what, path, err);
     }
-    return fd;
+    return base::UniqueFd(fd);
+}
+
+absl::Status check_regular(int fd, const std::string& what, const std::string& path, struct stat* st)
+{
+    if (::fstat(fd, st) == -1) {
+        return bad_request("cannot stat " + what + " " + path + ": " + std::strerror(errno));
+    }
+    if (!S_ISREG(st->st_mode)) {
+        return bad_request(what + " " + path + " is not a regular file");
+    }
+    return absl::OkStatus();
 }
 
 }  // namespace
@@ -112,17 +126,14 @@ absl::StatusOr<int> open_client_file(const std::string& path, const std::string&
 absl::StatusOr<std::vector<uint8_t>> read_client_file(const std::string& path, uint64_t max_bytes,
                                                       const std::string& what, const FileRights& rights)
 {
-    auto opened = open_client_file(path, what, rights);
+    auto opened = open_client_file(path, what, rights, O_RDONLY);
     if (!opened.ok()) {
         return opened.status();
     }
-    base::UniqueFd fd(*opened);
+    base::UniqueFd fd = std::move(*opened);
     struct stat st;
-    if (::fstat(fd.get(), &st) == -1) {
-        return bad_request("cannot stat " + what + " " + path + ": " + std::strerror(errno));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        return bad_request(what + " " + path + " is not a regular file");
+    if (absl::Status regular = check_regular(fd.get(), what, path, &st); !regular.ok()) {
+        return regular;
     }
     if (static_cast<uint64_t>(st.st_size) > max_bytes) {
         return bad_request(what + " " + path + " is " + std::to_string(st.st_size) +
@@ -152,6 +163,19 @@ absl::StatusOr<std::vector<uint8_t>> read_client_file(const std::string& path, u
     }
     bytes.resize(done);
     return bytes;
+}
+
+absl::StatusOr<base::UniqueFd> open_client_disk(const std::string& path, bool read_only, const FileRights& rights)
+{
+    auto opened = open_client_file(path, "disk", rights, read_only ? O_RDONLY : O_RDWR);
+    if (!opened.ok()) {
+        return opened.status();
+    }
+    struct stat st;
+    if (absl::Status regular = check_regular(opened->get(), "disk", path, &st); !regular.ok()) {
+        return regular;
+    }
+    return std::move(*opened);
 }
 
 }  // namespace vmruntime::server

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
-// Reading a file a client named (an image, a kernel, an initrd) with the
+// Reading a file a client named (an image, a kernel, an initrd, a disk) with the
 // care a daemon that may run as root owes its host: the open never blocks
 // (a FIFO or a device node is refused, not waited on), only a regular file
 // is read, never more than a bound, and only with the rights of the client
@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "vmruntime/base/unique_fd.h"
 
 namespace vmruntime::server {
 
@@ -42,5 +44,11 @@ struct FileRights {
 // or cannot be read; every message names the path.
 absl::StatusOr<std::vector<uint8_t>> read_client_file(const std::string& path, uint64_t max_bytes,
                                                       const std::string& what, const FileRights& rights);
+
+// A disk image for a machine: `path` opened for reading, and for writing
+// unless `read_only`, as `rights` allow; a regular file only.  Errors as
+// read_client_file's (PERMISSION_DENIED also when `rights` may read but
+// not write it).
+absl::StatusOr<base::UniqueFd> open_client_disk(const std::string& path, bool read_only, const FileRights& rights);
 
 }  // namespace vmruntime::server

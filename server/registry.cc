@@ -17,6 +17,7 @@
 #include "server/client_file.h"
 #include "server/status.h"
 #include "vmruntime/base/log.h"
+#include "vmruntime/runtime/virtio_devices.h"
 
 namespace vmruntime::server {
 namespace {
@@ -252,10 +253,23 @@ absl::Status check_spec(const v1::MachineSpec& spec, const Limits& limits)
     if (spec.image_case() == v1::MachineSpec::IMAGE_NOT_SET) {
         return bad_request("the spec has no image: give image_path or image_bytes");
     }
-    for (const std::string* path : {&spec.image_path(), &spec.initrd_path()}) {
+    std::vector<const std::string*> paths = {&spec.image_path(), &spec.initrd_path()};
+    for (const v1::Disk& disk : spec.disks()) {
+        paths.push_back(&disk.path());
+    }
+    for (const std::string* path : paths) {
         if (path->size() >= PATH_MAX) {
             return bad_request("a path of " + std::to_string(path->size()) + " bytes is longer than PATH_MAX (" +
                                std::to_string(PATH_MAX) + ")");
+        }
+    }
+    if (static_cast<size_t>(spec.disks_size()) > runtime::VirtioDevices::kMaxDevices) {
+        return bad_request("machine '" + spec.name() + "' has " + std::to_string(spec.disks_size()) +
+                           " disks; at most " + std::to_string(runtime::VirtioDevices::kMaxDevices) + " fit");
+    }
+    for (const v1::Disk& disk : spec.disks()) {
+        if (disk.path().empty() || disk.path().front() != '/') {
+            return bad_request("disk path '" + disk.path() + "' is relative: the daemon needs an absolute path");
         }
     }
     if (spec.image_case() == v1::MachineSpec::kImagePath &&
@@ -292,6 +306,13 @@ absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::build(const v1::Mach
         return initrd.status();
     }
     runtime::MachineSpec rs;
+    for (const v1::Disk& disk : spec.disks()) {
+        auto file = open_client_disk(disk.path(), disk.read_only(), rights);
+        if (!file.ok()) {
+            return file.status();
+        }
+        rs.disks.push_back({std::make_shared<const base::UniqueFd>(std::move(*file)), disk.read_only(), {}});
+    }
     rs.name = spec.name();
     rs.memory_bytes = memory_bytes(spec);
     rs.vcpus = spec.vcpus() ? spec.vcpus() : 1;

@@ -15,6 +15,7 @@
 #include "vmruntime/loader/pvh.h"
 #include "vmruntime/runtime/machine.h"
 #include "vmruntime/runtime/vcpu_runner.h"
+#include "vmruntime/runtime/virtio_devices.h"
 
 namespace vmruntime::runtime {
 namespace {
@@ -32,16 +33,23 @@ loader::Result<ImageFormat> resolve(const MachineSpec& spec)
                          "named as one"};
 }
 
+// `devices`: what the kernel's command line gains for the machine's
+// virtio devices.
 loader::Result<loader::BootState> load_image(const MachineSpec& spec, ImageFormat format,
-                                             std::span<uint8_t> ram)
+                                             std::span<uint8_t> ram, const std::string& devices)
 {
     loader::BootOptions options;
-    options.cmdline = spec.cmdline;
+    const std::string cmdline = spec.cmdline + devices;
+    options.cmdline = cmdline;
     options.initrd = spec.initrd;
     options.ram_is_zero = true;  // mapped for this machine, never written
     const bool linux_kernel = format == ImageFormat::Bzimage || format == ImageFormat::Pvh;
     if (!spec.initrd.empty() && !linux_kernel) {
         return loader::Error{"an initrd needs a Linux kernel (bzImage or PVH) as the image"};
+    }
+    if (!devices.empty() && !linux_kernel) {
+        // Only Linux learns of them, from its command line.
+        return loader::Error{"disks need a Linux kernel (bzImage or PVH) as the image"};
     }
     switch (format) {
     case ImageFormat::Auto:
@@ -72,7 +80,7 @@ bool Machine::load(std::string* error)
         return false;
     }
     format_ = format.value();
-    auto boot = load_image(spec_, format_, std::span<uint8_t>(ram_, spec_.memory_bytes));
+    auto boot = load_image(spec_, format_, std::span<uint8_t>(ram_, spec_.memory_bytes), virtio_->cmdline());
     if (!boot.ok()) {
         *error = "image rejected: " + boot.error();
         return false;

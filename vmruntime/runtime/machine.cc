@@ -14,6 +14,7 @@
 #include "vmruntime/runtime/pc_devices.h"
 #include "vmruntime/runtime/state_rules.h"
 #include "vmruntime/runtime/vcpu_runner.h"
+#include "vmruntime/runtime/virtio_devices.h"
 
 namespace vmruntime::runtime {
 namespace {
@@ -101,6 +102,11 @@ bool Machine::build(std::string* error)
         },
     };
     devices_ = std::make_unique<PcDevices>(spec_.name, strand_, clock_, console_, std::move(events));
+    virtio_ = VirtioDevices::create(spec_, ram_, spec_.memory_bytes,
+                                    [this](unsigned irq) -> dev::IrqLine& { return devices_->irq_line(irq); }, error);
+    if (!virtio_) {
+        return false;
+    }
     unsigned seq = g_machine_seq.fetch_add(1);
     for (unsigned i = 0; i < spec_.vcpus; i++) {
         auto runner = std::make_unique<VcpuRunner>(*this, i, host_cpu_for(i + seq));
@@ -145,6 +151,7 @@ Machine::~Machine()
     if (devices_) {
         std::promise<void> gone;
         boost::asio::post(strand_, [&] {
+            virtio_.reset();
             devices_.reset();
             gone.set_value();
         });
@@ -402,7 +409,7 @@ void Machine::drain()
 {
     drain_scheduled_.store(false, std::memory_order_seq_cst);
     for (auto& v : vcpus_) {
-        v->serve_channel(*devices_);
+        v->serve_channel(*devices_, *virtio_);
     }
     // A request pushed while the flag was still set found no drain to
     // schedule: catch it here.

@@ -31,6 +31,7 @@ namespace vmruntime::runtime {
 
 class PcDevices;
 class VcpuRunner;
+class VirtioDevices;
 
 enum class MachineState { Created, Running, Paused, Stopped, Crashed };
 
@@ -140,6 +141,7 @@ private:
     bool have_mach_ = false;
     uint8_t* ram_ = nullptr;
     std::unique_ptr<PcDevices> devices_;
+    std::unique_ptr<VirtioDevices> virtio_;  // after devices_: it drives their PIC
     std::vector<std::unique_ptr<VcpuRunner>> vcpus_;
 
     std::atomic<bool> intr_{false};

@@ -5,8 +5,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "vmruntime/base/unique_fd.h"
 
 namespace vmruntime::runtime {
 
@@ -20,6 +23,17 @@ enum class ImageFormat {
     FlatLong,       // raw bytes, entered in 64-bit long mode
 };
 
+// A virtio-blk disk on a raw image file, whole 512-byte sectors of it.
+struct DiskSpec {
+    // The image, open for reading, and for writing unless `read_only`; the
+    // spec's copies share it.
+    std::shared_ptr<const base::UniqueFd> file;
+    bool read_only = false;
+    // What the guest reads as the disk's serial (GET_ID), 20 bytes at most;
+    // empty: "vmruntime-disk" and the disk's index.
+    std::string id;
+};
+
 struct MachineSpec {
     std::string name;
     uint64_t memory_bytes = 16ULL << 20;
@@ -30,6 +44,8 @@ struct MachineSpec {
     std::vector<uint8_t> initrd;
     uint64_t load_address = 0x100000;  // flat images only
     std::string cmdline;
+    // Linux sees them as /dev/vda, /dev/vdb... in this order.
+    std::vector<DiskSpec> disks;
     // Host CPUs for the vCPU threads, vCPU i on cpus[i % size]; empty:
     // spread over the CPUs this process may use.
     std::vector<int> cpus;

@@ -92,6 +92,9 @@ public:
     void expire_timer() { pit_timer_.expire_due(); }
     std::optional<std::chrono::nanoseconds> timer_deadline() const { return pit_timer_.deadline(); }
 
+    // PIC input `irq` (0-15), for devices on the strand beyond the PC's own.
+    dev::IrqLine& irq_line(unsigned irq) { return irq_.at(irq); }
+
     // From any thread: what the guest did that the platform refused.
     dev::GuestLog& guest_log() { return guest_log_; }
 

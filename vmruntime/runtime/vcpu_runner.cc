@@ -22,6 +22,7 @@
 #include "vmruntime/runtime/host_time.h"
 #include "vmruntime/runtime/machine.h"
 #include "vmruntime/runtime/pc_devices.h"
+#include "vmruntime/runtime/virtio_devices.h"
 
 namespace vmruntime::runtime {
 namespace {
@@ -67,29 +68,20 @@ void on_io(struct nvmm_io* io)
         t_runner->direct_io(io);
         return;
     }
-    uint32_t value = 0;
+    const auto size = static_cast<uint8_t>(io->size);
     if (io->in) {
-        value = t_runner->call({PioRequest::Kind::Read, static_cast<uint8_t>(io->size), io->port, 0});
+        uint64_t value = t_runner->call({IoRequest::Kind::Read, IoRequest::Space::Port, size, io->port, 0});
         std::memcpy(io->data, &value, io->size);
         return;
     }
+    uint64_t value = 0;
     std::memcpy(&value, io->data, io->size);
-    PioRequest request{PioRequest::Kind::PostedWrite, static_cast<uint8_t>(io->size), io->port, value};
-    if (t_runner->posts_writes()) {
-        t_runner->post(request);
-    } else {
-        request.kind = PioRequest::Kind::Write;
-        t_runner->call(request);
-    }
+    t_runner->write({IoRequest::Kind::PostedWrite, IoRequest::Space::Port, size, io->port, value});
 }
 
-// The PC has no MMIO devices here: reads float, writes vanish, as on a bus
-// with nothing behind the address.
 void on_mem(struct nvmm_mem* mem)
 {
-    if (!mem->write) {
-        std::memset(mem->data, 0xFF, mem->size);
-    }
+    t_runner->mmio(mem);
 }
 
 void cpu_relax()
@@ -338,7 +330,7 @@ bool VcpuRunner::handle_exit()
         // A write posted just before (a power-off or reset request) is the
         // real end: let the devices act on it first.
         if (!(exit.exitstate.rflags & kRflagsIf)) {
-            call({PioRequest::Kind::Settle, 0, 0, 0});
+            call({IoRequest::Kind::Settle, IoRequest::Space::Port, 0, 0, 0});
             machine_.finish(MachineState::Stopped, 0,
                             "guest powered off (halted with interrupts disabled)");
             return false;
@@ -556,7 +548,7 @@ Outcome VcpuRunner::run_request(Request fn, std::string* error, Deadline deadlin
 // ---------------------------------------------------------------------------
 // The port channel.
 
-void VcpuRunner::push(const PioRequest& request)
+void VcpuRunner::push(const IoRequest& request)
 {
     while (!channel_.ring.push(request)) {
         machine_.schedule_drain();  // full of posted writes: let the strand catch up
@@ -565,7 +557,7 @@ void VcpuRunner::push(const PioRequest& request)
     machine_.schedule_drain();
 }
 
-void VcpuRunner::post(PioRequest request)
+void VcpuRunner::post(IoRequest request)
 {
     ++posted_;
     push(request);
@@ -576,7 +568,7 @@ void VcpuRunner::post(PioRequest request)
 void VcpuRunner::settle_posted()
 {
     if (channel_.posted_done.load(std::memory_order_acquire) != posted_) {
-        call({PioRequest::Kind::Settle, 0, 0, 0});
+        call({IoRequest::Kind::Settle, IoRequest::Space::Port, 0, 0, 0});
     }
 }
 
@@ -594,12 +586,39 @@ void VcpuRunner::direct_io(nvmm_io* io)
     devices.vcpu_write(io->port, io->size, value);
 }
 
-bool VcpuRunner::posts_writes() const
+void VcpuRunner::write(IoRequest request)
 {
-    return machine_.spec().posted_writes;
+    if (machine_.spec().posted_writes) {
+        request.kind = IoRequest::Kind::PostedWrite;
+        post(request);
+    } else {
+        request.kind = IoRequest::Kind::Write;
+        call(request);
+    }
 }
 
-uint32_t VcpuRunner::call(PioRequest request)
+// Nothing but the virtio windows is behind guest-physical addresses that
+// are not RAM: elsewhere reads float and writes vanish, as on an empty bus.
+void VcpuRunner::mmio(nvmm_mem* mem)
+{
+    const auto size = static_cast<uint8_t>(mem->size);
+    if (!machine_.virtio_->claims(mem->gpa)) {
+        if (!mem->write) {
+            std::memset(mem->data, 0xFF, mem->size);
+        }
+        return;
+    }
+    if (mem->write) {
+        uint64_t value = 0;
+        std::memcpy(&value, mem->data, mem->size);
+        write({IoRequest::Kind::PostedWrite, IoRequest::Space::Memory, size, mem->gpa, value});
+        return;
+    }
+    uint64_t value = call({IoRequest::Kind::Read, IoRequest::Space::Memory, size, mem->gpa, 0});
+    std::memcpy(mem->data, &value, mem->size);
+}
+
+uint64_t VcpuRunner::call(IoRequest request)
 {
     uint32_t ticket = ++calls_;
     push(request);
@@ -614,22 +633,28 @@ uint32_t VcpuRunner::call(PioRequest request)
     return channel_.answer;
 }
 
-void VcpuRunner::serve_channel(PcDevices& devices)
+void VcpuRunner::serve_channel(PcDevices& ports, VirtioDevices& memory)
 {
-    PioRequest r;
+    IoRequest r;
     while (channel_.ring.pop(r)) {
+        const bool port = r.space == IoRequest::Space::Port;
         switch (r.kind) {
-        case PioRequest::Kind::Read:
-            channel_.answer = devices.read(r.port, r.size);
+        case IoRequest::Kind::Read:
+            channel_.answer = port ? ports.read(static_cast<uint16_t>(r.address), r.size)
+                                   : memory.read(r.address, r.size);
             break;
-        case PioRequest::Kind::Write:
-        case PioRequest::Kind::PostedWrite:
-            devices.write(r.port, r.size, r.value);
+        case IoRequest::Kind::Write:
+        case IoRequest::Kind::PostedWrite:
+            if (port) {
+                ports.write(static_cast<uint16_t>(r.address), r.size, static_cast<uint32_t>(r.value));
+            } else {
+                memory.write(r.address, r.size, r.value);
+            }
             break;
-        case PioRequest::Kind::Settle:
+        case IoRequest::Kind::Settle:
             break;
         }
-        if (r.kind == PioRequest::Kind::PostedWrite) {
+        if (r.kind == IoRequest::Kind::PostedWrite) {
             channel_.posted_done.fetch_add(1, std::memory_order_release);
         } else {
             channel_.done.fetch_add(1, std::memory_order_release);

@@ -2,7 +2,7 @@
 //
 // One vCPU's thread: pinned to a host CPU, it runs the zero-copy loop on
 // the vCPU's comm page (registers are read and written in place), sends
-// port accesses to the device strand through its PioChannel, injects the
+// port and MMIO accesses to the device strand through its IoChannel, injects the
 // PIC's interrupts at NVMM's interrupt windows, sleeps while the guest is
 // halted, runs the PIT's expiries (vCPU 0: a signal at each deadline takes
 // it out of the guest or its sleep), and serves the machine's control
@@ -24,12 +24,13 @@
 #include <utility>
 
 #include "vmruntime/runtime/machine.h"
-#include "vmruntime/runtime/pio_channel.h"
+#include "vmruntime/runtime/io_channel.h"
 
 namespace vmruntime::runtime {
 
 class Machine;
 class PcDevices;
+class VirtioDevices;
 struct ExitCounters;
 
 class VcpuRunner {
@@ -59,15 +60,19 @@ public:
     void kick();
 
     // Device-strand side of the channel.
-    void serve_channel(PcDevices& devices);
+    void serve_channel(PcDevices& ports, VirtioDevices& memory);
     bool channel_busy() { return !channel_.ring.empty(); }
 
     // vCPU side of the channel.
-    uint32_t call(PioRequest request);
-    void post(PioRequest request);
-    bool posts_writes() const;
+    uint64_t call(IoRequest request);
+    void post(IoRequest request);
+    // A write to a device: posted when the machine allows it, else waited for.
+    void write(IoRequest request);
     // The PIC, the PIT and port 0x61, reached from the vCPU thread.
     void direct_io(nvmm_io* io);
+    // An MMIO access: to a virtio window through the channel, else to an
+    // empty bus.
+    void mmio(nvmm_mem* mem);
     // From the PIT timer's signal handler, on this vCPU's thread.
     void timer_signalled();
     // From the device strand, when the host refused the timer's signal.
@@ -96,7 +101,7 @@ private:
     void serve_timer();
     std::string describe_failure();
     size_t read_code(uint64_t gva, std::span<uint8_t> code);
-    void push(const PioRequest& request);
+    void push(const IoRequest& request);
     void settle_posted();
     void refuse_msr(bool write, uint32_t msr, uint64_t value);
 
@@ -108,7 +113,7 @@ private:
     bool have_vcpu_ = false;
     std::thread thread_;
 
-    PioChannel channel_;
+    IoChannel channel_;
     uint32_t calls_ = 0;   // vCPU thread only: tickets of waited requests
     uint64_t posted_ = 0;  // vCPU thread only: posted writes pushed
     // vCPU thread only: the MSR accesses already logged, bounded.
