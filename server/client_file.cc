@@ -21,6 +21,9 @@ namespace {
 
 absl::Status open_failure(const std::string& what, const std::string& path, int err)
 {
+    if (err == EISDIR) {  // opened for writing: the same refusal as for reading
+        return bad_request(what + " " + path + " is not a regular file");
+    }
     std::string why = "cannot open " + what + " " + path + ": " + std::strerror(err);
     if (err == ENOENT || err == ENOTDIR) return no_such_file(why);
     if (err == EACCES || err == EPERM) return file_denied(why);

@@ -5,13 +5,19 @@
 // indirect tables, buffers), then is a sequence of register writes and
 // reads in the window, RAM pokes between them, and notifications.  Behind
 // the transport an echo device takes every chain of a notified queue,
-// reads its readable bytes, fills its writable ones and gives it back.
+// reads its readable bytes, fills its writable ones and gives it back; or,
+// as the input's first byte says, virtio-blk on a 64 KiB in-memory file
+// takes the chains as disk requests.
 #include <fuzzer/FuzzedDataProvider.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 
 #include "tests/unit/dev/fakes.h"
+#include "vmruntime/base/unique_fd.h"
+#include "vmruntime/dev/virtio_blk.h"
 #include "vmruntime/dev/virtio_mmio.h"
 
 namespace {
@@ -102,6 +108,20 @@ void bring_up(VirtioMmio& mmio, FuzzedDataProvider& in)
                              VirtioMmio::kStatusFeaturesOk | VirtioMmio::kStatusDriverOk);
 }
 
+// The disk behind virtio-blk: one file for the whole run, rewritten by the
+// inputs' requests (its content does not matter, its bounds do).
+int disk_file()
+{
+    static const vmruntime::base::UniqueFd fd = [] {
+        vmruntime::base::UniqueFd f(memfd_create("virtio-blk-fuzz", MFD_CLOEXEC));
+        if (!f || ftruncate(f.get(), kRam) != 0) {
+            abort();
+        }
+        return f;
+    }();
+    return fd.get();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
@@ -111,8 +131,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     std::vector<uint8_t> image = in.ConsumeBytes<uint8_t>(in.ConsumeIntegralInRange<size_t>(0, kRam));
     std::copy(image.begin(), image.end(), ram.bytes);
     testing::FakeIrqLine irq;
-    EchoDevice device;
-    VirtioMmio mmio(device, ram, irq);
+    EchoDevice echo;
+    VirtioBlk blk(disk_file(), kRam, in.ConsumeBool(), "fuzz");
+    VirtioMmio mmio(in.ConsumeBool() ? static_cast<VirtioDevice&>(blk) : echo, ram, irq);
     bring_up(mmio, in);
     static constexpr unsigned kSizes[] = {1, 2, 4, 8};
     while (in.remaining_bytes() > 0) {

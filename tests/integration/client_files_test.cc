@@ -129,6 +129,56 @@ TEST_F(ClientFilesTest, FilesThatAreNoImagesAreRefused)
     EXPECT_EQ(vmctl({"get", "bad"}).exit_code, 1) << "no refused machine is left behind";
 }
 
+// Disks are opened like images (a regular file, the owner's rights) and
+// checked before anything runs; only a Linux kernel can use them.
+TEST_F(ClientFilesTest, DisksThatCannotBeAreRefused)
+{
+    const std::string fifo = file("disk-fifo");
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    const std::string empty = file("empty.img");
+    std::ofstream(empty).close();
+    const std::string disk = file("disk.img");
+    std::ofstream(disk).close();
+    std::filesystem::resize_file(disk, 1 << 20);
+
+    const Refusal refusals[] = {
+        {daemon_.dir(), grpc::StatusCode::INVALID_ARGUMENT, "INVALID_ARGUMENT", "is not a regular file"},
+        {fifo, grpc::StatusCode::INVALID_ARGUMENT, "INVALID_ARGUMENT", "is not a regular file"},
+        {"/dev/zero", grpc::StatusCode::INVALID_ARGUMENT, "INVALID_ARGUMENT", "is not a regular file"},
+        {file("missing.img"), grpc::StatusCode::NOT_FOUND, "NOT_FOUND", "No such file"},
+        {"disk.img", grpc::StatusCode::INVALID_ARGUMENT, "INVALID_ARGUMENT", "is relative"},
+        {empty, grpc::StatusCode::INVALID_ARGUMENT, "INVALID_ARGUMENT", "smaller than one 512-byte sector"},
+        {disk, grpc::StatusCode::INVALID_ARGUMENT, "INVALID_ARGUMENT", "disks need a Linux kernel"},
+    };
+    for (const auto& r : refusals) {
+        grpc::ClientContext cc;
+        v1::CreateRequest req;
+        req.mutable_spec()->set_name("bad");
+        req.mutable_spec()->set_image_path(HELLO_ELF);
+        req.mutable_spec()->add_disks()->set_path(r.path);
+        v1::CreateResponse resp;
+        grpc::Status status = stub_->Create(&cc, req, &resp);
+        EXPECT_EQ(status.error_code(), r.code) << r.path << ": " << status.error_message();
+        EXPECT_NE(status.error_message().find(r.why), std::string::npos) << status.error_message();
+
+        if (r.path.front() == '/') {  // vmctl makes paths absolute
+            auto created = vmctl({"create", "bad", HELLO_ELF, "--disk", r.path + ",ro"});
+            EXPECT_EQ(created.exit_code, 1) << r.path;
+            EXPECT_NE(created.err.find(r.code_name + ": "), std::string::npos) << created.err;
+            EXPECT_NE(created.err.find(r.why), std::string::npos) << created.err;
+        }
+    }
+    std::vector<std::string> eight = {"create", "bad", HELLO_ELF};
+    for (int i = 0; i < 8; i++) {
+        eight.insert(eight.end(), {"--disk", disk});
+    }
+    auto created = vmctl(eight);
+    EXPECT_EQ(created.exit_code, 1);
+    EXPECT_NE(created.err.find("at most 7 fit"), std::string::npos) << created.err;
+    EXPECT_EQ(vmctl({"create", "bad", HELLO_ELF, "--disk", ",ro"}).exit_code, 2) << "a usage error";
+    EXPECT_EQ(vmctl({"get", "bad"}).exit_code, 1) << "no refused machine is left behind";
+}
+
 // A local client reads with its own rights: not root's, although the
 // daemon runs as root, and not only at Create but at every Start that reads
 // the image again.
@@ -155,6 +205,14 @@ TEST_F(ClientFilesTest, AnUnprivilegedLocalUserReadsOnlyWhatItMay)
         EXPECT_NE(created.err.find("Permission denied"), std::string::npos) << created.err;
     }
     EXPECT_EQ(vmctl({"get", "stolen"}).exit_code, 1);
+    // A disk it may read but not write: read-only only.
+    for (const std::string& disk : {public_image + ",ro", public_image}) {
+        auto with_disk = vmctl_as_user({"create", "stolen", public_image, "--disk", disk});
+        EXPECT_EQ(with_disk.exit_code, 1) << disk;
+        EXPECT_NE(with_disk.err.find(disk.ends_with(",ro") ? "disks need a Linux kernel" : "PERMISSION_DENIED: "),
+                  std::string::npos)
+            << with_disk.err;
+    }
 
     auto created = vmctl_as_user({"create", "users", public_image, "--cmdline", "hz=100 ticks=2 exit=3"});
     ASSERT_EQ(created.exit_code, 0) << created.err;
