@@ -33,24 +33,21 @@ loader::Result<ImageFormat> resolve(const MachineSpec& spec)
                          "named as one"};
 }
 
-// `devices`: what the kernel's command line gains for the machine's
-// virtio devices.
+// `devices`: what a Linux kernel's command line gains for the machine's
+// virtio devices (other guests know where they are).
 loader::Result<loader::BootState> load_image(const MachineSpec& spec, ImageFormat format,
                                              std::span<uint8_t> ram, const std::string& devices)
 {
     loader::BootOptions options;
-    const std::string cmdline = spec.cmdline + devices;
+    const bool linux_kernel = format == ImageFormat::Bzimage || format == ImageFormat::Pvh;
+    const std::string cmdline = linux_kernel ? spec.cmdline + devices : spec.cmdline;
     options.cmdline = cmdline;
     options.initrd = spec.initrd;
     options.ram_is_zero = true;  // mapped for this machine, never written
-    const bool linux_kernel = format == ImageFormat::Bzimage || format == ImageFormat::Pvh;
     if (!spec.initrd.empty() && !linux_kernel) {
         return loader::Error{"an initrd needs a Linux kernel (bzImage or PVH) as the image"};
     }
-    if (!devices.empty() && !linux_kernel) {
-        // Only Linux learns of them, from its command line.
-        return loader::Error{"disks need a Linux kernel (bzImage or PVH) as the image"};
-    }
+
     switch (format) {
     case ImageFormat::Auto:
         break;
