@@ -61,6 +61,9 @@ void print_machine(const Context& ctx, const v1::MachineInfo& m)
     for (const auto& d : s.disks()) {
         std::cout << "disk:     " << d.path() << (d.read_only() ? " (read-only)" : "") << "\n";
     }
+    for (const auto& n : s.nets()) {
+        std::cout << "net:      tap " << n.tap() << (n.mac().empty() ? "" : ", mac " + n.mac()) << "\n";
+    }
     std::cout << "cmdline:  " << s.cmdline() << "\n";
     if (s.owner().has_local()) {
         std::cout << "owner:    uid " << s.owner().local().uid() << ", gid " << s.owner().local().gid() << "\n";
@@ -137,6 +140,28 @@ bool add_disk(const std::string& text, v1::MachineSpec* spec)
     return true;
 }
 
+// tap=NAME[,mac=MAC]; the daemon checks the MAC.
+bool add_net(const std::string& text, v1::MachineSpec* spec)
+{
+    std::stringstream in(text);
+    std::string item;
+    v1::Net net;
+    while (std::getline(in, item, ',')) {
+        if (item.starts_with("tap=") && net.tap().empty()) {
+            net.set_tap(item.substr(4));
+        } else if (item.starts_with("mac=") && net.mac().empty()) {
+            net.set_mac(item.substr(4));
+        } else {
+            return false;
+        }
+    }
+    if (net.tap().empty()) {
+        return false;
+    }
+    *spec->add_nets() = net;
+    return true;
+}
+
 // Fills `spec` from the create options (paths only without --upload); -1
 // when done, else an exit code.
 int build_spec(const Args& args, const std::string& name, const std::string& image, v1::MachineSpec* spec)
@@ -172,6 +197,11 @@ int build_spec(const Args& args, const std::string& name, const std::string& ima
     if (auto disks = args.options.find("--disk"); disks != args.options.end()) {
         for (const std::string& d : disks->second) {
             if (!add_disk(d, spec)) return usage_error("--disk takes PATH or PATH,ro");
+        }
+    }
+    if (auto nets = args.options.find("--net"); nets != args.options.end()) {
+        for (const std::string& n : nets->second) {
+            if (!add_net(n, spec)) return usage_error("--net takes tap=NAME[,mac=MAC]");
         }
     }
     const std::string initrd = args.value("--initrd");
@@ -565,11 +595,12 @@ const std::vector<Command>& commands()
 {
     static const std::set<std::string> kSpecOptions = {"--memory", "--vcpus", "--loader", "--load-address",
                                                        "--cmdline", "--cpus", "--kernel", "--initrd",
-                                                       "--on-reboot", "--disk"};
+                                                       "--on-reboot", "--disk", "--net"};
     static const std::vector<Command> kCommands = {
         {"create", "NAME (IMAGE | --kernel FILE [--initrd FILE]) [--memory MiB] [--vcpus N]\n"
                    "         [--loader KIND] [--load-address ADDR] [--cmdline TEXT] [--cpus LIST]\n"
-                   "         [--on-reboot stop|restart] [--disk PATH[,ro]]... [--upload]",
+                   "         [--on-reboot stop|restart] [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]]...\n"
+                   "         [--upload]",
          "Creates machine NAME from IMAGE, or from a Linux kernel and its initrd, without\n"
          "starting it.  The daemon reads the files (made absolute here) at create and at\n"
          "each fresh start; --upload sends their bytes instead.  KIND is auto (default: an\n"
@@ -579,7 +610,9 @@ const std::vector<Command>& commands()
          "to host CPU LIST[i % n].  --on-reboot restart starts the machine again when the\n"
          "guest resets (default: it stops, reason \"guest reset\").  Each --disk gives a\n"
          "Linux guest a virtio disk on a raw image file (/dev/vda, /dev/vdb... in order),\n"
-         "read-only with ,ro; the daemon opens it like the image, even with --upload.",
+         "read-only with ,ro; the daemon opens it like the image, even with --upload.  Each\n"
+         "--net gives it a virtio network card (eth0, eth1...) on host tap NAME, which a\n"
+         "user other than root must own; MAC defaults to one made from the machine's name.",
          kSpecOptions, {"--upload"}, 1, 2, cmd_create},
         {"start", "NAME", "Starts a created machine, or re-creates a stopped one and starts it afresh.", {}, {}, 1,
          1, cmd_start},

@@ -10,7 +10,7 @@ set -euo pipefail
 packages=(
   cmake g++ make
   libgtest-dev libgmock-dev libbenchmark-dev libboost1.74-dev
-  strace binutils openssl util-linux e2fsprogs
+  strace binutils openssl util-linux e2fsprogs iproute2 iputils-ping
   clang libclang-rt-14-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   "$@"

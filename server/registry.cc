@@ -16,6 +16,7 @@
 
 #include "server/client_file.h"
 #include "server/status.h"
+#include "server/taps.h"
 #include "vmruntime/base/log.h"
 #include "vmruntime/runtime/virtio_devices.h"
 
@@ -263,9 +264,17 @@ absl::Status check_spec(const v1::MachineSpec& spec, const Limits& limits)
                                std::to_string(PATH_MAX) + ")");
         }
     }
-    if (static_cast<size_t>(spec.disks_size()) > runtime::VirtioDevices::kMaxDevices) {
-        return bad_request("machine '" + spec.name() + "' has " + std::to_string(spec.disks_size()) +
-                           " disks; at most " + std::to_string(runtime::VirtioDevices::kMaxDevices) + " fit");
+    const size_t devices = static_cast<size_t>(spec.disks_size()) + static_cast<size_t>(spec.nets_size());
+    if (devices > runtime::VirtioDevices::kMaxDevices) {
+        return bad_request("machine '" + spec.name() + "' has " + std::to_string(devices) +
+                           " disks and network cards; at most " +
+                           std::to_string(runtime::VirtioDevices::kMaxDevices) + " fit");
+    }
+    for (const v1::Net& net : spec.nets()) {
+        std::array<uint8_t, 6> mac;
+        if (!net.mac().empty() && (!parse_mac(net.mac(), &mac) || (mac[0] & 1))) {
+            return bad_request("MAC address '" + net.mac() + "' is not a unicast address like 02:00:00:00:00:01");
+        }
     }
     for (const v1::Disk& disk : spec.disks()) {
         if (disk.path().empty() || disk.path().front() != '/') {
@@ -312,6 +321,17 @@ absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::build(const v1::Mach
             return file.status();
         }
         rs.disks.push_back({std::make_shared<const base::UniqueFd>(std::move(*file)), disk.read_only(), {}});
+    }
+    for (const v1::Net& net : spec.nets()) {
+        auto tap = open_client_tap(net.tap(), rights);
+        if (!tap.ok()) {
+            return tap.status();
+        }
+        runtime::NetSpec card{std::make_shared<const base::UniqueFd>(std::move(*tap)), {}};
+        if (!net.mac().empty()) {
+            parse_mac(net.mac(), &card.mac);  // checked by check_spec
+        }
+        rs.nets.push_back(std::move(card));
     }
     rs.name = spec.name();
     rs.memory_bytes = memory_bytes(spec);

@@ -65,6 +65,16 @@ public:
     virtual void cancel() = 0;
 };
 
+// Readiness of a host file descriptor a device reads (a tap), reported by
+// the device layer's event loop in the device's own context.  One wait at a
+// time: when_readable() replaces an earlier wait; cancel() drops it.
+class FdWatch {
+public:
+    virtual ~FdWatch() = default;
+    virtual void when_readable(std::function<void()> fire) = 0;
+    virtual void cancel() = 0;
+};
+
 // Guest RAM as a device doing DMA sees it (virtqueues and their buffers).
 // The guest is not trusted: any range may be outside RAM.
 class GuestRam {

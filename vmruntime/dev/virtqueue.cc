@@ -97,6 +97,14 @@ std::optional<Virtqueue::Chain> Virtqueue::pop()
     return chain;
 }
 
+void Virtqueue::unpop()
+{
+    next_avail_--;
+    if (event_idx_) {
+        store16(used_, 4 + 8 * size_t{size_}, next_avail_);
+    }
+}
+
 bool Virtqueue::walk(Desc d, std::span<const uint8_t> table, uint16_t entries, bool nested, Chain& chain)
 {
     for (uint32_t seen = 1;; seen++) {

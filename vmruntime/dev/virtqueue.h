@@ -48,6 +48,10 @@ public:
 
     // The next chain the driver made available, if any.
     std::optional<Chain> pop();
+    // Puts the chain the last pop() returned back at the head of the
+    // available ring, untouched, for a device that found nothing to put in
+    // it (a receive queue with no frame waiting).
+    void unpop();
     // Gives chain `head` back with `written` bytes written into it; true
     // when the driver wants an interrupt for it.
     bool push(uint16_t head, uint32_t written);

@@ -103,7 +103,8 @@ bool Machine::build(std::string* error)
     };
     devices_ = std::make_unique<PcDevices>(spec_.name, strand_, clock_, console_, std::move(events));
     virtio_ = VirtioDevices::create(spec_, ram_, spec_.memory_bytes,
-                                    [this](unsigned irq) -> dev::IrqLine& { return devices_->irq_line(irq); }, error);
+                                    [this](unsigned irq) -> dev::IrqLine& { return devices_->irq_line(irq); },
+                                    strand_, error);
     if (!virtio_) {
         return false;
     }

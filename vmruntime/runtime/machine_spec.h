@@ -3,6 +3,7 @@
 // What a machine is made of, as its creator describes it.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -34,6 +35,15 @@ struct DiskSpec {
     std::string id;
 };
 
+// A virtio-net card on a host tap device.
+struct NetSpec {
+    // The tap (runtime::open_tap), shared by the spec's copies.
+    std::shared_ptr<const base::UniqueFd> tap;
+    // All zero: a locally administered address made from the machine's name
+    // and the card's index.
+    std::array<uint8_t, 6> mac{};
+};
+
 struct MachineSpec {
     std::string name;
     uint64_t memory_bytes = 16ULL << 20;
@@ -46,6 +56,9 @@ struct MachineSpec {
     std::string cmdline;
     // Linux sees them as /dev/vda, /dev/vdb... in this order.
     std::vector<DiskSpec> disks;
+    // Linux sees them as eth0, eth1... in this order, after the disks on
+    // the virtio windows.
+    std::vector<NetSpec> nets;
     // Host CPUs for the vCPU threads, vCPU i on cpus[i % size]; empty:
     // spread over the CPUs this process may use.
     std::vector<int> cpus;

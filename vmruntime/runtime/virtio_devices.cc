@@ -9,11 +9,28 @@
 #include <stdexcept>
 
 #include "vmruntime/dev/virtio_blk.h"
+#include "vmruntime/dev/virtio_net.h"
+#include "vmruntime/runtime/fd_watch.h"
 
 namespace vmruntime::runtime {
 namespace {
 
 constexpr size_t kMaxIdBytes = 20;
+
+// Locally administered and unicast (02 first), the rest an FNV-1a hash of
+// the machine's name and the card's index: stable across restarts.
+std::array<uint8_t, 6> mac_for(const std::string& machine, size_t index)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (char c : machine + "/" + std::to_string(index)) {
+        h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
+    }
+    std::array<uint8_t, 6> mac{0x02};
+    for (size_t i = 1; i < mac.size(); i++, h >>= 8) {
+        mac[i] = static_cast<uint8_t>(h);
+    }
+    return mac;
+}
 
 uint64_t window_of(size_t index)
 {
@@ -31,15 +48,20 @@ std::span<uint8_t> VirtioDevices::Ram::at(uint64_t gpa, uint64_t len)
 }
 
 std::unique_ptr<VirtioDevices> VirtioDevices::create(const MachineSpec& spec, uint8_t* ram, uint64_t ram_bytes,
-                                                     const IrqLines& irqs, std::string* error)
+                                                     const IrqLines& irqs, const Strand& strand, std::string* error)
 {
-    if (spec.disks.size() > kMaxDevices) {
+    if (spec.disks.size() + spec.nets.size() > kMaxDevices) {
         *error = "a machine has at most " + std::to_string(kMaxDevices) + " virtio devices";
         return nullptr;
     }
     std::unique_ptr<VirtioDevices> devices(new VirtioDevices(ram, ram_bytes));
     for (size_t i = 0; i < spec.disks.size(); i++) {
         if (!devices->add_disk(spec.disks[i], i, irqs, error)) {
+            return nullptr;
+        }
+    }
+    for (size_t i = 0; i < spec.nets.size(); i++) {
+        if (!devices->add_net(spec.nets[i], spec.name, i, irqs, strand, error)) {
             return nullptr;
         }
     }
@@ -68,20 +90,42 @@ bool VirtioDevices::add_disk(const DiskSpec& disk, size_t index, const IrqLines&
     }
     disks_.push_back(disk);
     std::string id = disk.id.empty() ? "vmruntime-disk" + std::to_string(index) : disk.id;
-    add(std::make_unique<dev::VirtioBlk>(disk.file->get(), static_cast<uint64_t>(bytes), disk.read_only,
-                                         std::move(id)),
-        irqs);
+    Slot slot;
+    slot.device = std::make_unique<dev::VirtioBlk>(disk.file->get(), static_cast<uint64_t>(bytes), disk.read_only,
+                                                   std::move(id));
+    add(std::move(slot), irqs);
     return true;
 }
 
-void VirtioDevices::add(std::unique_ptr<dev::VirtioDevice> device, const IrqLines& irqs)
+bool VirtioDevices::add_net(const NetSpec& net, const std::string& machine, size_t index, const IrqLines& irqs,
+                            const Strand& strand, std::string* error)
+{
+    if (!net.tap || !*net.tap) {
+        *error = "network card " + std::to_string(index) + " has no tap";
+        return false;
+    }
+    if (net.mac[0] & 1) {
+        *error = "network card " + std::to_string(index) + ": a multicast MAC address";
+        return false;
+    }
+    nets_.push_back(net);
+    const bool chosen = net.mac != std::array<uint8_t, 6>{};
+    Slot slot;
+    slot.watch = std::make_unique<StrandFdWatch>(strand, net.tap->get());
+    slot.device = std::make_unique<dev::VirtioNet>(net.tap->get(), *slot.watch,
+                                                   chosen ? net.mac : mac_for(machine, index));
+    add(std::move(slot), irqs);
+    return true;
+}
+
+void VirtioDevices::add(Slot slot, const IrqLines& irqs)
 {
     const size_t index = slots_.size();
-    auto transport = std::make_unique<dev::VirtioMmio>(*device, ram_, irqs(kIrqs[index]));
-    if (!bus_.register_device(window_of(index), kWindow, *transport)) {
+    slot.transport = std::make_unique<dev::VirtioMmio>(*slot.device, ram_, irqs(kIrqs[index]));
+    if (!bus_.register_device(window_of(index), kWindow, *slot.transport)) {
         throw std::logic_error("virtio windows overlap");  // a bug in window_of
     }
-    slots_.push_back({std::move(device), std::move(transport)});
+    slots_.push_back(std::move(slot));
 }
 
 std::string VirtioDevices::cmdline() const

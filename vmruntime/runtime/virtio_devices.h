@@ -17,6 +17,7 @@
 
 #include "vmruntime/dev/mmio_bus.h"
 #include "vmruntime/dev/virtio_mmio.h"
+#include "vmruntime/runtime/device_layer.h"
 #include "vmruntime/runtime/machine_spec.h"
 
 namespace vmruntime::runtime {
@@ -32,10 +33,11 @@ public:
 
     using IrqLines = std::function<dev::IrqLine&(unsigned irq)>;
 
-    // The devices of `spec` on guest RAM [ram, ram + ram_bytes); nullptr and
-    // a message for disks that cannot be.
+    // The devices of `spec` on guest RAM [ram, ram + ram_bytes), their host
+    // descriptors watched on `strand`; nullptr and a message for devices
+    // that cannot be.
     static std::unique_ptr<VirtioDevices> create(const MachineSpec& spec, uint8_t* ram, uint64_t ram_bytes,
-                                                 const IrqLines& irqs, std::string* error);
+                                                 const IrqLines& irqs, const Strand& strand, std::string* error);
 
     // What the guest kernel's command line gains: " virtio_mmio.device=..."
     // per device, or nothing.
@@ -56,16 +58,20 @@ private:
         uint64_t bytes_;
     };
     struct Slot {  // the transport goes first, then the device it drives
+        std::unique_ptr<dev::FdWatch> watch;  // what the device waits on, if anything
         std::unique_ptr<dev::VirtioDevice> device;
         std::unique_ptr<dev::VirtioMmio> transport;
     };
 
     VirtioDevices(uint8_t* ram, uint64_t ram_bytes) : ram_(ram, ram_bytes) {}
     bool add_disk(const DiskSpec& disk, size_t index, const IrqLines& irqs, std::string* error);
-    void add(std::unique_ptr<dev::VirtioDevice> device, const IrqLines& irqs);
+    bool add_net(const NetSpec& net, const std::string& machine, size_t index, const IrqLines& irqs,
+                 const Strand& strand, std::string* error);
+    void add(Slot slot, const IrqLines& irqs);
 
     Ram ram_;
-    std::vector<DiskSpec> disks_;  // keeps the files open
+    std::vector<DiskSpec> disks_;  // keep the files open
+    std::vector<NetSpec> nets_;
     std::vector<Slot> slots_;
     dev::MmioBus bus_;
 };

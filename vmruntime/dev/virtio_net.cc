@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "vmruntime/dev/virtio_net.h"
+
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace vmruntime::dev {
+namespace {
+
+constexpr uint16_t kLinkUp = 1;
+constexpr size_t kConfigSize = 8;  // mac[6], status
+// Frames per wake-up at most, so that one busy card cannot hold the strand.
+constexpr unsigned kBudget = 64;
+
+// The chain's buffers of one direction as iovecs, without their first
+// `skip` bytes; false if they hold fewer.
+bool iovecs(const Virtqueue::Chain& chain, bool writable, size_t skip, std::vector<iovec>& out)
+{
+    out.clear();
+    for (const auto& s : chain.segments) {
+        if (s.device_writable != writable) continue;
+        const size_t cut = std::min(skip, s.bytes.size());
+        skip -= cut;
+        if (cut < s.bytes.size()) {
+            out.push_back({s.bytes.data() + cut, s.bytes.size() - cut});
+        }
+    }
+    return skip == 0;
+}
+
+// Writes the receive header (no offloads, num_buffers 1) into the chain's
+// first writable bytes; false if there are fewer than a header's.
+bool put_header(const Virtqueue::Chain& chain)
+{
+    uint8_t header[VirtioNet::kHeaderSize] = {};
+    header[10] = 1;  // num_buffers, little-endian
+    size_t done = 0;
+    for (const auto& s : chain.segments) {
+        if (!s.device_writable || done == sizeof header) continue;
+        const size_t n = std::min(s.bytes.size(), sizeof header - done);
+        std::memcpy(s.bytes.data(), header + done, n);
+        done += n;
+    }
+    return done == sizeof header;
+}
+
+}  // namespace
+
+VirtioNet::VirtioNet(int fd, FdWatch& watch, const std::array<uint8_t, 6>& mac)
+    : fd_(fd), watch_(watch), config_(kConfigSize)
+{
+    std::memcpy(config_.data(), mac.data(), mac.size());
+    std::memcpy(config_.data() + 6, &kLinkUp, sizeof kLinkUp);
+}
+
+void VirtioNet::activate(std::span<Virtqueue*> queues, uint64_t, VirtioLink& link)
+{
+    rx_ = queues.size() > kReceiveQueue ? queues[kReceiveQueue] : nullptr;
+    tx_ = queues.size() > kTransmitQueue ? queues[kTransmitQueue] : nullptr;
+    link_ = &link;
+    receive();
+}
+
+void VirtioNet::reset()
+{
+    watch_.cancel();
+    rx_ = tx_ = nullptr;
+    link_ = nullptr;
+}
+
+void VirtioNet::notify(unsigned index)
+{
+    if (index == kTransmitQueue) {
+        transmit();
+    } else if (index == kReceiveQueue) {
+        receive();  // new buffers: frames may flow again
+    }
+}
+
+void VirtioNet::finish(Virtqueue& queue, bool interrupt)
+{
+    if (interrupt) {
+        link_->used();
+    }
+    if (queue.broken()) {
+        link_->needs_reset();
+    }
+}
+
+// Every chain the guest made available goes out as one frame: its readable
+// bytes after the header.
+void VirtioNet::transmit()
+{
+    if (!tx_) {
+        return;
+    }
+    bool interrupt = false;
+    std::vector<iovec> iov;
+    while (auto chain = tx_->pop()) {
+        if (iovecs(*chain, false, kHeaderSize, iov) && !iov.empty()) {
+            ssize_t n;
+            do {
+                n = ::writev(fd_, iov.data(), static_cast<int>(std::min<size_t>(iov.size(), IOV_MAX)));
+            } while (n == -1 && errno == EINTR);
+            (n == -1 ? counters_.dropped : counters_.sent)++;
+        } else {
+            counters_.dropped++;
+        }
+        interrupt |= tx_->push(chain->head, 0);
+    }
+    finish(*tx_, interrupt);
+}
+
+// Frames from the descriptor into the guest's posted buffers while both
+// last; then wait for whichever is missing.
+void VirtioNet::receive()
+{
+    if (!rx_) {
+        return;
+    }
+    bool interrupt = false, waiting = false;
+    std::vector<iovec> iov;
+    for (unsigned n = 0; n < kBudget; n++) {
+        auto chain = rx_->pop();
+        if (!chain) {
+            break;  // no buffers: the guest's next notify resumes
+        }
+        if (!iovecs(*chain, true, kHeaderSize, iov) || iov.empty() || !put_header(*chain)) {
+            interrupt |= rx_->push(chain->head, 0);  // too small for any frame
+            continue;
+        }
+        ssize_t got;
+        do {
+            got = ::readv(fd_, iov.data(), static_cast<int>(std::min<size_t>(iov.size(), IOV_MAX)));
+        } while (got == -1 && errno == EINTR);
+        if (got <= 0) {
+            rx_->unpop();
+            waiting = true;
+            break;
+        }
+        counters_.received++;
+        interrupt |= rx_->push(chain->head, static_cast<uint32_t>(kHeaderSize + static_cast<size_t>(got)));
+    }
+    if (waiting) {
+        watch_.when_readable([this] { receive(); });
+    } else if (rx_->pop()) {
+        // The budget ran out with buffers left: go on after others had a turn.
+        rx_->unpop();
+        watch_.when_readable([this] { receive(); });
+    }
+    finish(*rx_, interrupt);
+}
+
+}  // namespace vmruntime::dev
