@@ -6,10 +6,12 @@
 // reads in the window, RAM pokes between them, and notifications.  Behind
 // the transport an echo device takes every chain of a notified queue,
 // reads its readable bytes, fills its writable ones and gives it back; or,
-// as the input's first byte says, virtio-blk on a 64 KiB in-memory file
-// takes the chains as disk requests.
+// as the input says, virtio-blk on a 64 KiB in-memory file takes the
+// chains as disk requests, or virtio-net sends them to a datagram socket
+// and fills receive buffers from frames the input queued there.
 #include <fuzzer/FuzzedDataProvider.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +21,7 @@
 #include "vmruntime/base/unique_fd.h"
 #include "vmruntime/dev/virtio_blk.h"
 #include "vmruntime/dev/virtio_mmio.h"
+#include "vmruntime/dev/virtio_net.h"
 
 namespace {
 
@@ -122,6 +125,43 @@ int disk_file()
     return fd.get();
 }
 
+// The network card's wire: the device's end and the far end of a
+// datagram socket pair, emptied between inputs.
+struct Wire {
+    Wire()
+    {
+        int fds[2];
+        if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
+            abort();
+        }
+        device.reset(fds[0]);
+        far.reset(fds[1]);
+    }
+    void drain()
+    {
+        uint8_t frame[2048];
+        while (recv(far.get(), frame, sizeof frame, 0) >= 0 || recv(device.get(), frame, sizeof frame, 0) >= 0) {
+        }
+    }
+    vmruntime::base::UniqueFd device, far;
+};
+
+// The event loop's part: a wait the input fires when it says so.
+class InputWatch final : public FdWatch {
+public:
+    void when_readable(std::function<void()> fire) override { fire_ = std::move(fire); }
+    void cancel() override { fire_ = nullptr; }
+    void fire()
+    {
+        auto f = std::move(fire_);
+        fire_ = nullptr;
+        if (f) f();
+    }
+
+private:
+    std::function<void()> fire_;
+};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
@@ -133,11 +173,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     testing::FakeIrqLine irq;
     EchoDevice echo;
     VirtioBlk blk(disk_file(), kRam, in.ConsumeBool(), "fuzz");
-    VirtioMmio mmio(in.ConsumeBool() ? static_cast<VirtioDevice&>(blk) : echo, ram, irq);
+    static Wire wire;
+    wire.drain();
+    InputWatch watch;
+    VirtioNet net(wire.device.get(), watch, {2, 0, 0, 0, 0, 1});
+    VirtioDevice* devices[] = {&echo, &blk, &net};
+    VirtioMmio mmio(*devices[in.ConsumeIntegralInRange<int>(0, 2)], ram, irq);
     bring_up(mmio, in);
     static constexpr unsigned kSizes[] = {1, 2, 4, 8};
     while (in.remaining_bytes() > 0) {
-        switch (in.ConsumeIntegralInRange<int>(0, 3)) {
+        switch (in.ConsumeIntegralInRange<int>(0, 4)) {
         case 0: {  // a register write, mostly at real registers
             uint64_t offset = in.ConsumeBool() ? in.ConsumeIntegralInRange<uint64_t>(0, 0xFF) & ~3ULL
                                                : in.ConsumeIntegralInRange<uint64_t>(0, 0xFFF);
@@ -150,6 +195,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         case 2:  // the guest rewrites its rings between notifications
             ram.bytes[in.ConsumeIntegralInRange<size_t>(0, kRam - 1)] = in.ConsumeIntegral<uint8_t>();
             break;
+        case 3: {  // a frame from the host, and the event loop seeing it
+            std::vector<uint8_t> frame = in.ConsumeBytes<uint8_t>(in.ConsumeIntegralInRange<size_t>(0, 1600));
+            (void)send(wire.far.get(), frame.data(), frame.size(), 0);
+            watch.fire();
+            break;
+        }
         default:
             mmio.write(0x050, 4, in.ConsumeIntegralInRange<uint32_t>(0, 2));
             break;
