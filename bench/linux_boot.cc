@@ -11,7 +11,11 @@
 //                     idle: what is left is the cost of idling itself)
 //   linux-boot tick   guests/hello ticking at 100 and 1000 Hz: host CPU of
 //                     the whole run per tick
-//   linux-boot all    the three (the default)
+//   linux-boot disk   one guest of each with the same 64 MiB raw disk
+//                     (virtio-blk over virtio-mmio): sequential 256 KiB and
+//                     random 4 KiB O_DIRECT reads by the guest's blkread,
+//                     the two alternating; throughput, reads/s and ratios
+//   linux-boot all    boot, idle and tick (the default)
 //
 // The hosts are small and shared, and the cost of anything drifts by tens of
 // percent within seconds: boots alternate, the idle guests are measured over
@@ -29,6 +33,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -40,6 +45,7 @@
 #include <vector>
 
 #include "stats.h"
+#include "vmruntime/base/unique_fd.h"
 #include "vmruntime/runtime/device_layer.h"
 #include "vmruntime/runtime/machine.h"
 
@@ -156,6 +162,19 @@ public:
     }
 
     bool complete() const { return end_.has_value(); }
+    size_t size() const { return text_.size(); }
+    // The first complete line at or after `from` that starts with `prefix`,
+    // without its end.
+    std::optional<std::string> line_from(size_t from, std::string_view prefix) const
+    {
+        for (size_t at = text_.find(prefix, from); at != std::string::npos; at = text_.find(prefix, at + 1)) {
+            if (at != 0 && text_[at - 1] != '\n') continue;
+            size_t end = text_.find_first_of("\r\n", at);
+            if (end == std::string::npos) return std::nullopt;
+            return text_.substr(at, end - at);
+        }
+        return std::nullopt;
+    }
     // The shell's prompt ends in "# "; anything after the marker would do
     // to show the shell started, but the prompt shows it is waiting.
     bool prompt_shown() const { return end_ && text_.find("# ", *end_) != std::string::npos; }
@@ -224,7 +243,7 @@ public:
             throw Failure("vmruntime: " + error);
         }
         machine_->start();
-        if (!follow_console(start + timeout, true)) {
+        if (!follow_console(start + timeout, [this] { return watch_.complete(); })) {
             fail_with_console("vmruntime: no marker line within " + std::to_string(timeout.count()) + " s", watch_);
         }
         boot_ = {Seconds(Clock::now() - start).count(), process_cpu_s() - cpu};
@@ -237,18 +256,30 @@ public:
     // Follows the console for `time` more; true if the shell prompt showed.
     bool settle(Clock::duration time)
     {
-        follow_console(Clock::now() + time, false);
+        follow_console(Clock::now() + time, [] { return false; });
         return watch_.prompt_shown();
+    }
+    // Types `line` at the shell and returns the first output line that
+    // starts with `prefix`.
+    std::string command(const std::string& line, const std::string& prefix, Clock::duration timeout)
+    {
+        const size_t from = watch_.size();
+        const std::string keys = line + "\n";
+        machine_->console_input({reinterpret_cast<const uint8_t*>(keys.data()), keys.size()});
+        if (!follow_console(Clock::now() + timeout, [&] { return watch_.line_from(from, prefix).has_value(); })) {
+            fail_with_console("vmruntime: no '" + prefix + "' line after '" + line + "'", watch_);
+        }
+        return *watch_.line_from(from, prefix);
     }
 
 private:
-    // Reads console output until the marker line (if `to_marker`) or the
-    // deadline; false at the deadline.  The waits are blocking, so none of
-    // this thread's time goes to polling.
-    bool follow_console(Clock::time_point deadline, bool to_marker)
+    // Reads console output until `done` or the deadline; false at the
+    // deadline.  The waits are blocking, so none of this thread's time goes
+    // to polling.
+    bool follow_console(Clock::time_point deadline, const std::function<bool()>& done)
     {
         auto& ring = machine_->console();
-        while (!(to_marker && watch_.complete())) {
+        while (!done()) {
             auto left = deadline - Clock::now();
             if (left <= Clock::duration::zero()) {
                 return false;
@@ -328,6 +359,12 @@ public:
     Child& operator=(const Child&) = delete;
 
     pid_t pid() const { return pid_; }
+    void write(const std::string& bytes)
+    {
+        if (::write(input_, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) {
+            throw Failure(std::string("writing to the child: ") + std::strerror(errno));
+        }
+    }
     // What the child printed next, waiting at most `timeout`: empty if it
     // printed nothing; nullopt once its output has ended.
     std::optional<std::string> read(Clock::duration timeout)
@@ -406,7 +443,7 @@ public:
     QemuGuest(const std::vector<std::string>& argv, const std::string& marker, std::chrono::seconds timeout)
         : start_(Clock::now()), child_(argv), watch_(marker)
     {
-        if (!follow_output(start_ + timeout, true)) {
+        if (!follow_output(start_ + timeout, [this] { return watch_.complete(); })) {
             fail_with_console("QEMU: no marker line within " + std::to_string(timeout.count()) + " s", watch_);
         }
         boot_ = {Seconds(Clock::now() - start_).count(), cpu_s()};
@@ -417,14 +454,24 @@ public:
     // Follows the output for `time` more; true if the shell prompt showed.
     bool settle(Clock::duration time)
     {
-        follow_output(Clock::now() + time, false);
+        follow_output(Clock::now() + time, [] { return false; });
         return watch_.prompt_shown();
+    }
+    // As RuntimeGuest::command.
+    std::string command(const std::string& line, const std::string& prefix, Clock::duration timeout)
+    {
+        const size_t from = watch_.size();
+        child_.write(line + "\n");
+        if (!follow_output(Clock::now() + timeout, [&] { return watch_.line_from(from, prefix).has_value(); })) {
+            fail_with_console("QEMU: no '" + prefix + "' line after '" + line + "'", watch_);
+        }
+        return *watch_.line_from(from, prefix);
     }
 
 private:
-    bool follow_output(Clock::time_point deadline, bool to_marker)
+    bool follow_output(Clock::time_point deadline, const std::function<bool()>& done)
     {
-        while (!(to_marker && watch_.complete())) {
+        while (!done()) {
             auto left = deadline - Clock::now();
             if (left <= Clock::duration::zero()) {
                 return false;
@@ -442,6 +489,41 @@ private:
     Child child_;
     LineWatch watch_;
     Boot boot_;
+};
+
+// The disk both guests read: a file of kDiskBytes with no holes (a hole
+// reads faster than data), removed when this goes.
+class BenchDisk {
+public:
+    static constexpr uint64_t kBytes = 64ULL << 20;
+
+    BenchDisk()
+    {
+        char path[] = "/tmp/linux-boot-disk.XXXXXX";
+        int fd = mkstemp(path);
+        if (fd == -1) {
+            throw Failure(std::string("mkstemp: ") + std::strerror(errno));
+        }
+        path_ = path;
+        file_ = std::make_shared<const vmruntime::base::UniqueFd>(fd);
+        std::vector<uint8_t> chunk(1 << 20);
+        for (uint64_t at = 0; at < kBytes; at += chunk.size()) {
+            for (size_t i = 0; i < chunk.size(); i += 4096) chunk[i] = static_cast<uint8_t>(at >> 20);
+            if (pwrite(fd, chunk.data(), chunk.size(), static_cast<off_t>(at)) != static_cast<ssize_t>(chunk.size())) {
+                throw Failure(std::string("writing the disk: ") + std::strerror(errno));
+            }
+        }
+    }
+    ~BenchDisk() { unlink(path_.c_str()); }
+    BenchDisk(const BenchDisk&) = delete;
+    BenchDisk& operator=(const BenchDisk&) = delete;
+
+    const std::string& path() const { return path_; }
+    rt::DiskSpec spec() const { return {file_, true, {}}; }
+
+private:
+    std::string path_;
+    std::shared_ptr<const vmruntime::base::UniqueFd> file_;
 };
 
 rt::MachineSpec linux_spec(const LinuxGuest& guest)
@@ -502,11 +584,6 @@ void bench_boot(const Bench& bench)
     std::fflush(stdout);
 }
 
-void print_idle(const char* side, double cpu_s, double window_s)
-{
-    std::printf("  %-9s %7.2f ms of host CPU per second\n", side, cpu_s * 1e3 / window_s);
-}
-
 template <typename Guest>
 void settle(Guest& guest, const char* side)
 {
@@ -514,6 +591,83 @@ void settle(Guest& guest, const char* side)
         std::printf("  (%s: no shell prompt %lld s after the marker; measuring anyway)\n", side,
                     static_cast<long long>(kShellSettle.count()));
     }
+}
+
+struct DiskLoad {
+    const char* name;
+    std::string args;  // blkread's, after the device
+    uint64_t reads, bytes;
+};
+
+// What blkread printed: "blkread: N us".
+double blkread_seconds(const std::string& line, const char* side)
+{
+    char* end = nullptr;
+    const unsigned long long us = std::strtoull(line.c_str() + std::strlen("blkread: "), &end, 10);
+    if (us == 0 || std::string_view(end) != " us") {
+        throw Failure(std::string(side) + ": blkread said '" + line + "'");
+    }
+    return static_cast<double>(us) * 1e-6;
+}
+
+// Both guests up at once with the same read-only disk; each load runs on
+// one, then on the other, `runs` times, so that the host's drift falls on
+// both alike.
+void bench_disk(const Bench& bench)
+{
+    const BenchDisk disk;
+    const DiskLoad loads[] = {
+        {"sequential 256 KiB", "seq 256 262144", 256, 256ULL * 262144},
+        {"random 4 KiB", "rand 2000 4096", 2000, 2000ULL * 4096},
+    };
+    std::printf("disk: one guest of each, a %llu MiB raw read-only disk as /dev/vda (virtio-blk over "
+                "virtio-mmio), O_DIRECT reads by blkread in the guest; %d runs each, alternating\n",
+                static_cast<unsigned long long>(BenchDisk::kBytes >> 20), bench.options.runs);
+    std::fflush(stdout);
+    rt::MachineSpec spec = linux_spec(*bench.linux_guest);
+    spec.disks.push_back(disk.spec());
+    RuntimeGuest runtime(bench.layer, spec, bench.marker(), bench.options.timeout);
+    settle(runtime, "vmruntime");
+    std::optional<QemuGuest> qemu;
+    if (bench.qemu) {
+        auto argv = qemu_argv(*bench.qemu, *bench.linux_guest);
+        argv.insert(argv.end(), {"-drive", "id=vda,file=" + disk.path() + ",format=raw,if=none,readonly=on",
+                                 "-device", "virtio-blk-device,drive=vda"});
+        qemu.emplace(argv, bench.marker(), bench.options.timeout);
+        settle(*qemu, "QEMU");
+    }
+    const auto timeout = bench.options.timeout;
+    for (const DiskLoad& load : loads) {
+        std::vector<double> rt_s, qemu_s;
+        const std::string line = "blkread /dev/vda " + load.args;
+        for (int run = 1; run <= bench.options.runs; run++) {
+            rt_s.push_back(blkread_seconds(runtime.command(line, "blkread: ", timeout), "vmruntime"));
+            if (qemu) {
+                qemu_s.push_back(blkread_seconds(qemu->command(line, "blkread: ", timeout), "QEMU"));
+            }
+            std::printf("  %-18s run %d: vmruntime %7.3f s", load.name, run, rt_s.back());
+            if (qemu) {
+                std::printf(", QEMU %7.3f s", qemu_s.back());
+            }
+            std::printf("\n");
+            std::fflush(stdout);
+        }
+        auto report = [&](const char* side, double seconds) {
+            std::printf("  median %-18s %-9s %8.1f MB/s %8.0f reads/s\n", load.name, side,
+                        static_cast<double>(load.bytes) / seconds / 1e6, static_cast<double>(load.reads) / seconds);
+        };
+        report("vmruntime", median(rt_s));
+        if (qemu) {
+            report("QEMU", median(qemu_s));
+            std::printf("  ratio vmruntime/QEMU %-18s throughput %.2f\n", load.name, median(qemu_s) / median(rt_s));
+        }
+        std::fflush(stdout);
+    }
+}
+
+void print_idle(const char* side, double cpu_s, double window_s)
+{
+    std::printf("  %-9s %7.2f ms of host CPU per second\n", side, cpu_s * 1e3 / window_s);
 }
 
 // Both guests idle at once and are measured over the same window, which
@@ -620,7 +774,7 @@ void bench_tick(const Bench& bench, const std::vector<uint8_t>& hello)
 int usage()
 {
     std::fprintf(stderr,
-                 "usage: linux-boot [boot|idle|tick|all] [--runs N] [--dir DIR] [--timeout SECONDS] "
+                 "usage: linux-boot [boot|idle|tick|disk|all] [--runs N] [--dir DIR] [--timeout SECONDS] "
                  "[--idle SECONDS]\n"
                  "  --runs N          boots (or hello runs) of each side, alternating (default 3)\n"
                  "  --dir DIR         where guest_linux put vmlinux, initramfs.cpio, cmdline and\n"
@@ -648,7 +802,8 @@ bool parse_args(int argc, char** argv, Options* options)
     if (i < argc && argv[i][0] != '-') {
         options->mode = argv[i++];
     }
-    if (options->mode != "boot" && options->mode != "idle" && options->mode != "tick" && options->mode != "all") {
+    if (options->mode != "boot" && options->mode != "idle" && options->mode != "tick" && options->mode != "disk" &&
+        options->mode != "all") {
         return false;
     }
     for (; i + 1 < argc; i += 2) {
@@ -707,6 +862,9 @@ void run(const Options& options)
     }
     if (wants_tick) {
         bench_tick(bench, hello);
+    }
+    if (options.mode == "disk") {
+        bench_disk(bench);
     }
 }
 

@@ -4,7 +4,8 @@
 # Builds vmruntime's small Linux guest into OUT_DIR:
 #   vmlinux         the kernel as an ELF with the PVH entry note
 #   bzImage         the same kernel for the Linux boot protocol
-#   initramfs.cpio  busybox-static and guests/linux/init (cpio newc, uncompressed)
+#   initramfs.cpio  busybox-static, guests/linux/init and the programs of
+#                   tools/ (cpio newc, uncompressed)
 #   kernel.release  what `uname -r` prints in the guest
 #   cmdline         the command line it boots with (guests/linux/cmdline on one line)
 # from Debian's linux-source-6.1 with tiny.config merged on tinyconfig and
@@ -86,7 +87,7 @@ build_kernel() {
 # would cost the kernel seconds of emulated CPL0 work to unpack on PVM
 # hosts.
 initramfs_list() {
-  local d
+  local d t
   for d in /bin /sbin /usr /usr/bin /usr/sbin /dev /proc /sys /tmp /root /etc; do
     echo "dir $d 0755 0 0"
   done
@@ -95,12 +96,27 @@ initramfs_list() {
   echo "file /bin/busybox /bin/busybox 0755 0 0"
   echo "slink /bin/sh /bin/busybox 0777 0 0"
   echo "slink /bin/mount /bin/busybox 0777 0 0"
+  for t in "$1"/tools/*; do
+    echo "file /bin/${t##*/} $t 0755 0 0"
+  done
+}
+
+# The test and benchmark programs of tools/, one binary per source file,
+# without a libc (tools/tool.h says why).
+build_tools() {
+  local c
+  mkdir -p "$1/tools"
+  for c in "$here"/tools/*.c; do
+    gcc -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie -Os -s -Wall -Wextra -Werror \
+      -o "$1/tools/$(basename "$c" .c)" "$c"
+  done
 }
 
 build_initramfs() {
   local work
   work=$(mktemp -d "$cache/linux-initramfs.XXXXXX")
-  initramfs_list > "$work/list"
+  build_tools "$work"
+  initramfs_list "$work" > "$work/list"
   "$kernel_dir/gen_init_cpio" "$work/list" > "$work/initramfs.cpio"
   mkdir "$work/result"
   mv "$work/initramfs.cpio" "$work/result/"
@@ -112,8 +128,8 @@ build_initramfs() {
 kernel_key=$( { hash_of "$here/tiny.config" "$here"/patches/*.patch
                declare -f extract_source check_config build_kernel
                pkg_version linux-source-6.1; gcc --version | head -1; } | sha256sum | cut -c1-16)
-initramfs_key=$( { hash_of "$here/init"; declare -f initramfs_list build_initramfs
-                  echo "$kernel_key"; pkg_version busybox-static; } | sha256sum | cut -c1-16)
+initramfs_key=$( { hash_of "$here/init" "$here"/tools/*; declare -f initramfs_list build_tools build_initramfs
+                  gcc --version | head -1; echo "$kernel_key"; pkg_version busybox-static; } | sha256sum | cut -c1-16)
 kernel_dir=$cache/linux-kernel-$kernel_key
 initramfs_dir=$cache/linux-initramfs-$initramfs_key
 
