@@ -494,6 +494,9 @@ absl::StatusOr<v1::MachineInfo> Registry::start(const std::string& name)
         return wrong_state(name, runtime::to_string(state), "start");
     }
     if (state != runtime::MachineState::Created) {
+        if (machine) {
+            machine->release_devices();  // the taps it held are the new machine's
+        }
         auto fresh = build(entry.spec);
         if (!fresh.ok()) {
             return fresh.status();

@@ -112,6 +112,11 @@ TEST_F(LinuxTest, NetworkCardOnATapAnswersPingAndTcp)
     ::close(listener);
     console.type("poweroff -f\n");
     EXPECT_TRUE(console.wait_end(kAnswerTimeout));
+    // Started again, the machine is built afresh on the same tap, which the
+    // ended one gave back.
+    grpc::Status again = call(&v1::Machines::Stub::Start, "net");
+    EXPECT_TRUE(again.ok()) << again.error_message();
+    EXPECT_TRUE(call(&v1::Machines::Stub::Stop, "net").ok());
 }
 
 }  // namespace

@@ -271,6 +271,30 @@ void Machine::stop(const std::string& reason)
     }
 }
 
+bool Machine::release_devices()
+{
+    std::lock_guard control(control_mutex_);
+    const MachineState state = status().state;
+    if (state != MachineState::Stopped && state != MachineState::Crashed) {
+        return false;
+    }
+    // No vCPU reaches the devices any more; a drain still queued on the
+    // strand runs before the swap and finds an empty bus after it.
+    for (auto& v : vcpus_) {
+        v->join();
+    }
+    std::promise<void> done;
+    boost::asio::post(strand_, [&] {
+        std::string unused;
+        virtio_ = VirtioDevices::create({}, ram_, 0, {}, strand_, &unused);
+        spec_.disks.clear();
+        spec_.nets.clear();
+        done.set_value();
+    });
+    done.get_future().wait();
+    return true;
+}
+
 void Machine::finish(MachineState state, uint32_t exit_status, std::string reason,
                      bool guest_reset)
 {

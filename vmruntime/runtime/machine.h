@@ -84,6 +84,13 @@ public:
     // Ends the machine (forced power off); returns once its threads are gone.
     void stop(const std::string& reason = "stopped by request");
 
+    // Once the machine has ended (stopped or crashed): its devices give
+    // their host resources back (disk files, taps, which one holder at a
+    // time may have), so that a machine built again from the same spec can
+    // take them.  Its console and status stay.  False, changing nothing,
+    // while it has not ended.
+    bool release_devices();
+
     // Waits until the machine has stopped or crashed.
     bool wait(std::chrono::milliseconds timeout);
 
