@@ -8,6 +8,8 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -75,6 +77,21 @@ ProcessUsage process_usage(pid_t pid);
 // once it stops reading, what the daemon sends it beyond that waits in the
 // daemon.
 std::unique_ptr<v1::Machines::Stub> stalling_client(const std::string& socket);
+
+// A call whose request names a machine and nothing more (Start, Get...),
+// given up after `timeout`.
+template <typename Request, typename Response>
+grpc::Status call_by_name(v1::Machines::Stub& stub,
+                          grpc::Status (v1::Machines::Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
+                          const std::string& name, Response* resp, std::chrono::seconds timeout)
+{
+    grpc::ClientContext cc;
+    cc.set_deadline(std::chrono::system_clock::now() + timeout);
+    Request req;
+    req.set_name(name);
+    Response ignored;
+    return (stub.*rpc)(&cc, req, resp ? resp : &ignored);
+}
 
 // A TCP port on 127.0.0.1 that was free a moment ago, or 0.
 int free_tcp_port();

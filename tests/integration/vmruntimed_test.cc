@@ -77,12 +77,7 @@ protected:
     grpc::Status call(grpc::Status (v1::Machines::Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
                       const std::string& name, Response* resp = nullptr)
     {
-        grpc::ClientContext cc;
-        cc.set_deadline(std::chrono::system_clock::now() + kGuestTimeout);
-        Request req;
-        req.set_name(name);
-        Response ignored;
-        return (stub_.get()->*rpc)(&cc, req, resp ? resp : &ignored);
+        return call_by_name(*stub_, rpc, name, resp, kGuestTimeout);
     }
 
     v1::ListResponse list_machines()

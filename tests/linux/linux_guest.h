@@ -201,12 +201,7 @@ protected:
                                                               Response*),
                       const std::string& name, Response* resp = nullptr)
     {
-        grpc::ClientContext cc;
-        cc.set_deadline(std::chrono::system_clock::now() + kAnswerTimeout);
-        Request req;
-        req.set_name(name);
-        Response ignored;
-        return (stub_.get()->*rpc)(&cc, req, resp ? resp : &ignored);
+        return call_by_name(*stub_, rpc, name, resp, kAnswerTimeout);
     }
 
     v1::GeneralRegisters registers(const std::string& name)
