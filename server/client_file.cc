@@ -13,8 +13,8 @@
 #include <optional>
 
 #include "server/fs_identity.h"
-#include "vmruntime/base/unique_fd.h"
 #include "server/status.h"
+#include "vmruntime/base/unique_fd.h"
 
 namespace vmruntime::server {
 namespace {
@@ -113,15 +113,21 @@ absl::StatusOr<base::UniqueFd> open_client_file(const std::string& path, const s
     return base::UniqueFd(fd);
 }
 
-absl::Status check_regular(int fd, const std::string& what, const std::string& path, struct stat* st)
+// As open_client_file, and then a regular file only; `st` gets its stat.
+absl::StatusOr<base::UniqueFd> open_regular_client_file(const std::string& path, const std::string& what,
+                                                        const FileRights& rights, int access, struct stat* st)
 {
-    if (::fstat(fd, st) == -1) {
+    auto opened = open_client_file(path, what, rights, access);
+    if (!opened.ok()) {
+        return opened.status();
+    }
+    if (::fstat(opened->get(), st) == -1) {
         return bad_request("cannot stat " + what + " " + path + ": " + std::strerror(errno));
     }
     if (!S_ISREG(st->st_mode)) {
         return bad_request(what + " " + path + " is not a regular file");
     }
-    return absl::OkStatus();
+    return opened;
 }
 
 }  // namespace
@@ -129,15 +135,12 @@ absl::Status check_regular(int fd, const std::string& what, const std::string& p
 absl::StatusOr<std::vector<uint8_t>> read_client_file(const std::string& path, uint64_t max_bytes,
                                                       const std::string& what, const FileRights& rights)
 {
-    auto opened = open_client_file(path, what, rights, O_RDONLY);
+    struct stat st;
+    auto opened = open_regular_client_file(path, what, rights, O_RDONLY, &st);
     if (!opened.ok()) {
         return opened.status();
     }
     base::UniqueFd fd = std::move(*opened);
-    struct stat st;
-    if (absl::Status regular = check_regular(fd.get(), what, path, &st); !regular.ok()) {
-        return regular;
-    }
     if (static_cast<uint64_t>(st.st_size) > max_bytes) {
         return bad_request(what + " " + path + " is " + std::to_string(st.st_size) +
                            " bytes, more than the " + std::to_string(max_bytes) +
@@ -170,15 +173,8 @@ absl::StatusOr<std::vector<uint8_t>> read_client_file(const std::string& path, u
 
 absl::StatusOr<base::UniqueFd> open_client_disk(const std::string& path, bool read_only, const FileRights& rights)
 {
-    auto opened = open_client_file(path, "disk", rights, read_only ? O_RDONLY : O_RDWR);
-    if (!opened.ok()) {
-        return opened.status();
-    }
     struct stat st;
-    if (absl::Status regular = check_regular(opened->get(), "disk", path, &st); !regular.ok()) {
-        return regular;
-    }
-    return std::move(*opened);
+    return open_regular_client_file(path, "disk", rights, read_only ? O_RDONLY : O_RDWR, &st);
 }
 
 }  // namespace vmruntime::server

@@ -110,6 +110,15 @@ uint64_t stored_size(bool bytes, const std::string& data, const std::string& pat
 }
 
 // "0-3,6", as taskset and /proc print CPU sets.
+// The daemon's working directory means nothing to its clients.
+absl::Status require_absolute(const std::string& what, const std::string& path)
+{
+    if (path.empty() || path.front() != '/') {
+        return bad_request(what + " path '" + path + "' is relative: the daemon needs an absolute path");
+    }
+    return absl::OkStatus();
+}
+
 std::string cpu_list(const std::bitset<CPU_SETSIZE>& cpus)
 {
     std::string list;
@@ -277,19 +286,19 @@ absl::Status check_spec(const v1::MachineSpec& spec, const Limits& limits)
         }
     }
     for (const v1::Disk& disk : spec.disks()) {
-        if (disk.path().empty() || disk.path().front() != '/') {
-            return bad_request("disk path '" + disk.path() + "' is relative: the daemon needs an absolute path");
+        if (auto absolute = require_absolute("disk", disk.path()); !absolute.ok()) {
+            return absolute;
         }
     }
-    if (spec.image_case() == v1::MachineSpec::kImagePath &&
-        (spec.image_path().empty() || spec.image_path().front() != '/')) {
-        return bad_request("image path '" + spec.image_path() +
-                           "' is relative: the daemon needs an absolute path");
+    if (spec.image_case() == v1::MachineSpec::kImagePath) {
+        if (auto absolute = require_absolute("image", spec.image_path()); !absolute.ok()) {
+            return absolute;
+        }
     }
-    if (spec.initrd_case() == v1::MachineSpec::kInitrdPath &&
-        (spec.initrd_path().empty() || spec.initrd_path().front() != '/')) {
-        return bad_request("initrd path '" + spec.initrd_path() +
-                           "' is relative: the daemon needs an absolute path");
+    if (spec.initrd_case() == v1::MachineSpec::kInitrdPath) {
+        if (auto absolute = require_absolute("initrd", spec.initrd_path()); !absolute.ok()) {
+            return absolute;
+        }
     }
     if (!v1::OnReboot_IsValid(spec.on_reboot())) {
         return bad_request("unknown on_reboot policy " + std::to_string(spec.on_reboot()));

@@ -124,7 +124,8 @@ void VirtioNet::receive()
     }
     bool interrupt = false, waiting = false;
     std::vector<iovec> iov;
-    for (unsigned n = 0; n < kBudget; n++) {
+    unsigned n = 0;
+    for (; n < kBudget; n++) {
         auto chain = rx_->pop();
         if (!chain) {
             break;  // no buffers: the guest's next notify resumes
@@ -145,11 +146,9 @@ void VirtioNet::receive()
         counters_.received++;
         interrupt |= rx_->push(chain->head, static_cast<uint32_t>(kHeaderSize + static_cast<size_t>(got)));
     }
-    if (waiting) {
-        watch_.when_readable([this] { receive(); });
-    } else if (rx_->pop()) {
-        // The budget ran out with buffers left: go on after others had a turn.
-        rx_->unpop();
+    // A spent budget goes on after others had a turn (the tap is still
+    // readable, or the next turn finds no buffers and stops).
+    if (waiting || n == kBudget) {
         watch_.when_readable([this] { receive(); });
     }
     finish(*rx_, interrupt);

@@ -47,7 +47,6 @@ loader::Result<loader::BootState> load_image(const MachineSpec& spec, ImageForma
     if (!spec.initrd.empty() && !linux_kernel) {
         return loader::Error{"an initrd needs a Linux kernel (bzImage or PVH) as the image"};
     }
-
     switch (format) {
     case ImageFormat::Auto:
         break;

@@ -88,7 +88,7 @@ bool VirtioDevices::add_disk(const DiskSpec& disk, size_t index, const IrqLines&
         *error = name + " is smaller than one 512-byte sector";
         return false;
     }
-    disks_.push_back(disk);
+    files_.push_back(disk.file);
     std::string id = disk.id.empty() ? "vmruntime-disk" + std::to_string(index) : disk.id;
     Slot slot;
     slot.device = std::make_unique<dev::VirtioBlk>(disk.file->get(), static_cast<uint64_t>(bytes), disk.read_only,
@@ -108,7 +108,7 @@ bool VirtioDevices::add_net(const NetSpec& net, const std::string& machine, size
         *error = "network card " + std::to_string(index) + ": a multicast MAC address";
         return false;
     }
-    nets_.push_back(net);
+    files_.push_back(net.tap);
     const bool chosen = net.mac != std::array<uint8_t, 6>{};
     Slot slot;
     slot.watch = std::make_unique<StrandFdWatch>(strand, net.tap->get());

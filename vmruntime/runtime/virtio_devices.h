@@ -70,8 +70,7 @@ private:
     void add(Slot slot, const IrqLines& irqs);
 
     Ram ram_;
-    std::vector<DiskSpec> disks_;  // keep the files open
-    std::vector<NetSpec> nets_;
+    std::vector<std::shared_ptr<const base::UniqueFd>> files_;  // the devices' descriptors, kept open
     std::vector<Slot> slots_;
     dev::MmioBus bus_;
 };
