@@ -64,6 +64,9 @@ void print_machine(const Context& ctx, const v1::MachineInfo& m)
     for (const auto& n : s.nets()) {
         std::cout << "net:      tap " << n.tap() << (n.mac().empty() ? "" : ", mac " + n.mac()) << "\n";
     }
+    if (s.has_vsock()) {
+        std::cout << "vsock:    cid " << s.vsock().cid() << ", socket " << s.vsock().socket() << "\n";
+    }
     std::cout << "cmdline:  " << s.cmdline() << "\n";
     if (s.owner().has_local()) {
         std::cout << "owner:    uid " << s.owner().local().uid() << ", gid " << s.owner().local().gid() << "\n";
@@ -162,6 +165,31 @@ bool add_net(const std::string& text, v1::MachineSpec* spec)
     return true;
 }
 
+// cid=N,socket=PATH; the path made absolute, the daemon checks the CID.
+bool set_vsock(const std::string& text, v1::MachineSpec* spec)
+{
+    std::stringstream in(text);
+    std::string item;
+    v1::Vsock vsock;
+    uint64_t cid = 0;
+    bool has_cid = false;
+    while (std::getline(in, item, ',')) {
+        if (item.starts_with("cid=") && !has_cid && parse_u64(item.substr(4), &cid) && cid <= UINT32_MAX) {
+            has_cid = true;
+        } else if (item.starts_with("socket=") && item.size() > 7 && vsock.socket().empty()) {
+            vsock.set_socket(absolute(item.substr(7)));
+        } else {
+            return false;
+        }
+    }
+    if (!has_cid || vsock.socket().empty()) {
+        return false;
+    }
+    vsock.set_cid(static_cast<uint32_t>(cid));
+    *spec->mutable_vsock() = vsock;
+    return true;
+}
+
 // Fills `spec` from the create options (paths only without --upload); -1
 // when done, else an exit code.
 int build_spec(const Args& args, const std::string& name, const std::string& image, v1::MachineSpec* spec)
@@ -203,6 +231,9 @@ int build_spec(const Args& args, const std::string& name, const std::string& ima
         for (const std::string& n : nets->second) {
             if (!add_net(n, spec)) return usage_error("--net takes tap=NAME[,mac=MAC]");
         }
+    }
+    if (args.has("--vsock") && !set_vsock(args.value("--vsock"), spec)) {
+        return usage_error("--vsock takes cid=N,socket=PATH");
     }
     const std::string initrd = args.value("--initrd");
     if (!args.flags.count("--upload")) {
@@ -595,12 +626,12 @@ const std::vector<Command>& commands()
 {
     static const std::set<std::string> kSpecOptions = {"--memory", "--vcpus", "--loader", "--load-address",
                                                        "--cmdline", "--cpus", "--kernel", "--initrd",
-                                                       "--on-reboot", "--disk", "--net"};
+                                                       "--on-reboot", "--disk", "--net", "--vsock"};
     static const std::vector<Command> kCommands = {
         {"create", "NAME (IMAGE | --kernel FILE [--initrd FILE]) [--memory MiB] [--vcpus N]\n"
                    "         [--loader KIND] [--load-address ADDR] [--cmdline TEXT] [--cpus LIST]\n"
                    "         [--on-reboot stop|restart] [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]]...\n"
-                   "         [--upload]",
+                   "         [--vsock cid=N,socket=PATH] [--upload]",
          "Creates machine NAME from IMAGE, or from a Linux kernel and its initrd, without\n"
          "starting it.  The daemon reads the files (made absolute here) at create and at\n"
          "each fresh start; --upload sends their bytes instead.  KIND is auto (default: an\n"
@@ -612,7 +643,10 @@ const std::vector<Command>& commands()
          "Linux guest a virtio disk on a raw image file (/dev/vda, /dev/vdb... in order),\n"
          "read-only with ,ro; the daemon opens it like the image, even with --upload.  Each\n"
          "--net gives it a virtio network card (eth0, eth1...) on host tap NAME, which a\n"
-         "user other than root must own; MAC defaults to one made from the machine's name.",
+         "user other than root must own; MAC defaults to one made from the machine's name.\n"
+         "--vsock gives it a virtio socket device with context ID N: a host program reaches\n"
+         "guest port P by connecting to the Unix socket PATH and writing \"CONNECT P\\n\"\n"
+         "(answered \"OK <port>\\n\"), and the guest reaches host port P at PATH_P.",
          kSpecOptions, {"--upload"}, 1, 2, cmd_create},
         {"start", "NAME", "Starts a created machine, or re-creates a stopped one and starts it afresh.", {}, {}, 1,
          1, cmd_start},

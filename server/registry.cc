@@ -17,6 +17,7 @@
 #include "server/client_file.h"
 #include "server/status.h"
 #include "server/taps.h"
+#include "server/vsock_socket.h"
 #include "vmruntime/base/log.h"
 #include "vmruntime/runtime/virtio_devices.h"
 
@@ -263,7 +264,7 @@ absl::Status check_spec(const v1::MachineSpec& spec, const Limits& limits)
     if (spec.image_case() == v1::MachineSpec::IMAGE_NOT_SET) {
         return bad_request("the spec has no image: give image_path or image_bytes");
     }
-    std::vector<const std::string*> paths = {&spec.image_path(), &spec.initrd_path()};
+    std::vector<const std::string*> paths = {&spec.image_path(), &spec.initrd_path(), &spec.vsock().socket()};
     for (const v1::Disk& disk : spec.disks()) {
         paths.push_back(&disk.path());
     }
@@ -273,11 +274,21 @@ absl::Status check_spec(const v1::MachineSpec& spec, const Limits& limits)
                                std::to_string(PATH_MAX) + ")");
         }
     }
-    const size_t devices = static_cast<size_t>(spec.disks_size()) + static_cast<size_t>(spec.nets_size());
+    const size_t devices = static_cast<size_t>(spec.disks_size()) + static_cast<size_t>(spec.nets_size()) +
+                           (spec.has_vsock() ? 1 : 0);
     if (devices > runtime::VirtioDevices::kMaxDevices) {
         return bad_request("machine '" + spec.name() + "' has " + std::to_string(devices) +
-                           " disks and network cards; at most " +
+                           " virtio devices (disks, network cards, vsock); at most " +
                            std::to_string(runtime::VirtioDevices::kMaxDevices) + " fit");
+    }
+    if (spec.has_vsock()) {
+        if (spec.vsock().cid() < 3) {
+            return bad_request("vsock context ID " + std::to_string(spec.vsock().cid()) +
+                               " is reserved: a guest's is 3 or more");
+        }
+        if (auto absolute = require_absolute("vsock socket", spec.vsock().socket()); !absolute.ok()) {
+            return absolute;
+        }
     }
     for (const v1::Net& net : spec.nets()) {
         std::array<uint8_t, 6> mac;
@@ -341,6 +352,13 @@ absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::build(const v1::Mach
             parse_mac(net.mac(), &card.mac);  // checked by check_spec
         }
         rs.nets.push_back(std::move(card));
+    }
+    if (spec.has_vsock()) {
+        auto vsock = open_client_vsock(spec.vsock().cid(), spec.vsock().socket(), rights);
+        if (!vsock.ok()) {
+            return vsock.status();
+        }
+        rs.vsock = std::move(*vsock);
     }
     rs.name = spec.name();
     rs.memory_bytes = memory_bytes(spec);
@@ -594,6 +612,7 @@ absl::Status Registry::remove(const std::string& name)
     if (auto machine = current(*locked->entry)) {
         machine->stop("deleted");
         machine->on_status(nullptr);
+        machine->release_devices();  // now, not when the last console stream lets go of it
     }
     store_.remove(name);
     {

@@ -8,20 +8,26 @@
 // reads its readable bytes, fills its writable ones and gives it back; or,
 // as the input says, virtio-blk on a 64 KiB in-memory file takes the
 // chains as disk requests, or virtio-net sends them to a datagram socket
-// and fills receive buffers from frames the input queued there.
+// and fills receive buffers from frames the input queued there, or
+// virtio-vsock takes them as packets, with host streams and clients the
+// input drives.
 #include <fuzzer/FuzzedDataProvider.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <set>
 
 #include "tests/unit/dev/fakes.h"
 #include "vmruntime/base/unique_fd.h"
 #include "vmruntime/dev/virtio_blk.h"
 #include "vmruntime/dev/virtio_mmio.h"
 #include "vmruntime/dev/virtio_net.h"
+#include "vmruntime/dev/virtio_vsock.h"
 
 namespace {
 
@@ -146,20 +152,84 @@ struct Wire {
     vmruntime::base::UniqueFd device, far;
 };
 
-// The event loop's part: a wait the input fires when it says so.
-class InputWatch final : public FdWatch {
+// The host side of virtio-vsock: socket pairs for the host's listeners
+// (the input writes into and closes their far ends), an abstract listening
+// socket for host clients, and watches the input fires.
+class VsockWires final : public VirtioVsock::Host {
 public:
-    void when_readable(std::function<void()> fire) override { fire_ = std::move(fire); }
-    void cancel() override { fire_ = nullptr; }
-    void fire()
+    VsockWires()
     {
-        auto f = std::move(fire_);
-        fire_ = nullptr;
-        if (f) f();
+        listener.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        address.sun_family = AF_UNIX;
+        std::snprintf(address.sun_path + 1, sizeof address.sun_path - 1, "vmrt-vsock-fuzz-%d", getpid());
+        if (bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+            ::listen(listener.get(), 16) != 0) {
+            abort();
+        }
     }
+    // Forgets the last input's streams and clients.
+    void clear()
+    {
+        while (vmruntime::base::UniqueFd(accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC))) {
+        }
+        programs.clear();
+    }
+    vmruntime::base::UniqueFd connect(uint32_t port) override
+    {
+        int fds[2];
+        if (port % 4 == 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
+            return {};  // some ports refused
+        }
+        programs.emplace_back(fds[1]);
+        return vmruntime::base::UniqueFd(fds[0]);
+    }
+    // A watch that leaves `live` when its connection goes.
+    class Watch final : public FdWatch {
+    public:
+        explicit Watch(std::set<Watch*>& live) : live_(live) { live_.insert(this); }
+        ~Watch() override { live_.erase(this); }
+        void when_readable(std::function<void()> fire) override { fake.when_readable(std::move(fire)); }
+        void when_writable(std::function<void()> fire) override { fake.when_writable(std::move(fire)); }
+        void cancel() override { fake.cancel(); }
+        testing::FakeWatch fake;
 
-private:
-    std::function<void()> fire_;
+    private:
+        std::set<Watch*>& live_;
+    };
+    std::unique_ptr<FdWatch> watch(int) override { return std::make_unique<Watch>(watches); }
+    // The input's turn on the host side: a program writes or closes, a
+    // client connects and says something; then the event loop looks.
+    void act(FuzzedDataProvider& in)
+    {
+        std::vector<uint8_t> bytes = in.ConsumeBytes<uint8_t>(in.ConsumeIntegralInRange<size_t>(0, 300));
+        switch (in.ConsumeIntegralInRange<int>(0, 2)) {
+        case 0:
+            if (!programs.empty()) {
+                auto& p = programs[in.ConsumeIntegralInRange<size_t>(0, programs.size() - 1)];
+                (void)!(bytes.empty() ? (p.reset(), 0) : send(p.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL));
+            }
+            break;
+        case 1: {
+            vmruntime::base::UniqueFd client(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+            if (::connect(client.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+                (void)!send(client.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+                programs.push_back(std::move(client));
+            }
+            break;
+        }
+        default:
+            break;
+        }
+        // Firing one watch may add or drop others: walk a copy, skip the dropped.
+        for (Watch* w : std::vector<Watch*>(watches.begin(), watches.end())) {
+            if (watches.contains(w)) w->fake.readable();
+            if (watches.contains(w)) w->fake.writable();
+        }
+    }
+    vmruntime::base::UniqueFd listener;
+    sockaddr_un address{};
+    std::vector<vmruntime::base::UniqueFd> programs;
+    std::set<Watch*> watches;
 };
 
 }  // namespace
@@ -175,10 +245,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     VirtioBlk blk(disk_file(), kRam, in.ConsumeBool(), "fuzz");
     static Wire wire;
     wire.drain();
-    InputWatch watch;
+    testing::FakeWatch watch;
     VirtioNet net(wire.device.get(), watch, {2, 0, 0, 0, 0, 1});
-    VirtioDevice* devices[] = {&echo, &blk, &net};
-    VirtioMmio mmio(*devices[in.ConsumeIntegralInRange<int>(0, 2)], ram, irq);
+    static VsockWires vsock_wires;
+    vsock_wires.clear();
+    VirtioVsock vsock(3, vsock_wires.listener.get(), vsock_wires);
+    VirtioDevice* devices[] = {&echo, &blk, &net, &vsock};
+    VirtioMmio mmio(*devices[in.ConsumeIntegralInRange<int>(0, 3)], ram, irq);
     bring_up(mmio, in);
     static constexpr unsigned kSizes[] = {1, 2, 4, 8};
     while (in.remaining_bytes() > 0) {
@@ -198,7 +271,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         case 3: {  // a frame from the host, and the event loop seeing it
             std::vector<uint8_t> frame = in.ConsumeBytes<uint8_t>(in.ConsumeIntegralInRange<size_t>(0, 1600));
             (void)send(wire.far.get(), frame.data(), frame.size(), 0);
-            watch.fire();
+            watch.readable();
+            vsock_wires.act(in);
             break;
         }
         default:

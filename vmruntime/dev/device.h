@@ -65,13 +65,15 @@ public:
     virtual void cancel() = 0;
 };
 
-// Readiness of a host file descriptor a device reads (a tap), reported by
-// the device layer's event loop in the device's own context.  One wait at a
-// time: when_readable() replaces an earlier wait; cancel() drops it.
+// Readiness of a host file descriptor a device reads or writes (a tap, a
+// socket), reported by the device layer's event loop in the device's own
+// context.  One wait per direction: when_readable() replaces an earlier
+// read wait, when_writable() an earlier write wait; cancel() drops both.
 class FdWatch {
 public:
     virtual ~FdWatch() = default;
     virtual void when_readable(std::function<void()> fire) = 0;
+    virtual void when_writable(std::function<void()> fire) = 0;
     virtual void cancel() = 0;
 };
 

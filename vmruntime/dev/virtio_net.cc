@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "vmruntime/dev/virtio_chain.h"
+
 namespace vmruntime::dev {
 namespace {
 
@@ -16,37 +18,8 @@ constexpr size_t kConfigSize = 8;  // mac[6], status
 // Frames per wake-up at most, so that one busy card cannot hold the strand.
 constexpr unsigned kBudget = 64;
 
-// The chain's buffers of one direction as iovecs, without their first
-// `skip` bytes; false if they hold fewer.
-bool iovecs(const Virtqueue::Chain& chain, bool writable, size_t skip, std::vector<iovec>& out)
-{
-    out.clear();
-    for (const auto& s : chain.segments) {
-        if (s.device_writable != writable) continue;
-        const size_t cut = std::min(skip, s.bytes.size());
-        skip -= cut;
-        if (cut < s.bytes.size()) {
-            out.push_back({s.bytes.data() + cut, s.bytes.size() - cut});
-        }
-    }
-    return skip == 0;
-}
-
-// Writes the receive header (no offloads, num_buffers 1) into the chain's
-// first writable bytes; false if there are fewer than a header's.
-bool put_header(const Virtqueue::Chain& chain)
-{
-    uint8_t header[VirtioNet::kHeaderSize] = {};
-    header[10] = 1;  // num_buffers, little-endian
-    size_t done = 0;
-    for (const auto& s : chain.segments) {
-        if (!s.device_writable || done == sizeof header) continue;
-        const size_t n = std::min(s.bytes.size(), sizeof header - done);
-        std::memcpy(s.bytes.data(), header + done, n);
-        done += n;
-    }
-    return done == sizeof header;
-}
+// The receive header: no offloads, num_buffers 1 (little-endian).
+constexpr uint8_t kReceiveHeader[VirtioNet::kHeaderSize] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0};
 
 }  // namespace
 
@@ -101,7 +74,7 @@ void VirtioNet::transmit()
     bool interrupt = false;
     std::vector<iovec> iov;
     while (auto chain = tx_->pop()) {
-        if (iovecs(*chain, false, kHeaderSize, iov) && !iov.empty()) {
+        if (chain_iovecs(*chain, false, kHeaderSize, iov) && !iov.empty()) {
             ssize_t n;
             do {
                 n = ::writev(fd_, iov.data(), static_cast<int>(std::min<size_t>(iov.size(), IOV_MAX)));
@@ -130,7 +103,7 @@ void VirtioNet::receive()
         if (!chain) {
             break;  // no buffers: the guest's next notify resumes
         }
-        if (!iovecs(*chain, true, kHeaderSize, iov) || iov.empty() || !put_header(*chain)) {
+        if (!chain_iovecs(*chain, true, kHeaderSize, iov) || iov.empty() || !chain_write(*chain, kReceiveHeader)) {
             interrupt |= rx_->push(chain->head, 0);  // too small for any frame
             continue;
         }

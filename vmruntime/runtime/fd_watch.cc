@@ -5,9 +5,12 @@
 
 #include <cerrno>
 #include <system_error>
+#include <utility>
 
 namespace vmruntime::runtime {
 namespace {
+
+constexpr int kRead = 0, kWrite = 1;
 
 int duplicate(int fd)
 {
@@ -21,31 +24,49 @@ int duplicate(int fd)
 }  // namespace
 
 StrandFdWatch::StrandFdWatch(const Strand& strand, int fd)
-    : descriptor_(strand, duplicate(fd)), generation_(std::make_shared<Generation>())
+    : descriptor_(strand, duplicate(fd)), state_(std::make_shared<State>())
 {
 }
 
 StrandFdWatch::~StrandFdWatch()
 {
-    generation_->alive = false;
+    state_->alive = false;
 }
 
 void StrandFdWatch::when_readable(std::function<void()> fire)
 {
-    const uint64_t generation = ++generation_->value;
-    descriptor_.cancel();
-    descriptor_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                           [state = generation_, generation, fire = std::move(fire)](const boost::system::error_code& ec) {
-                               if (!ec && state->alive && generation == state->value) {
-                                   fire();
-                               }
-                           });
+    wait(kRead, std::move(fire));
+}
+
+void StrandFdWatch::when_writable(std::function<void()> fire)
+{
+    wait(kWrite, std::move(fire));
+}
+
+void StrandFdWatch::wait(int direction, std::function<void()> fire)
+{
+    state_->fire[direction] = std::move(fire);
+    if (state_->waiting[direction]) {
+        return;
+    }
+    state_->waiting[direction] = true;
+    const auto type = direction == kRead ? boost::asio::posix::stream_descriptor::wait_read
+                                         : boost::asio::posix::stream_descriptor::wait_write;
+    descriptor_.async_wait(type, [state = state_, direction](const boost::system::error_code& ec) {
+        state->waiting[direction] = false;
+        if (ec || !state->alive) {
+            return;
+        }
+        if (auto fire = std::exchange(state->fire[direction], nullptr)) {
+            fire();
+        }
+    });
 }
 
 void StrandFdWatch::cancel()
 {
-    ++generation_->value;
-    descriptor_.cancel();
+    state_->fire[kRead] = nullptr;
+    state_->fire[kWrite] = nullptr;
 }
 
 }  // namespace vmruntime::runtime

@@ -6,7 +6,6 @@
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 
-#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -23,17 +22,24 @@ public:
     ~StrandFdWatch() override;
 
     void when_readable(std::function<void()> fire) override;
+    void when_writable(std::function<void()> fire) override;
     void cancel() override;
 
 private:
-    struct Generation {
-        uint64_t value = 0;
+    // Shared with the reactor's pending waits, which may complete after
+    // the watch is gone.  A wait stays pending until the descriptor is
+    // ready whatever the callbacks become: replacing or dropping a callback
+    // only changes what its completion finds.
+    struct State {
+        std::function<void()> fire[2];  // read, write
+        bool waiting[2] = {};
         bool alive = true;
     };
 
+    void wait(int direction, std::function<void()> fire);
+
     boost::asio::posix::stream_descriptor descriptor_;
-    // As StrandTimer's: a completion from an older wait is stale.
-    std::shared_ptr<Generation> generation_;
+    std::shared_ptr<State> state_;
 };
 
 }  // namespace vmruntime::runtime

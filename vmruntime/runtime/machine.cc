@@ -289,6 +289,7 @@ bool Machine::release_devices()
         virtio_ = VirtioDevices::create({}, ram_, 0, {}, strand_, &unused);
         spec_.disks.clear();
         spec_.nets.clear();
+        spec_.vsock.reset();
         done.set_value();
     });
     done.get_future().wait();

@@ -6,7 +6,9 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +46,18 @@ struct NetSpec {
     std::array<uint8_t, 6> mac{};
 };
 
+// A virtio-vsock device whose host ends are Unix stream sockets
+// (dev::VirtioVsock says how).
+struct VsockSpec {
+    uint32_t cid = 0;  // the guest's context ID, 3 or more
+    // The machine's socket, bound and listening, for host clients' CONNECT;
+    // shared by the spec's copies.
+    std::shared_ptr<const base::UniqueFd> listener;
+    // A connected non-blocking stream to whatever listens for host port P
+    // on the guest's behalf, or none to refuse.  Runs on the device strand.
+    std::function<base::UniqueFd(uint32_t port)> connect;
+};
+
 struct MachineSpec {
     std::string name;
     uint64_t memory_bytes = 16ULL << 20;
@@ -59,6 +73,8 @@ struct MachineSpec {
     // Linux sees them as eth0, eth1... in this order, after the disks on
     // the virtio windows.
     std::vector<NetSpec> nets;
+    // After the network cards, if any.
+    std::optional<VsockSpec> vsock;
     // Host CPUs for the vCPU threads, vCPU i on cpus[i % size]; empty:
     // spread over the CPUs this process may use.
     std::vector<int> cpus;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <system_error>
 
 #include "vmruntime/dev/virtio_blk.h"
 #include "vmruntime/dev/virtio_net.h"
@@ -50,7 +51,7 @@ std::span<uint8_t> VirtioDevices::Ram::at(uint64_t gpa, uint64_t len)
 std::unique_ptr<VirtioDevices> VirtioDevices::create(const MachineSpec& spec, uint8_t* ram, uint64_t ram_bytes,
                                                      const IrqLines& irqs, const Strand& strand, std::string* error)
 {
-    if (spec.disks.size() + spec.nets.size() > kMaxDevices) {
+    if (spec.disks.size() + spec.nets.size() + (spec.vsock ? 1 : 0) > kMaxDevices) {
         *error = "a machine has at most " + std::to_string(kMaxDevices) + " virtio devices";
         return nullptr;
     }
@@ -64,6 +65,9 @@ std::unique_ptr<VirtioDevices> VirtioDevices::create(const MachineSpec& spec, ui
         if (!devices->add_net(spec.nets[i], spec.name, i, irqs, strand, error)) {
             return nullptr;
         }
+    }
+    if (spec.vsock && !devices->add_vsock(*spec.vsock, irqs, strand, error)) {
+        return nullptr;
     }
     return devices;
 }
@@ -116,6 +120,34 @@ bool VirtioDevices::add_net(const NetSpec& net, const std::string& machine, size
                                                    chosen ? net.mac : mac_for(machine, index));
     add(std::move(slot), irqs);
     return true;
+}
+
+bool VirtioDevices::add_vsock(const VsockSpec& vsock, const IrqLines& irqs, const Strand& strand,
+                              std::string* error)
+{
+    if (vsock.cid < 3) {
+        *error = "a vsock context ID is 3 or more (0 to 2 name the hypervisor and the host)";
+        return false;
+    }
+    if (!vsock.listener || !*vsock.listener || !vsock.connect) {
+        *error = "the vsock device has no host socket";
+        return false;
+    }
+    files_.push_back(vsock.listener);
+    Slot slot;
+    slot.host = std::make_unique<VsockHost>(vsock, strand);
+    slot.device = std::make_unique<dev::VirtioVsock>(vsock.cid, vsock.listener->get(), *slot.host);
+    add(std::move(slot), irqs);
+    return true;
+}
+
+std::unique_ptr<dev::FdWatch> VirtioDevices::VsockHost::watch(int fd)
+{
+    try {
+        return std::make_unique<StrandFdWatch>(strand_, fd);
+    } catch (const std::system_error&) {
+        return nullptr;  // out of descriptors: the connection is refused
+    }
 }
 
 void VirtioDevices::add(Slot slot, const IrqLines& irqs)

@@ -17,6 +17,7 @@
 
 #include "vmruntime/dev/mmio_bus.h"
 #include "vmruntime/dev/virtio_mmio.h"
+#include "vmruntime/dev/virtio_vsock.h"
 #include "vmruntime/runtime/device_layer.h"
 #include "vmruntime/runtime/machine_spec.h"
 
@@ -57,8 +58,21 @@ private:
         uint8_t* base_;
         uint64_t bytes_;
     };
+    // How a vsock device reaches the host: the spec's connect, and
+    // readiness on the strand.
+    class VsockHost final : public dev::VirtioVsock::Host {
+    public:
+        VsockHost(VsockSpec spec, const Strand& strand) : spec_(std::move(spec)), strand_(strand) {}
+        base::UniqueFd connect(uint32_t port) override { return spec_.connect(port); }
+        std::unique_ptr<dev::FdWatch> watch(int fd) override;
+
+    private:
+        VsockSpec spec_;
+        Strand strand_;
+    };
     struct Slot {  // the transport goes first, then the device it drives
         std::unique_ptr<dev::FdWatch> watch;  // what the device waits on, if anything
+        std::unique_ptr<VsockHost> host;      // a vsock device's
         std::unique_ptr<dev::VirtioDevice> device;
         std::unique_ptr<dev::VirtioMmio> transport;
     };
@@ -67,6 +81,7 @@ private:
     bool add_disk(const DiskSpec& disk, size_t index, const IrqLines& irqs, std::string* error);
     bool add_net(const NetSpec& net, const std::string& machine, size_t index, const IrqLines& irqs,
                  const Strand& strand, std::string* error);
+    bool add_vsock(const VsockSpec& vsock, const IrqLines& irqs, const Strand& strand, std::string* error);
     void add(Slot slot, const IrqLines& irqs);
 
     Ram ram_;

@@ -15,7 +15,7 @@ typedef unsigned short uint16_t;
 
 enum {
     SYS_read = 0, SYS_write = 1, SYS_open = 2, SYS_close = 3, SYS_ioctl = 16, SYS_pread64 = 17,
-    SYS_socket = 41, SYS_connect = 42, SYS_accept = 43, SYS_bind = 49, SYS_listen = 50,
+    SYS_socket = 41, SYS_connect = 42, SYS_accept = 43, SYS_shutdown = 48, SYS_bind = 49, SYS_listen = 50,
     SYS_exit_group = 231, SYS_clock_gettime = 228,
 };
 

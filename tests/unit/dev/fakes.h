@@ -15,6 +15,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vmruntime/dev/device.h"
@@ -207,6 +208,27 @@ private:
 };
 
 // Guest RAM of 1 MiB at GPA 0, in a vector the test reads and writes.
+// A descriptor's readiness as the test says it is.
+class FakeWatch final : public FdWatch {
+public:
+    void when_readable(std::function<void()> fire) override { read_ = std::move(fire); }
+    void when_writable(std::function<void()> fire) override { write_ = std::move(fire); }
+    void cancel() override { read_ = write_ = nullptr; }
+    // What the event loop does once the descriptor is readable, or writable.
+    void readable() { run(read_); }
+    void writable() { run(write_); }
+    bool waiting() const { return read_ != nullptr; }
+    bool waiting_to_write() const { return write_ != nullptr; }
+
+private:
+    static void run(std::function<void()>& slot)
+    {
+        auto fire = std::exchange(slot, nullptr);
+        if (fire) fire();
+    }
+    std::function<void()> read_, write_;
+};
+
 class VectorRam final : public GuestRam {
 public:
     std::span<uint8_t> at(uint64_t gpa, uint64_t len) override

@@ -21,6 +21,7 @@
 namespace vmruntime::dev {
 namespace {
 
+using testing::FakeWatch;
 using testing::VectorRam;
 using testing::VirtqueueDriver;
 
@@ -33,23 +34,6 @@ public:
     void used() override { used_++; }
     void needs_reset() override { needs_reset_++; }
     unsigned used_ = 0, needs_reset_ = 0;
-};
-
-class FakeWatch final : public FdWatch {
-public:
-    void when_readable(std::function<void()> fire) override { fire_ = std::move(fire); }
-    void cancel() override { fire_ = nullptr; }
-    // What the event loop does once the descriptor is readable.
-    void readable()
-    {
-        auto fire = std::move(fire_);
-        fire_ = nullptr;
-        if (fire) fire();
-    }
-    bool waiting() const { return fire_ != nullptr; }
-
-private:
-    std::function<void()> fire_;
 };
 
 class VirtioNetTest : public ::testing::Test {

@@ -334,6 +334,27 @@ TEST_F(RegistryTest, HostCpusTheDaemonMayNotUseAreInvalidArgument)
     EXPECT_EQ(check_spec(anywhere, Limits{}).code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(RegistryTest, VsockDevicesOutsideTheRulesAreInvalidArgument)
+{
+    auto vsock = hello_spec("v");
+    vsock.mutable_vsock()->set_cid(3);
+    vsock.mutable_vsock()->set_socket("/run/v.sock");
+    EXPECT_EQ(check_spec(vsock, Limits{}), absl::OkStatus());
+    for (uint32_t reserved : {0u, 1u, 2u}) {
+        auto bad = vsock;
+        bad.mutable_vsock()->set_cid(reserved);
+        EXPECT_EQ(check_spec(bad, Limits{}).code(), absl::StatusCode::kInvalidArgument) << reserved;
+    }
+    auto relative = vsock;
+    relative.mutable_vsock()->set_socket("v.sock");
+    EXPECT_EQ(check_spec(relative, Limits{}).code(), absl::StatusCode::kInvalidArgument);
+    auto crowded = vsock;
+    for (int i = 0; i < 7; i++) crowded.add_disks()->set_path("/d" + std::to_string(i));
+    absl::Status too_many = check_spec(crowded, Limits{});
+    EXPECT_EQ(too_many.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(too_many.message().find("8 virtio devices"), std::string::npos) << too_many;
+}
+
 // A client's name or path of any length: the status keeps its code, and the
 // message quotes at most 64 bytes of the name.
 TEST_F(RegistryTest, ErrorsQuoteAtMost64BytesOfAName)
