@@ -15,15 +15,24 @@
 //                     (virtio-blk over virtio-mmio): sequential 256 KiB and
 //                     random 4 KiB O_DIRECT reads by the guest's blkread,
 //                     the two alternating; throughput, reads/s and ratios
+//   linux-boot net    one guest of each on a tap of its own, in a network
+//                     namespace of the benchmark's (root only): the host
+//                     pings the guest, and times 1-byte TCP round trips
+//                     with the guest's tcpecho; medians and ratios
 //   linux-boot all    boot, idle and tick (the default)
 //
 // The hosts are small and shared, and the cost of anything drifts by tens of
 // percent within seconds: boots alternate, the idle guests are measured over
 // the same window side by side, and medians are reported.  Without
 // qemu-system-x86_64 the QEMU side is skipped.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,6 +57,7 @@
 #include "vmruntime/base/unique_fd.h"
 #include "vmruntime/runtime/device_layer.h"
 #include "vmruntime/runtime/machine.h"
+#include "vmruntime/runtime/tap.h"
 
 namespace {
 
@@ -665,6 +675,146 @@ void bench_disk(const Bench& bench)
     }
 }
 
+// A host network of the benchmark's own: this process moves to a fresh
+// network namespace (QEMU, forked later, follows), where each guest gets a
+// tap and a /24; nothing of the host's networks is touched.
+class BenchNetwork {
+public:
+    BenchNetwork()
+    {
+        if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
+            throw Failure("net needs root: it makes a network namespace and taps");
+        }
+        std::string error;
+        runtime_tap_ = std::make_shared<const vmruntime::base::UniqueFd>(rt::open_tap(kRuntimeTap, &error));
+        if (!*runtime_tap_) {
+            throw Failure("tap " + std::string(kRuntimeTap) + ": " + error);
+        }
+        shell(std::string("ip tuntap add dev ") + kQemuTap + " mode tap");
+        shell(std::string("ip addr add 10.0.3.1/24 dev ") + kRuntimeTap + " && ip link set " + kRuntimeTap + " up");
+        shell(std::string("ip addr add 10.0.4.1/24 dev ") + kQemuTap + " && ip link set " + kQemuTap + " up");
+    }
+
+    static constexpr char kRuntimeTap[] = "vmrt-bench0", kQemuTap[] = "vmrt-bench1";
+    static constexpr char kRuntimeGuest[] = "10.0.3.2", kQemuGuest[] = "10.0.4.2";
+    rt::NetSpec runtime_card() const { return {runtime_tap_, {}}; }
+
+    static void shell(const std::string& command)
+    {
+        if (std::system((command + " >/dev/null 2>&1").c_str()) != 0) {
+            throw Failure("'" + command + "' failed");
+        }
+    }
+
+private:
+    std::shared_ptr<const vmruntime::base::UniqueFd> runtime_tap_;
+};
+
+// The host's ping of `address`: the median round trip, in microseconds, of
+// `count` echoes.
+double ping_us(const char* address, int count)
+{
+    const std::string command = "ping -n -q -c " + std::to_string(count) + " -i 0.2 -W 5 " + address + " 2>&1";
+    std::unique_ptr<FILE, int (*)(FILE*)> out(popen(command.c_str(), "r"), pclose);
+    std::string text;
+    char line[512];
+    while (out && fgets(line, sizeof line, out.get())) text += line;
+    // "rtt min/avg/max/mdev = 0.512/0.633/0.872/0.101 ms": iputils prints
+    // no median, so the average stands for it.
+    const size_t at = text.find(" = ");
+    if (text.find("rtt ") == std::string::npos || at == std::string::npos) {
+        throw Failure("ping " + std::string(address) + ": " + text);
+    }
+    const size_t avg = text.find('/', at) + 1;
+    return std::strtod(text.c_str() + avg, nullptr) * 1e3;
+}
+
+// The median of `count` 1-byte round trips through the guest's tcpecho on
+// port 7000, each written with TCP_NODELAY and read back in full.
+double tcp_round_trip_us(const char* address, int count)
+{
+    vmruntime::base::UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in at{};
+    at.sin_family = AF_INET;
+    at.sin_port = htons(7000);
+    inet_pton(AF_INET, address, &at.sin_addr);
+    const timeval patience{10, 0};
+    setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+    int on = 1;
+    setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    if (connect(fd.get(), reinterpret_cast<sockaddr*>(&at), sizeof at) != 0) {
+        throw Failure("connecting to " + std::string(address) + ":7000: " + std::strerror(errno));
+    }
+    std::vector<double> us;
+    for (int i = 0; i < count; i++) {
+        char byte = static_cast<char>(i);
+        const auto start = Clock::now();
+        if (write(fd.get(), &byte, 1) != 1 || read(fd.get(), &byte, 1) != 1) {
+            throw Failure("TCP round trip with " + std::string(address) + ": " + std::strerror(errno));
+        }
+        us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+    }
+    return median(us);
+}
+
+// Both guests up at once, each on its own tap; the loads alternate between
+// them `runs` times.
+void bench_net(const Bench& bench)
+{
+    constexpr int kPings = 20, kRoundTrips = 200;
+    const BenchNetwork network;
+    std::printf("net: one guest of each on a tap of its own (virtio-net over virtio-mmio), in a network namespace; "
+                "host ping (%d echoes, average) and %d 1-byte TCP round trips with the guest's tcpecho (median); "
+                "%d runs each, alternating\n",
+                kPings, kRoundTrips, bench.options.runs);
+    std::fflush(stdout);
+    rt::MachineSpec spec = linux_spec(*bench.linux_guest);
+    spec.nets.push_back(network.runtime_card());
+    RuntimeGuest runtime(bench.layer, spec, bench.marker(), bench.options.timeout);
+    settle(runtime, "vmruntime");
+    std::optional<QemuGuest> qemu;
+    if (bench.qemu) {
+        auto argv = qemu_argv(*bench.qemu, *bench.linux_guest);
+        argv.insert(argv.end(), {"-netdev", std::string("tap,id=n0,script=no,downscript=no,ifname=") +
+                                                BenchNetwork::kQemuTap,
+                                 "-device", "virtio-net-device,netdev=n0"});
+        qemu.emplace(argv, bench.marker(), bench.options.timeout);
+        settle(*qemu, "QEMU");
+    }
+    const auto timeout = bench.options.timeout;
+    auto bring_up = [&](auto& guest, const char* address) {
+        guest.command(std::string("ip addr add ") + address + "/24 dev eth0 && ip link set eth0 up && echo net-up",
+                      "net-up", timeout);
+        // Its own "listening" line would land after the prompt, where no
+        // line starts; two seconds are ample for it to get there.
+        guest.command("tcpecho 7000 >/dev/null & sleep 2; echo echo-up", "echo-up", timeout);
+    };
+    bring_up(runtime, BenchNetwork::kRuntimeGuest);
+    if (qemu) {
+        bring_up(*qemu, BenchNetwork::kQemuGuest);
+    }
+    std::vector<double> rt_ping, rt_tcp, qemu_ping, qemu_tcp;
+    for (int run = 1; run <= bench.options.runs; run++) {
+        rt_ping.push_back(ping_us(BenchNetwork::kRuntimeGuest, kPings));
+        rt_tcp.push_back(tcp_round_trip_us(BenchNetwork::kRuntimeGuest, kRoundTrips));
+        std::printf("  run %d: vmruntime ping %7.0f us, TCP %7.0f us", run, rt_ping.back(), rt_tcp.back());
+        if (qemu) {
+            qemu_ping.push_back(ping_us(BenchNetwork::kQemuGuest, kPings));
+            qemu_tcp.push_back(tcp_round_trip_us(BenchNetwork::kQemuGuest, kRoundTrips));
+            std::printf("; QEMU ping %7.0f us, TCP %7.0f us", qemu_ping.back(), qemu_tcp.back());
+        }
+        std::printf("\n");
+        std::fflush(stdout);
+    }
+    std::printf("  median vmruntime: ping %.0f us, TCP round trip %.0f us\n", median(rt_ping), median(rt_tcp));
+    if (qemu) {
+        std::printf("  median QEMU:      ping %.0f us, TCP round trip %.0f us\n", median(qemu_ping), median(qemu_tcp));
+        std::printf("  ratio vmruntime/QEMU: ping %.2f, TCP round trip %.2f\n", median(rt_ping) / median(qemu_ping),
+                    median(rt_tcp) / median(qemu_tcp));
+    }
+    std::fflush(stdout);
+}
+
 void print_idle(const char* side, double cpu_s, double window_s)
 {
     std::printf("  %-9s %7.2f ms of host CPU per second\n", side, cpu_s * 1e3 / window_s);
@@ -774,7 +924,7 @@ void bench_tick(const Bench& bench, const std::vector<uint8_t>& hello)
 int usage()
 {
     std::fprintf(stderr,
-                 "usage: linux-boot [boot|idle|tick|disk|all] [--runs N] [--dir DIR] [--timeout SECONDS] "
+                 "usage: linux-boot [boot|idle|tick|disk|net|all] [--runs N] [--dir DIR] [--timeout SECONDS] "
                  "[--idle SECONDS]\n"
                  "  --runs N          boots (or hello runs) of each side, alternating (default 3)\n"
                  "  --dir DIR         where guest_linux put vmlinux, initramfs.cpio, cmdline and\n"
@@ -803,7 +953,7 @@ bool parse_args(int argc, char** argv, Options* options)
         options->mode = argv[i++];
     }
     if (options->mode != "boot" && options->mode != "idle" && options->mode != "tick" && options->mode != "disk" &&
-        options->mode != "all") {
+        options->mode != "net" && options->mode != "all") {
         return false;
     }
     for (; i + 1 < argc; i += 2) {
@@ -865,6 +1015,9 @@ void run(const Options& options)
     }
     if (options.mode == "disk") {
         bench_disk(bench);
+    }
+    if (options.mode == "net") {
+        bench_net(bench);
     }
 }
 
