@@ -603,6 +603,24 @@ void settle(Guest& guest, const char* side)
     }
 }
 
+// One guest of each up at its prompt at once: vmruntime's from `spec`,
+// QEMU's (if installed) with `qemu_devices` added to its arguments.
+struct GuestPair {
+    GuestPair(const Bench& bench, const rt::MachineSpec& spec, const std::vector<std::string>& qemu_devices)
+        : runtime(bench.layer, spec, bench.marker(), bench.options.timeout)
+    {
+        settle(runtime, "vmruntime");
+        if (bench.qemu) {
+            auto argv = qemu_argv(*bench.qemu, *bench.linux_guest);
+            argv.insert(argv.end(), qemu_devices.begin(), qemu_devices.end());
+            qemu.emplace(argv, bench.marker(), bench.options.timeout);
+            settle(*qemu, "QEMU");
+        }
+    }
+    RuntimeGuest runtime;
+    std::optional<QemuGuest> qemu;
+};
+
 struct DiskLoad {
     const char* name;
     std::string args;  // blkread's, after the device
@@ -636,16 +654,11 @@ void bench_disk(const Bench& bench)
     std::fflush(stdout);
     rt::MachineSpec spec = linux_spec(*bench.linux_guest);
     spec.disks.push_back(disk.spec());
-    RuntimeGuest runtime(bench.layer, spec, bench.marker(), bench.options.timeout);
-    settle(runtime, "vmruntime");
-    std::optional<QemuGuest> qemu;
-    if (bench.qemu) {
-        auto argv = qemu_argv(*bench.qemu, *bench.linux_guest);
-        argv.insert(argv.end(), {"-drive", "id=vda,file=" + disk.path() + ",format=raw,if=none,readonly=on",
-                                 "-device", "virtio-blk-device,drive=vda"});
-        qemu.emplace(argv, bench.marker(), bench.options.timeout);
-        settle(*qemu, "QEMU");
-    }
+    GuestPair guests(bench, spec,
+                     {"-drive", "id=vda,file=" + disk.path() + ",format=raw,if=none,readonly=on", "-device",
+                      "virtio-blk-device,drive=vda"});
+    RuntimeGuest& runtime = guests.runtime;
+    std::optional<QemuGuest>& qemu = guests.qemu;
     const auto timeout = bench.options.timeout;
     for (const DiskLoad& load : loads) {
         std::vector<double> rt_s, qemu_s;
@@ -770,17 +783,11 @@ void bench_net(const Bench& bench)
     std::fflush(stdout);
     rt::MachineSpec spec = linux_spec(*bench.linux_guest);
     spec.nets.push_back(network.runtime_card());
-    RuntimeGuest runtime(bench.layer, spec, bench.marker(), bench.options.timeout);
-    settle(runtime, "vmruntime");
-    std::optional<QemuGuest> qemu;
-    if (bench.qemu) {
-        auto argv = qemu_argv(*bench.qemu, *bench.linux_guest);
-        argv.insert(argv.end(), {"-netdev", std::string("tap,id=n0,script=no,downscript=no,ifname=") +
-                                                BenchNetwork::kQemuTap,
-                                 "-device", "virtio-net-device,netdev=n0"});
-        qemu.emplace(argv, bench.marker(), bench.options.timeout);
-        settle(*qemu, "QEMU");
-    }
+    GuestPair guests(bench, spec,
+                     {"-netdev", std::string("tap,id=n0,script=no,downscript=no,ifname=") + BenchNetwork::kQemuTap,
+                      "-device", "virtio-net-device,netdev=n0"});
+    RuntimeGuest& runtime = guests.runtime;
+    std::optional<QemuGuest>& qemu = guests.qemu;
     const auto timeout = bench.options.timeout;
     auto bring_up = [&](auto& guest, const char* address) {
         guest.command(std::string("ip addr add ") + address + "/24 dev eth0 && ip link set eth0 up && echo net-up",
@@ -830,13 +837,8 @@ void bench_idle(const Bench& bench)
                 "(no tick while idle)\n",
                 static_cast<long long>(bench.options.idle.count()));
     std::fflush(stdout);
-    RuntimeGuest runtime = bench.boot_runtime();
-    settle(runtime, "vmruntime");
-    std::optional<QemuGuest> qemu;
-    if (bench.qemu) {
-        qemu.emplace(qemu_argv(*bench.qemu, *bench.linux_guest), bench.marker(), bench.options.timeout);
-        settle(*qemu, "QEMU");
-    }
+    GuestPair guests(bench, linux_spec(*bench.linux_guest), {});
+    std::optional<QemuGuest>& qemu = guests.qemu;
     auto start = Clock::now();
     double rt_cpu = process_cpu_s();
     double qemu_cpu = qemu ? qemu->cpu_s() : 0;

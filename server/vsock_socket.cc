@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "server/vsock_socket.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -70,12 +71,13 @@ bool remove_stale(const std::string& path)
     return ::unlink(path.c_str()) == 0;
 }
 
-// Binds and listens on `path`; errno on failure.
+// Binds and listens on `path`, the socket's file readable and writable by
+// its owner only, whatever the daemon's umask; errno on failure.
 base::UniqueFd listen_on(const std::string& path)
 {
     base::UniqueFd fd = stream_socket();
-    if (!fd) {
-        return fd;
+    if (!fd || ::fchmod(fd.get(), 0600) != 0) {  // the bound file takes the socket's mode
+        return base::UniqueFd();
     }
     const sockaddr_un address = address_of(path);
     const auto* bound = reinterpret_cast<const sockaddr*>(&address);
@@ -89,6 +91,27 @@ base::UniqueFd listen_on(const std::string& path)
         errno = err;
     }
     return fd;
+}
+
+// A connection to the socket at `path` (not through a symbolic link),
+// which must belong to the machine's owner; none otherwise.  A listener
+// learns its peer from the connecting process's credentials, which are the
+// daemon's whatever the thread's filesystem identity: connecting only to
+// the owner's own sockets keeps a guest from reaching other host services
+// with the daemon's identity.
+base::UniqueFd connect_owned(const std::string& path, const FileRights& rights)
+{
+    base::UniqueFd file(::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st;
+    if (!file || ::fstat(file.get(), &st) != 0 || !S_ISSOCK(st.st_mode) ||
+        (rights.kind == FileRights::Kind::kUser && st.st_uid != rights.uid)) {
+        return {};
+    }
+    base::UniqueFd stream = stream_socket();
+    if (!stream || connect_to(stream.get(), "/proc/self/fd/" + std::to_string(file.get())) != 0) {
+        return {};  // nobody listens, or the owner may not connect: refused
+    }
+    return stream;
 }
 
 absl::Status bind_failure(const std::string& path, int err)
@@ -123,21 +146,27 @@ absl::StatusOr<runtime::VsockSpec> open_client_vsock(uint32_t cid, const std::st
     if (!listener) {
         return bind_failure(path, err);
     }
+    struct stat bound;
+    if (::fstatat(AT_FDCWD, path.c_str(), &bound, AT_SYMLINK_NOFOLLOW) != 0) {
+        bound = {};
+    }
     runtime::VsockSpec spec;
     spec.cid = cid;
+    // Removes the socket only if it is still the one bound here, not one a
+    // later machine or the owner put in its place.
     spec.listener = std::shared_ptr<const base::UniqueFd>(
-        new base::UniqueFd(std::move(listener)), [path, rights](const base::UniqueFd* fd) {
-            as_owner(rights, [&] { ::unlink(path.c_str()); });
+        new base::UniqueFd(std::move(listener)), [path, rights, bound](const base::UniqueFd* fd) {
+            as_owner(rights, [&] {
+                struct stat now;
+                if (::lstat(path.c_str(), &now) == 0 && now.st_dev == bound.st_dev && now.st_ino == bound.st_ino) {
+                    ::unlink(path.c_str());
+                }
+            });
             delete fd;
         });
     spec.connect = [path, rights](uint32_t port) {
         base::UniqueFd stream;
-        as_owner(rights, [&] {
-            stream = stream_socket();
-            if (stream && connect_to(stream.get(), path + "_" + std::to_string(port)) != 0) {
-                stream.reset();  // nobody listens, or the owner may not connect: refused
-            }
-        });
+        as_owner(rights, [&] { stream = connect_owned(path + "_" + std::to_string(port), rights); });
         return stream;
     };
     return spec;

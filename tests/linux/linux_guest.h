@@ -217,6 +217,27 @@ protected:
         return resp.registers().gprs();
     }
 
+    // Where vCPU 0 of a guest that stopped answering is, for a failure's
+    // message: two looks a second apart tell a halted guest from a busy one.
+    std::string whereabouts(const std::string& name)
+    {
+        std::ostringstream out;
+        for (int look = 0; look < 2; look++) {
+            if (look) std::this_thread::sleep_for(1s);
+            v1::GeneralRegisters gprs = registers(name);
+            grpc::ClientContext cc;
+            cc.set_deadline(std::chrono::system_clock::now() + kAnswerTimeout);
+            v1::StatsRequest req;
+            req.set_name(name);
+            v1::StatsResponse stats;
+            (void)stub_->Stats(&cc, req, &stats);
+            out << "vCPU 0: rip 0x" << std::hex << gprs.rip() << " rflags 0x" << gprs.rflags() << std::dec
+                << "; exits: io " << stats.exits().io() << ", hlt " << stats.exits().halted() << ", interrupts "
+                << stats.exits().interrupts() << ", other " << stats.exits().other() << "\n";
+        }
+        return out.str();
+    }
+
     bool wait_until_running(const std::string& name)
     {
         auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;

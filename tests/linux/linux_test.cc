@@ -80,7 +80,7 @@ TEST_F(LinuxTest, SmallKernelShellRebootAndPowerOff)
 
     console.type("reboot -f\n");
     auto reset = console.wait_end(kAnswerTimeout);
-    ASSERT_TRUE(reset) << console.text();
+    ASSERT_TRUE(reset) << console.text() << whereabouts("linux");
     EXPECT_EQ(reset->reason(), "guest reset (keyboard controller)");
 
     // The restarted machine is a new one, with a console of its own.
@@ -93,7 +93,7 @@ TEST_F(LinuxTest, SmallKernelShellRebootAndPowerOff)
 
     second.type("poweroff -f\n");
     auto end = second.wait_end(kAnswerTimeout);
-    ASSERT_TRUE(end) << second.text();
+    ASSERT_TRUE(end) << second.text() << whereabouts("linux");
     EXPECT_EQ(end->state(), v1::MACHINE_STATE_STOPPED);
     EXPECT_EQ(end->reason(), "guest powered off (halted with interrupts disabled)");
 }

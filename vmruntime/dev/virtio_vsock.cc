@@ -162,13 +162,13 @@ void VirtioVsock::handle_known(VsockConnection& c, const vsock::Header& packet, 
         if (!c.open() || !c.send(payload)) {
             reset_connection(key);
         } else if (c.credit_update_due()) {
-            owe(vsock::kCreditUpdate, c.host_port(), c.guest_port());
+            owe_credit(c);
         }
         return;
     case vsock::kCreditUpdate:
         return;  // heard() took the credit; the next delivery uses it
     case vsock::kCreditRequest:
-        owe(vsock::kCreditUpdate, c.host_port(), c.guest_port());
+        owe_credit(c);
         return;
     case vsock::kShutdown:
         if (packet.flags & vsock::kShutdownReceive) c.guest_stopped_receiving();
@@ -197,9 +197,20 @@ void VirtioVsock::woken(Key key)
     } else if (c.guest_closed() && c.flushed()) {
         reset_connection(key);
     } else if (c.credit_update_due()) {
-        owe(vsock::kCreditUpdate, c.host_port(), c.guest_port());
+        owe_credit(c);
     }
     deliver();
+}
+
+// One CREDIT_UPDATE on its way per connection at most: a guest asking
+// again, or sending on, before it arrived learns nothing new from a second.
+void VirtioVsock::owe_credit(VsockConnection& c)
+{
+    if (c.credit_update_queued()) {
+        return;
+    }
+    c.queue_credit_update();
+    owe(vsock::kCreditUpdate, c.host_port(), c.guest_port());
 }
 
 void VirtioVsock::owe(uint16_t op, uint32_t host_port, uint32_t guest_port, uint32_t flags)
@@ -329,7 +340,7 @@ void VirtioVsock::accept_clients()
     for (;;) {
         base::UniqueFd stream(::accept4(listener_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!stream) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR || errno == ECONNABORTED) continue;
             break;
         }
         auto watch = clients_.size() < kMaxPendingClients ? host_.watch(stream.get()) : nullptr;

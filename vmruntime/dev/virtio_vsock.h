@@ -36,7 +36,7 @@ class VirtioVsock final : public VirtioDevice {
 public:
     static constexpr uint32_t kDeviceId = 19;
     static constexpr unsigned kReceiveQueue = 0, kTransmitQueue = 1, kEventQueue = 2;
-    static constexpr size_t kMaxConnections = 1024;
+    static constexpr size_t kMaxConnections = 256;  // two descriptors each
     static constexpr size_t kMaxPendingClients = 64;  // host clients that have not sent CONNECT yet
     static constexpr uint32_t kFirstHostPort = 1U << 30;  // for host clients' connections
 
@@ -90,6 +90,7 @@ private:
     uint32_t free_host_port();
 
     void owe(uint16_t op, uint32_t host_port, uint32_t guest_port, uint32_t flags = 0);
+    void owe_credit(VsockConnection& connection);
     void reset_connection(Key key);
     void finish(Virtqueue& queue, bool interrupt);
 

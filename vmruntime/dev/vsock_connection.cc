@@ -64,6 +64,7 @@ void VsockConnection::stamp(vsock::Header& to_guest)
     to_guest.buf_alloc = kBufferBytes;
     to_guest.fwd_cnt = forwarded_;
     reported_ = forwarded_;
+    update_queued_ = false;
 }
 
 bool VsockConnection::send(std::span<const iovec> payload)
@@ -117,6 +118,10 @@ void VsockConnection::flush()
         forwarded_ += static_cast<uint32_t>(n);
     }
     if (!flushed()) {
+        if (kept_from_ >= kept_.size() / 2) {  // a host that keeps up only in part must not grow it
+            kept_.erase(kept_.begin(), kept_.begin() + static_cast<std::ptrdiff_t>(kept_from_));
+            kept_from_ = 0;
+        }
         wait_writable();
         return;
     }
@@ -137,7 +142,7 @@ void VsockConnection::guest_stopped_sending()
 
 bool VsockConnection::credit_update_due() const
 {
-    return forwarded_ - reported_ >= kBufferBytes / 4;
+    return !update_queued_ && forwarded_ - reported_ >= kBufferBytes / 4;
 }
 
 uint32_t VsockConnection::credit() const

@@ -55,8 +55,13 @@ public:
     // The guest sends no more: the host reads end-of-file once the kept
     // bytes are written.
     void guest_stopped_sending();
-    // The guest consumed credit worth a CREDIT_UPDATE since it was last told.
+    // The guest consumed credit worth a CREDIT_UPDATE since it was last
+    // told, and none is on its way.
     bool credit_update_due() const;
+    // A CREDIT_UPDATE is on its way (any packet to the guest carries the
+    // credit, and clears this).
+    bool credit_update_queued() const { return update_queued_; }
+    void queue_credit_update() { update_queued_ = true; }
     // Every byte the guest sent is written to the stream.
     bool flushed() const { return kept_from_ == kept_.size(); }
     // The guest shut both directions: the stream ends once flushed.
@@ -87,6 +92,7 @@ private:
     uint32_t received_ = 0;   // payload bytes taken from the guest
     uint32_t forwarded_ = 0;  // of which written to the stream (our fwd_cnt)
     uint32_t reported_ = 0;   // the fwd_cnt the guest last heard
+    bool update_queued_ = false;
     bool send_shut_ = false;
 
     // host to guest

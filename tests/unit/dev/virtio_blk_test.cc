@@ -31,13 +31,6 @@ constexpr uint64_t kHeader = 0x10000, kData = 0x20000, kStatus = 0x30000;
 constexpr uint8_t kOk = 0, kIoErr = 1, kUnsupported = 2;
 constexpr Virtqueue::Layout kLayout{16, 0x1000, 0x2000, 0x3000};
 
-class Link final : public VirtioLink {
-public:
-    void used() override { used_++; }
-    void needs_reset() override { needs_reset_++; }
-    unsigned used_ = 0, needs_reset_ = 0;
-};
-
 class VirtioBlkTest : public ::testing::Test {
 protected:
     void SetUp() override
@@ -110,7 +103,7 @@ protected:
     VectorRam ram_;
     VirtqueueDriver driver_{ram_, kLayout};
     Virtqueue queue_{ram_, true, false};
-    Link link_;
+    testing::CountingLink link_;
     std::unique_ptr<VirtioBlk> blk_;
     uint16_t head_ = 0;
 };

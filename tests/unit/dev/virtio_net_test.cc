@@ -29,13 +29,6 @@ constexpr uint16_t kNext = VirtqueueDriver::kNext, kWrite = VirtqueueDriver::kWr
 constexpr Virtqueue::Layout kRx{8, 0x1000, 0x2000, 0x3000}, kTx{8, 0x4000, 0x5000, 0x6000};
 constexpr uint64_t kBuffers = 0x10000;
 
-class Link final : public VirtioLink {
-public:
-    void used() override { used_++; }
-    void needs_reset() override { needs_reset_++; }
-    unsigned used_ = 0, needs_reset_ = 0;
-};
-
 class VirtioNetTest : public ::testing::Test {
 protected:
     void SetUp() override
@@ -78,7 +71,7 @@ protected:
     VirtqueueDriver rx_driver_{ram_, kRx}, tx_driver_{ram_, kTx};
     Virtqueue rx_{ram_, true, false}, tx_{ram_, true, false};
     FakeWatch watch_;
-    Link link_;
+    testing::CountingLink link_;
     std::unique_ptr<VirtioNet> net_;
 };
 

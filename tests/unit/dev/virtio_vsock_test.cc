@@ -35,13 +35,6 @@ constexpr uint32_t kRxBufferBytes = sizeof(Header) + 4096;  // Linux's receive b
 constexpr uint64_t kCid = 3;
 constexpr uint32_t kRefusedPort = 99;
 
-class Link final : public VirtioLink {
-public:
-    void used() override { used_++; }
-    void needs_reset() override { needs_reset_++; }
-    unsigned used_ = 0, needs_reset_ = 0;
-};
-
 // Socket pairs for the host's listeners: the device gets one end, the test
 // keeps the other as the host program's.
 class FakeHost final : public VirtioVsock::Host {
@@ -91,6 +84,13 @@ protected:
     void send(uint16_t op, uint32_t host_port, uint32_t guest_port, const std::string& payload = "",
               uint32_t buf_alloc = 1 << 18, uint32_t fwd_cnt = 0, uint32_t flags = 0)
     {
+        queue(op, host_port, guest_port, payload, buf_alloc, fwd_cnt, flags);
+        vsock_->notify(VirtioVsock::kTransmitQueue);
+    }
+    // As send(), without the notification: packets pile up.
+    void queue(uint16_t op, uint32_t host_port, uint32_t guest_port, const std::string& payload = "",
+               uint32_t buf_alloc = 1 << 18, uint32_t fwd_cnt = 0, uint32_t flags = 0)
+    {
         Header h{kCid, vsock::kHostCid, guest_port, host_port, static_cast<uint32_t>(payload.size()),
                  vsock::kTypeStream, op, flags, buf_alloc, fwd_cnt};
         const uint64_t at = kTxBuffers + uint64_t{sent_ % kTx.size} * 0x2000;
@@ -98,7 +98,6 @@ protected:
         std::memcpy(ram_.bytes.data() + at + sizeof h, payload.data(), payload.size());
         tx_driver_.desc(static_cast<uint16_t>(sent_ % kTx.size), at, static_cast<uint32_t>(sizeof h + payload.size()), 0);
         tx_driver_.offer(static_cast<uint16_t>(sent_++ % kTx.size));
-        vsock_->notify(VirtioVsock::kTransmitQueue);
     }
 
     struct Packet {
@@ -143,7 +142,7 @@ protected:
     VirtqueueDriver rx_driver_{ram_, kRx}, tx_driver_{ram_, kTx};
     Virtqueue rx_{ram_, true, false}, tx_{ram_, true, false};
     FakeHost host_;
-    Link link_;
+    testing::CountingLink link_;
     std::unique_ptr<VirtioVsock> vsock_;
     unsigned sent_ = 0;
     uint16_t seen_ = 0;
@@ -266,6 +265,18 @@ TEST_F(VirtioVsockTest, TheGuestsCreditBoundsWhatTheHostSends)
     auto second = received();
     ASSERT_EQ(second.size(), 1u);
     EXPECT_EQ(second[0].payload, "89abcdef");
+}
+
+TEST_F(VirtioVsockTest, OneCreditUpdateIsOnItsWayAtATime)
+{
+    open_from_guest();
+    for (int i = 0; i < 3; i++) queue(vsock::kCreditRequest, 5000, 1234);
+    vsock_->notify(VirtioVsock::kTransmitQueue);
+    auto updates = received();
+    ASSERT_EQ(updates.size(), 1u) << "three requests in one batch, one answer";
+    EXPECT_EQ(updates[0].header.op, vsock::kCreditUpdate);
+    send(vsock::kCreditRequest, 5000, 1234);
+    EXPECT_EQ(received().size(), 1u) << "the next request is answered again";
 }
 
 TEST_F(VirtioVsockTest, BytesTheHostCannotTakeYetWaitAndFollow)

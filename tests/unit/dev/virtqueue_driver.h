@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "fakes.h"
+#include "vmruntime/dev/virtio_mmio.h"
 #include "vmruntime/dev/virtqueue.h"
 
 namespace vmruntime::dev::testing {
@@ -44,6 +45,15 @@ private:
     VectorRam& ram_;
     Virtqueue::Layout layout_;
     uint16_t avail_idx_ = 0;
+};
+
+// What the transport sees of a device type: interrupts asked for, and
+// whether it gave up on its queues.
+class CountingLink final : public VirtioLink {
+public:
+    void used() override { used_++; }
+    void needs_reset() override { needs_reset_++; }
+    unsigned used_ = 0, needs_reset_ = 0;
 };
 
 }  // namespace vmruntime::dev::testing

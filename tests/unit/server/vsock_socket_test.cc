@@ -70,7 +70,37 @@ TEST_F(VsockSocketTest, TheSocketListensConnectsGuestsToPortSocketsAndGoesWithTh
     EXPECT_FALSE(std::filesystem::exists(path)) << "removed with the last copy";
 }
 
-TEST_F(VsockSocketTest, OnlyAStaleSocketIsReplaced)
+// A listener learns the daemon's identity from a connection whatever the
+// thread's filesystem rights, so a guest reaches only its owner's sockets,
+// never through a symbolic link to somebody else's.
+TEST_F(VsockSocketTest, GuestsReachOnlyTheirOwnersSockets)
+{
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "*** not root: no other user to own sockets; SKIPPED ***";
+    }
+    ASSERT_EQ(::chmod(dir_.c_str(), 0777), 0);
+    const FileRights user = FileRights::user(61234, 61234);
+    auto spec = open_client_vsock(3, dir_ + "/vm.sock", user);
+    ASSERT_TRUE(spec.ok()) << spec.status();
+    struct stat st;
+    ASSERT_EQ(::lstat((dir_ + "/vm.sock").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 61234u) << "bound with the owner's identity";
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << "the owner's alone, whatever the umask";
+
+    const std::string port9 = dir_ + "/vm.sock_9";
+    base::UniqueFd roots = bound(port9);
+    ASSERT_EQ(::chmod(port9.c_str(), 0777), 0);  // anyone may connect, like the system bus
+    EXPECT_FALSE(spec->connect(9)) << "a socket of another user";
+    ASSERT_EQ(::chown(port9.c_str(), 61234, 61234), 0);
+    EXPECT_TRUE(spec->connect(9)) << "the owner's own";
+
+    base::UniqueFd elsewhere = bound(dir_ + "/elsewhere.sock");
+    ASSERT_EQ(::chown((dir_ + "/elsewhere.sock").c_str(), 61234, 61234), 0);
+    ASSERT_EQ(::symlink((dir_ + "/elsewhere.sock").c_str(), (dir_ + "/vm.sock_10").c_str()), 0);
+    EXPECT_FALSE(spec->connect(10)) << "not through a symbolic link";
+}
+
+TEST_F(VsockSocketTest, OnlyAStaleSocketIsReplacedAndOnlyTheBoundOneRemoved)
 {
     const std::string stale = dir_ + "/stale.sock";
     bound(stale);  // closed at once: nobody listens there any more
@@ -88,6 +118,15 @@ TEST_F(VsockSocketTest, OnlyAStaleSocketIsReplaced)
     auto on_file = open_client_vsock(3, file, FileRights::daemon());
     EXPECT_EQ(on_file.status().code(), absl::StatusCode::kAlreadyExists) << on_file.status();
     EXPECT_TRUE(std::filesystem::is_regular_file(file)) << "never removed";
+
+    // Something else in the socket's place when the machine goes stays.
+    const std::string moved = dir_ + "/moved.sock";
+    auto spec = open_client_vsock(3, moved, FileRights::daemon());
+    ASSERT_TRUE(spec.ok()) << spec.status();
+    ASSERT_EQ(::unlink(moved.c_str()), 0);
+    std::ofstream(moved) << "the owner's file now";
+    spec = absl::InternalError("dropped");
+    EXPECT_TRUE(std::filesystem::is_regular_file(moved));
 }
 
 TEST_F(VsockSocketTest, RefusalsNameThePath)
