@@ -313,7 +313,7 @@ void Pit8254::set_gate(unsigned channel, bool high)
         start(c, now);
     }
     if (channel == 0) {
-        reschedule_irq0();
+        reschedule_irq0(now);
     }
 }
 
@@ -344,7 +344,7 @@ void Pit8254::mode_set(unsigned ch, uint8_t value)
     fresh.bcd = value & PIT_CW_BCD;
     c = fresh;
     if (ch == 0) {
-        reschedule_irq0();
+        reschedule_irq0(now);
     }
 }
 
@@ -387,21 +387,21 @@ void Pit8254::latch_status(unsigned ch)
 void Pit8254::write_counter(unsigned ch, uint8_t value)
 {
     PitChannelState& c = channels_[ch];
+    const nanoseconds now = clock_.monotonic();
     switch (c.rw) {
-    case PitRw::Lsb: load_count(ch, value); break;
-    case PitRw::Msb: load_count(ch, static_cast<uint16_t>(value << 8)); break;
+    case PitRw::Lsb: load_count(ch, value, now); break;
+    case PitRw::Msb: load_count(ch, static_cast<uint16_t>(value << 8), now); break;
     case PitRw::Latch: break;  // never stored: a control word with RW=0 is a latch
     case PitRw::LsbMsb:
         if (c.write_msb_next) {
             c.write_msb_next = false;
-            load_count(ch, static_cast<uint16_t>(c.write_lsb | value << 8));
+            load_count(ch, static_cast<uint16_t>(c.write_lsb | value << 8), now);
             break;
         }
         c.write_lsb = value;
         c.write_msb_next = true;
         if (mode_of(c) == 0) {
             // Mode 0: the first byte stops counting and sets OUT low.
-            nanoseconds now = clock_.monotonic();
             catch_up(c, now);
             c.idle_count = read_value(c, now);
             c.armed = false;
@@ -410,14 +410,13 @@ void Pit8254::write_counter(unsigned ch, uint8_t value)
         break;
     }
     if (ch == 0) {
-        reschedule_irq0();
+        reschedule_irq0(now);
     }
 }
 
-void Pit8254::load_count(unsigned ch, uint16_t raw)
+void Pit8254::load_count(unsigned ch, uint16_t raw, nanoseconds now)
 {
     PitChannelState& c = channels_[ch];
-    nanoseconds now = clock_.monotonic();
     catch_up(c, now);
     c.cr = decode_count(raw, c.bcd);
     c.cr_valid = true;
@@ -458,9 +457,13 @@ uint8_t Pit8254::read_counter(unsigned ch)
     return static_cast<uint8_t>(msb ? v >> 8 : v & kAllOnes);
 }
 
-void Pit8254::reschedule_irq0()
+// The first edge after `now`, the time the channel was last changed or
+// looked at, not after a later reading of the clock: an edge that fell in
+// between (a slow host, a preempted vCPU thread) is still delivered, at
+// once, which matters most for a one-shot count that has no later edge.
+void Pit8254::reschedule_irq0(nanoseconds now)
 {
-    std::optional<nanoseconds> next = next_rising_edge(channels_[0], clock_.monotonic());
+    std::optional<nanoseconds> next = next_rising_edge(channels_[0], now);
     if (next == irq0_deadline_) {
         return;
     }
@@ -488,7 +491,7 @@ void Pit8254::on_timer()
     irq0_deadline_.reset();
     catch_up(channels_[0], now);
     irq0_.pulse();
-    reschedule_irq0();
+    reschedule_irq0(now);
 }
 
 }  // namespace vmruntime::dev

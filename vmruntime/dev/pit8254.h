@@ -113,9 +113,9 @@ private:
     void latch_count(unsigned ch);
     void latch_status(unsigned ch);
     void write_counter(unsigned ch, uint8_t value);
-    void load_count(unsigned ch, uint16_t raw);
+    void load_count(unsigned ch, uint16_t raw, std::chrono::nanoseconds now);
     uint8_t read_counter(unsigned ch);
-    void reschedule_irq0();
+    void reschedule_irq0(std::chrono::nanoseconds now);
     void on_timer();
 
     const Clock& clock_;

@@ -8,6 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <utility>
+
 #include "tests/unit/dev/fakes.h"
 #include "vmruntime/dev/port61.h"
 
@@ -295,6 +298,46 @@ TEST_F(Pit8254Test, Mode4StrobesLowForOneTick)
     EXPECT_FALSE(pit_.output(2));
     advance_to_tick(6);
     EXPECT_TRUE(pit_.output(2));
+}
+
+// A host that is slow between two readings of the clock (the vCPU thread
+// preempted while the PIT takes a write): every reading here is a
+// millisecond after the one before.
+class CreepingClock final : public Clock {
+public:
+    nanoseconds monotonic() const override { return now_ += milliseconds(1); }
+    std::chrono::system_clock::time_point wall() const override { return {}; }
+
+private:
+    mutable nanoseconds now_{0};
+};
+
+class RecordingTimer final : public Timer {
+public:
+    void arm(nanoseconds, std::function<void()> fire) override { fire_ = std::move(fire); }
+    void cancel() override { fire_ = nullptr; }
+    bool armed() const { return fire_ != nullptr; }
+    void fire() { std::exchange(fire_, nullptr)(); }
+
+private:
+    std::function<void()> fire_;
+};
+
+// Linux's one-shot clockevent: a count whose only edge fell before the PIT
+// looked at the clock again must still raise IRQ 0 (dropped, the guest
+// waited for that tick forever).
+TEST(Pit8254SlowHostTest, AOneShotEdgeThatPassedWhileTheCountWasLoadedStillComes)
+{
+    CreepingClock clock;
+    RecordingTimer timer;
+    FakeIrqLine irq0;
+    Pit8254 pit(clock, timer, irq0);
+    pit.write(kControl, 1, 0x38);  // counter 0, LSB then MSB, mode 4
+    pit.write(0, 1, 100);          // 84 us, far less than a reading's millisecond
+    pit.write(0, 1, 0);
+    ASSERT_TRUE(timer.armed());
+    timer.fire();
+    EXPECT_EQ(irq0.rising_edges(), 1u);
 }
 
 TEST_F(Pit8254Test, Mode1OneShotStartsOnGateRisingEdge)
