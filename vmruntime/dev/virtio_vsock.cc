@@ -192,9 +192,7 @@ void VirtioVsock::woken(Key key)
         return;
     }
     VsockConnection& c = *it->second;
-    if (c.broken()) {
-        reset_connection(key);
-    } else if (c.guest_closed() && c.flushed()) {
+    if (c.broken() || (c.guest_closed() && c.flushed())) {
         reset_connection(key);
     } else if (c.credit_update_due()) {
         owe_credit(c);
@@ -218,15 +216,21 @@ void VirtioVsock::owe(uint16_t op, uint32_t host_port, uint32_t guest_port, uint
     if (owed_.size() >= kMaxOwed) {
         return;
     }
+    vsock::Header h = to_guest(op);
+    h.src_port = host_port;
+    h.dst_port = guest_port;
+    h.flags = flags;
+    owed_.push_back(h);
+}
+
+vsock::Header VirtioVsock::to_guest(uint16_t op) const
+{
     vsock::Header h{};
     h.src_cid = vsock::kHostCid;
     h.dst_cid = guest_cid_;
-    h.src_port = host_port;
-    h.dst_port = guest_port;
     h.type = vsock::kTypeStream;
     h.op = op;
-    h.flags = flags;
-    owed_.push_back(h);
+    return h;
 }
 
 void VirtioVsock::reset_connection(Key key)
@@ -289,12 +293,8 @@ bool VirtioVsock::deliver_data(bool* interrupt)
     size_t got = 0;
     switch (c->receive(buffers, &got)) {
     case VsockConnection::Read::kData: {
-        vsock::Header h{};
-        h.src_cid = vsock::kHostCid;
-        h.dst_cid = guest_cid_;
+        vsock::Header h = to_guest(vsock::kRw);
         h.len = static_cast<uint32_t>(got);
-        h.type = vsock::kTypeStream;
-        h.op = vsock::kRw;
         c->stamp(h);
         chain_write(*chain, bytes_of(h));
         *interrupt |= rx_->push(chain->head, static_cast<uint32_t>(sizeof h + got));

@@ -89,6 +89,8 @@ private:
     void dial_guest(Client client, uint32_t guest_port);
     uint32_t free_host_port();
 
+    // A packet from the host to the guest, its ports and credit not filled in.
+    vsock::Header to_guest(uint16_t op) const;
     void owe(uint16_t op, uint32_t host_port, uint32_t guest_port, uint32_t flags = 0);
     void owe_credit(VsockConnection& connection);
     void reset_connection(Key key);

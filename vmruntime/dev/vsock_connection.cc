@@ -142,7 +142,7 @@ void VsockConnection::guest_stopped_sending()
 
 bool VsockConnection::credit_update_due() const
 {
-    return !update_queued_ && forwarded_ - reported_ >= kBufferBytes / 4;
+    return forwarded_ - reported_ >= kBufferBytes / 4;
 }
 
 uint32_t VsockConnection::credit() const

@@ -55,8 +55,7 @@ public:
     // The guest sends no more: the host reads end-of-file once the kept
     // bytes are written.
     void guest_stopped_sending();
-    // The guest consumed credit worth a CREDIT_UPDATE since it was last
-    // told, and none is on its way.
+    // The guest consumed credit worth a CREDIT_UPDATE since it was last told.
     bool credit_update_due() const;
     // A CREDIT_UPDATE is on its way (any packet to the guest carries the
     // credit, and clears this).
