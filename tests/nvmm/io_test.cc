@@ -20,6 +20,8 @@ GUEST_EXIT_LABEL(long_io_insb);
 GUEST_LABEL(long_io_str_text);
 GUEST_SNIPPET(long_io_patch);
 GUEST_LABEL(long_io_patch_out);
+GUEST_SNIPPET(long_io_repatch);
+GUEST_LABEL(long_io_repatch_at);
 
 namespace vmruntime::nvmm_test {
 namespace {
@@ -134,6 +136,31 @@ TEST_F(IoTest, CodeRewrittenAtTheSameRipIsDecodedAgain) {
   EXPECT_EQ(vm_.exit().u.io.npc, out + 1) << "out %al, %dx";
   vm_.get(NVMM_X64_STATE_GPRS);
   EXPECT_EQ(vm_.state().gprs[NVMM_X64_GPR_RIP], out) << "an IO exit leaves RIP on the instruction";
+}
+
+// The same, where only the bytes before the exit's npc change: a host
+// whose KVM retires the OUT before the exit (PVM emulates it) sees the
+// same RIP both times, so only the code tells where the instruction began.
+TEST_F(IoTest, CodeRewrittenBeforeTheSameNpcIsDecodedAgain) {
+  const uint64_t at = GUEST_GPA(long_io_repatch, long_io_repatch_at);
+  vm_.load(GUEST_CODE(long_io_repatch));
+  vm_.enter_long_mode(GUEST_CODE_GPA);
+  vm_.state().gprs[NVMM_X64_GPR_RDX] = GUEST_PORT;
+  vm_.set(NVMM_X64_STATE_GPRS);
+  for (int i = 0; i < 2; i++) {
+    ASSERT_EQ(vm_.run(), NVMM_VCPU_EXIT_IO) << vm_.describe_exit();
+    EXPECT_EQ(vm_.exit().u.io.npc, at + 2) << "nop; out %al, %dx";
+    vm_.get(NVMM_X64_STATE_GPRS);
+    EXPECT_EQ(vm_.state().gprs[NVMM_X64_GPR_RIP], at + 1);
+    vm_.finish_io_by_hand(0);
+  }
+  vm_.poke<uint8_t>(at, 0xE6);  // out %al, $GUEST_PORT
+  vm_.poke<uint8_t>(at + 1, GUEST_PORT);
+  ASSERT_EQ(vm_.run(), NVMM_VCPU_EXIT_IO) << vm_.describe_exit();
+  EXPECT_EQ(vm_.exit().u.io.port, GUEST_PORT);
+  EXPECT_EQ(vm_.exit().u.io.npc, at + 2) << "out %al, $imm8";
+  vm_.get(NVMM_X64_STATE_GPRS);
+  EXPECT_EQ(vm_.state().gprs[NVMM_X64_GPR_RIP], at) << "an IO exit leaves RIP on the instruction";
 }
 
 TEST_F(IoTest, CompletedByAssist) {

@@ -200,29 +200,25 @@ uint64_t Machine::ram_size() const
 bool Machine::read(uint64_t gpa, void* out, size_t len) const
 {
     std::shared_lock lock(areas_mutex_);
-    return read_locked(gpa, out, len) != nullptr;
-}
-
-Machine::PageRead Machine::read_page(uint64_t gpa, void* out, size_t len) const
-{
-    std::shared_lock lock(areas_mutex_);
-    const Area* a = read_locked(gpa, out, len);
-    if (!a) {
-        return {false, nullptr, 0};
-    }
-    const uint64_t page = gpa & ~uint64_t{4095};
-    return {true, reinterpret_cast<const uint8_t*>(a->hva + (page - a->gpa)),
-            map_generation_.load(std::memory_order_relaxed)};
-}
-
-const Machine::Area* Machine::read_locked(uint64_t gpa, void* out, size_t len) const
-{
     const Area* a = find_area(gpa);
     if (!a || a->slot < 0 || len > a->size - (gpa - a->gpa)) {
-        return nullptr;
+        return false;
     }
     std::memcpy(out, reinterpret_cast<const void*>(a->hva + (gpa - a->gpa)), len);
-    return a;
+    return true;
+}
+
+// Areas are whole pages, so the page holding `gpa` lies in its area.
+Machine::PageRef Machine::find_page(uint64_t gpa) const
+{
+    std::shared_lock lock(areas_mutex_);
+    const Area* a = find_area(gpa);
+    if (!a || a->slot < 0) {
+        return {nullptr, 0};
+    }
+    const uint64_t page = gpa & ~uint64_t{4095};
+    return {reinterpret_cast<const uint8_t*>(a->hva + (page - a->gpa)),
+            map_generation_.load(std::memory_order_relaxed)};
 }
 
 int Machine::vcpu_create(unsigned cpuid, struct nvmm_vcpu* user)
@@ -257,11 +253,6 @@ int Machine::vcpu_destroy(unsigned cpuid)
     pages_[cpuid] = nullptr;
     delete vcpu;
     return 0;
-}
-
-Vcpu* Machine::vcpu(unsigned cpuid) const
-{
-    return cpuid < kMaxVcpus ? vcpus_[cpuid].load(std::memory_order_acquire) : nullptr;
 }
 
 unsigned Machine::vcpu_count() const

@@ -50,19 +50,22 @@ public:
     bool read(uint64_t gpa, void* out, size_t len) const override;
 
     // For PageCache: the generation of the gpa mappings, which gpa_unmap
-    // bumps, and a read inside one page under the lock that also says
-    // where the page is in the host.
+    // bumps, and where the RAM page holding `gpa` is in the host (null if
+    // that page is not RAM), with the generation it belongs to.
     uint64_t map_generation() const { return map_generation_.load(std::memory_order_seq_cst); }
-    struct PageRead {
-        bool ok;
+    struct PageRef {
         const uint8_t* page_hva;
         uint64_t generation;
     };
-    PageRead read_page(uint64_t gpa, void* out, size_t len) const;
+    PageRef find_page(uint64_t gpa) const;
 
     int vcpu_create(unsigned cpuid, struct nvmm_vcpu* user);
     int vcpu_destroy(unsigned cpuid);
-    Vcpu* vcpu(unsigned cpuid) const;
+    // Inline: every libnvmm call on a vCPU looks it up.
+    Vcpu* vcpu(unsigned cpuid) const
+    {
+        return cpuid < kMaxVcpus ? vcpus_[cpuid].load(std::memory_order_acquire) : nullptr;
+    }
     unsigned vcpu_count() const;
 
 private:
@@ -80,8 +83,6 @@ private:
 
     explicit Machine(int vm_fd);
     const Area* find_area(uint64_t gpa) const;
-    // The area it read from, or null when any byte is not RAM.
-    const Area* read_locked(uint64_t gpa, void* out, size_t len) const;
     int free_slot() const;
     void wait_for_page_readers();
 

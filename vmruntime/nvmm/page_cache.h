@@ -3,8 +3,8 @@
 // A vCPU's lock-free view of guest RAM, for what it reads on every IO or
 // MSR exit (the page walk and the code around RIP): the host address of the
 // last few guest pages it read, tagged with the machine's mapping
-// generation.  A hit is a plain memcpy, with no lock and no search; a miss
-// asks the machine under its lock and fills a slot.
+// generation.  A hit is a plain memory access, with no lock and no search;
+// a miss asks the machine under its lock and fills a slot.
 //
 // Reads happen inside a section.  Machine::gpa_unmap bumps the generation
 // and then waits until no vCPU is inside a section it opened before, so
@@ -18,10 +18,9 @@
 #include <cstdint>
 
 #include "guest_memory.h"
+#include "machine.h"
 
 namespace vmruntime::nvmm {
-
-class Machine;
 
 class PageCache final : public GuestMemory {
 public:
@@ -29,8 +28,16 @@ public:
 
     class Section {
     public:
-        explicit Section(PageCache& cache);
-        ~Section();
+        // The flag goes up before the generation is read (both seq_cst),
+        // and gpa_unmap bumps the generation before it looks at the flag:
+        // either this section sees the new generation, or gpa_unmap sees
+        // the flag and waits.  Inline: every IO and MSR exit opens one.
+        explicit Section(PageCache& cache) : cache_(cache)
+        {
+            cache_.reading_.store(true, std::memory_order_seq_cst);
+            cache_.generation_ = cache_.mach_.map_generation();
+        }
+        ~Section() { cache_.reading_.store(false, std::memory_order_release); }
         Section(const Section&) = delete;
         Section& operator=(const Section&) = delete;
 
@@ -40,6 +47,14 @@ public:
 
     // Inside a Section only.
     bool read(uint64_t gpa, void* out, size_t len) const override;
+    // Inside a Section only: where the byte at `gpa` is in the host, the
+    // rest of its page following it, or null if that page is not RAM.
+    // Valid until the section ends.
+    const uint8_t* host(uint64_t gpa) const;
+
+    // Inside a Section only: the generation of the machine's mappings it
+    // opened with; host addresses from host() hold while it stays the same.
+    uint64_t generation() const { return generation_; }
 
     // True while a Section is open (Machine::gpa_unmap waits on it).
     bool reading() const { return reading_.load(std::memory_order_seq_cst); }
@@ -51,8 +66,6 @@ private:
         const uint8_t* hva = nullptr;
     };
     static constexpr size_t kSlots = 8;  // a 4-level walk and the code pages
-
-    bool read_in_page(uint64_t gpa, uint8_t* out, size_t len) const;
 
     const Machine& mach_;
     std::atomic<bool> reading_{false};

@@ -41,8 +41,6 @@ constexpr unsigned kSregsLinger = 64;
 constexpr uint64_t kCr0Pe = 1ULL << 0;
 constexpr uint64_t kCr4Osxsave = 1ULL << 18;
 constexpr uint64_t kEferLma = 1ULL << 10;
-constexpr size_t kMaxInsn = 15;
-static_assert(kCodeWindow == 2 * kMaxInsn, "the window holds an instruction on each side of RIP");
 // INVALID's hwcode when KVM_RUN, or an ioctl needed to report the exit,
 // failed: bit 63 set, then the errno.
 constexpr uint64_t kRunErrnoCode = 1ULL << 63;
@@ -83,17 +81,6 @@ pid_t current_tid()
 {
     static thread_local pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
     return tid;
-}
-
-// How many bytes of a fetched code window, from RIP (window[kMaxInsn]) on,
-// could be read.
-size_t readable_from_rip(const bool* valid)
-{
-    size_t n = 0;
-    while (n < kMaxInsn && valid[kMaxInsn + n]) {
-        n++;
-    }
-    return n;
 }
 
 bool has_error_code(uint8_t vector)
@@ -258,23 +245,15 @@ int Vcpu::need_sregs()
     return 0;
 }
 
-void Vcpu::choose_mirror()
-{
-    uint64_t valid = kSyncRegs;
-    if (sregs_idle_ >= kSregsLinger) {
-        valid &= ~static_cast<uint64_t>(KVM_SYNC_X86_SREGS);
-    }
-    run_->kvm_valid_regs = valid;
-}
-
 // KVM_RUN.  KVM stores the mirrored classes on every return once it has
 // the vCPU loaded, which is past any failure other than EINTR's.
-int Vcpu::run_ioctl()
+inline int Vcpu::run_ioctl()
 {
-    choose_mirror();
+    const bool mirror_sregs = sregs_idle_ < kSregsLinger;
+    run_->kvm_valid_regs = mirror_sregs ? kSyncRegs : kSyncRegs & ~static_cast<uint64_t>(KVM_SYNC_X86_SREGS);
     int ret = ioctl(fd_, KVM_RUN, 0);
     // errno lives in TLS behind a call: read it only on failure.
-    sregs_fresh_ = (ret == 0 || errno == EINTR) && (run_->kvm_valid_regs & KVM_SYNC_X86_SREGS);
+    sregs_fresh_ = mirror_sregs && (ret == 0 || errno == EINTR);
     return ret;
 }
 
@@ -470,12 +449,39 @@ bool Vcpu::consume_stop()
 // The common case before an entry: nobody asked for a stop, nothing to
 // clear.  A late immediate_exit left by a consumed stop only costs one NONE
 // exit: KVM returns EINTR and the EINTR path clears it.
-bool Vcpu::stop_requested()
+inline bool Vcpu::stop_requested()
 {
     return __atomic_load_n(&comm().stop, __ATOMIC_SEQ_CST) != 0 && consume_stop();
 }
 
+// The exit loop of a VMM mostly comes back with nothing committed and
+// nothing held back: one test sends it straight into the guest.
 int Vcpu::run()
+{
+    nvmm_comm_page& c = comm();
+    const bool msr_open = completion_ == Completion::Open &&
+                          (pending_.reason == NVMM_VCPU_EXIT_RDMSR || pending_.reason == NVMM_VCPU_EXIT_WRMSR);
+    if (c.state_commit != 0 || c.event_commit || stashed_ || nmi_window_ || !entered_ || msr_open) {
+        return run_with_work();
+    }
+    if (stop_requested()) {
+        return report_stop();
+    }
+    c.state_cached = 0;
+    rep_may_be_done_ = false;
+    return enter();
+}
+
+int Vcpu::report_stop()
+{
+    std::memset(&exit_, 0, sizeof(exit_));
+    exit_.reason = NVMM_VCPU_EXIT_STOPPED;
+    fill_exitstate(&exit_);
+    exit_.exitstate.evt_pending |= comm().event_commit;  // kept for the next run
+    return 0;
+}
+
+int Vcpu::run_with_work()
 {
     nvmm_comm_page& c = comm();
     if (completion_ == Completion::InKernel && (c.state_commit & NVMM_X64_STATE_GPRS)) {
@@ -490,11 +496,7 @@ int Vcpu::run()
         }
     }
     if (!stashed_ && stop_requested()) {
-        std::memset(&exit_, 0, sizeof(exit_));
-        exit_.reason = NVMM_VCPU_EXIT_STOPPED;
-        fill_exitstate(&exit_);
-        exit_.exitstate.evt_pending |= c.event_commit;  // kept for the next run
-        return 0;
+        return report_stop();
     }
     if (stashed_) {
         stashed_ = false;
@@ -559,8 +561,12 @@ int Vcpu::enter()
         err = ret == -1 ? errno : 0;
         // KVM exits whenever the guest lowers CR8 (no in-kernel LAPIC);
         // that is news only to a VMM that asked for TPR exits.
-    } while (ret == 0 && ((run_->exit_reason == KVM_EXIT_SET_TPR && !tpr_exit_) || answer_msr_in_library()));
-    area_->in_run.store(false, std::memory_order_seq_cst);
+    } while (ret == 0 && ((run_->exit_reason == KVM_EXIT_SET_TPR && !tpr_exit_) ||
+                          ((run_->exit_reason == KVM_EXIT_X86_RDMSR || run_->exit_reason == KVM_EXIT_X86_WRMSR) &&
+                           answer_msr_in_library())));
+    // Release is enough: a stopper that sees false still left
+    // immediate_exit set, which the next entry obeys.
+    area_->in_run.store(false, std::memory_order_release);
     completion_ = Completion::None;
     if (sregs_idle_ < kSregsLinger) {
         sregs_idle_++;
@@ -709,12 +715,10 @@ void Vcpu::step_over_finished_rep()
     if (need_sregs() != 0) {
         return;  // the guest then takes the no-op step itself, as under KVM
     }
-    uint8_t window[kCodeWindow] = {};
-    bool valid[kCodeWindow] = {};
     kvm_regs& regs = mirror().regs;
-    fetch_window(code_linear(regs.rip), window, valid);
+    code_.update(mirror_paging(), code_linear(regs.rip, code_size()));
     RepString rep;
-    if (!decode_rep_string(window + kMaxInsn, readable_from_rip(valid), code_size(), &rep)) {
+    if (!decode_rep_string(code_.bytes() + kMaxInsn, code_.readable_from_rip(), code_size(), &rep)) {
         return;
     }
     uint64_t mask = rep.address_size == 8 ? ~0ULL : (1ULL << (8 * rep.address_size)) - 1;
@@ -724,27 +728,42 @@ void Vcpu::step_over_finished_rep()
     }
 }
 
+// IO and MMIO exits, a VMM's bread and butter, are tested before the
+// switch: its jump table is an indirect branch, and the guest's run between
+// two exits leaves the predictors cold (these hosts even flush them at
+// every exit).
 Vcpu::Completion Vcpu::translate_exit(nvmm_vcpu_exit* x)
 {
     std::memset(x, 0, sizeof(*x));
     Completion completion = Completion::None;
-    switch (run_->exit_reason) {
-    case KVM_EXIT_IO:
+    if (run_->exit_reason == KVM_EXIT_IO) {
         completion = translate_io(x);
-        break;
-    case KVM_EXIT_MMIO:
-        x->reason = NVMM_VCPU_EXIT_MEMORY;
-        x->u.mem.prot = run_->mmio.is_write ? PROT_WRITE : PROT_READ;
-        x->u.mem.gpa = run_->mmio.phys_addr;
-        if (!run_->mmio.is_write) {
-            std::memset(run_->mmio.data, 0xFF, sizeof(run_->mmio.data));  // unanswered reads: all ones
-        }
-        completion = Completion::Open;
-        break;
+    } else if (run_->exit_reason == KVM_EXIT_MMIO) {
+        completion = translate_mmio(x);
+    } else {
+        completion = translate_other(x);
+    }
+    fill_exitstate(x);
+    return completion;
+}
+
+Vcpu::Completion Vcpu::translate_mmio(nvmm_vcpu_exit* x)
+{
+    x->reason = NVMM_VCPU_EXIT_MEMORY;
+    x->u.mem.prot = run_->mmio.is_write ? PROT_WRITE : PROT_READ;
+    x->u.mem.gpa = run_->mmio.phys_addr;
+    if (!run_->mmio.is_write) {
+        std::memset(run_->mmio.data, 0xFF, sizeof(run_->mmio.data));  // unanswered reads: all ones
+    }
+    return Completion::Open;
+}
+
+Vcpu::Completion Vcpu::translate_other(nvmm_vcpu_exit* x)
+{
+    switch (run_->exit_reason) {
     case KVM_EXIT_X86_RDMSR:
     case KVM_EXIT_X86_WRMSR:
-        completion = translate_msr(x);
-        break;
+        return translate_msr(x);
     case KVM_EXIT_SET_TPR:
         x->reason = NVMM_VCPU_EXIT_TPR_CHANGED;
         break;
@@ -775,8 +794,7 @@ Vcpu::Completion Vcpu::translate_exit(nvmm_vcpu_exit* x)
         x->u.inv.hwcode = run_->exit_reason;
         break;
     }
-    fill_exitstate(x);
-    return completion;
+    return Completion::None;
 }
 
 void Vcpu::invalid_exit(nvmm_vcpu_exit* x, int err)
@@ -789,12 +807,13 @@ void Vcpu::invalid_exit(nvmm_vcpu_exit* x, int err)
 void Vcpu::fill_exitstate(nvmm_vcpu_exit* x)
 {
     const kvm_sync_regs& m = mirror();
-    x->exitstate.rflags = m.regs.rflags;
-    x->exitstate.cr8 = run_->cr8;
-    x->exitstate.int_shadow = m.events.interrupt.shadow != 0;
-    x->exitstate.int_window_exiting = run_->request_interrupt_window != 0;
-    x->exitstate.nmi_window_exiting = nmi_window_;
-    x->exitstate.evt_pending = state::event_pending(m.events);
+    x->exitstate = {m.regs.rflags,
+                    run_->cr8,
+                    m.events.interrupt.shadow != 0,
+                    run_->request_interrupt_window != 0,
+                    nmi_window_,
+                    state::event_pending(m.events),
+                    0};
 }
 
 // ---------------------------------------------------------------------------
@@ -812,9 +831,8 @@ unsigned Vcpu::code_size() const
     return ((s.cr0 & kCr0Pe) && s.cs.db) ? 4 : 2;
 }
 
-uint64_t Vcpu::code_linear(uint64_t rip) const
+uint64_t Vcpu::code_linear(uint64_t rip, unsigned size) const
 {
-    unsigned size = code_size();
     if (size == 8) {
         return rip;
     }
@@ -828,25 +846,6 @@ PagingRegs Vcpu::mirror_paging() const
     return PagingRegs{s.cr0, s.cr3, s.cr4, s.efer, static_cast<unsigned>(s.ss.dpl)};
 }
 
-// Copies guest code around `linear` into `window` ([linear - 15, linear + 15));
-// `valid` says which bytes could be read.
-void Vcpu::fetch_window(uint64_t linear, uint8_t* window, bool* valid)
-{
-    PageCache::Section section(page_cache_);
-    const PageCache& mem = page_cache_;
-    PagingRegs regs = mirror_paging();
-    uint64_t start = linear - kMaxInsn;
-    size_t done = 0;
-    while (done < kCodeWindow) {
-        uint64_t at = start + done;
-        size_t chunk = std::min<size_t>(kCodeWindow - done, 4096 - (at & 0xFFF));
-        uint64_t gpa = 0, prot = 0;
-        bool ok = walk_page_tables(regs, mem, at, &gpa, &prot) == 0 && mem.read(gpa, window + done, chunk);
-        std::memset(valid + done, ok, chunk);
-        done += chunk;
-    }
-}
-
 bool Vcpu::io_matches(const IoInsn& insn) const
 {
     const auto& io = run_->io;
@@ -855,17 +854,19 @@ bool Vcpu::io_matches(const IoInsn& insn) const
            port == io.port && (insn.str || io.count == 1);
 }
 
-// The matching I/O instruction starting at window[15], if any.
-bool Vcpu::decode_at(const uint8_t* window, const bool* valid, IoInsn* insn) const
+// The matching I/O instruction starting at RIP, if any.
+bool Vcpu::decode_at(IoInsn* insn) const
 {
-    return decode_io(window + kMaxInsn, readable_from_rip(valid), code_size(), insn) && io_matches(*insn);
+    return decode_io(code_.bytes() + kMaxInsn, code_.readable_from_rip(), code_size(), insn) && io_matches(*insn);
 }
 
-// The matching OUT/OUTS ending exactly at window[15], if any.  Its opcode
-// is the last byte (EE, EF, 6E, 6F) or the one before (E6, E7 and imm8);
-// only prefix bytes may precede it, so few starts need decoding.
-bool Vcpu::decode_before(const uint8_t* window, const bool* valid, IoInsn* insn) const
+// The matching OUT/OUTS ending exactly at RIP, if any.  Its opcode is the
+// last byte (EE, EF, 6E, 6F) or the one before (E6, E7 and imm8); only
+// prefix bytes may precede it, so few starts need decoding.
+bool Vcpu::decode_before(IoInsn* insn) const
 {
+    const uint8_t* window = code_.bytes();
+    const bool* valid = code_.valid();
     for (size_t tail : {size_t{1}, size_t{2}}) {
         size_t op = kMaxInsn - tail;
         if (!valid[op] || !is_out_opcode(window[op], tail)) {
@@ -899,28 +900,55 @@ bool Vcpu::decode_before(const uint8_t* window, const bool* valid, IoInsn* insn)
     return false;
 }
 
-const Vcpu::IoDecode& Vcpu::decode_io_exit(const uint8_t* window, const bool* valid)
+// Everything of an IO exit that follows from the instruction, kept for
+// as long as the same instruction exits the same way.
+void Vcpu::decode_io_exit(const IoMemo::Key& key)
 {
-    const auto& io = run_->io;
-    IoDecode::Key key;
-    std::memset(&key, 0, sizeof key);  // compared with memcmp, padding included
-    key.code_size = code_size();
-    std::memcpy(key.window, window, kCodeWindow);
-    std::memcpy(key.valid, valid, kCodeWindow);
-    key.direction = io.direction;
-    key.size = io.size;
-    key.port = io.port;
-    key.dx = static_cast<uint16_t>(mirror().regs.rdx);
-    key.single = io.count == 1;
-    if (io_decode_valid_ && std::memcmp(&io_decode_.key, &key, sizeof key) == 0) {
-        return io_decode_;
+    IoInsn insn, before;
+    bool here = decode_at(&insn);
+    bool after = key.direction == KVM_EXIT_IO_OUT && decode_before(&before);
+    // KVM's emulator retires a string OUT before the exit unless a REP
+    // count is left: then RIP stays on it.
+    if (after && here && insn.str && !insn.rep) {
+        here = false;
     }
-    IoDecode& d = io_decode_;
-    d.key = key;
-    d.here = decode_at(window, valid, &d.insn);
-    d.after = io.direction == KVM_EXIT_IO_OUT && decode_before(window, valid, &d.before);
-    io_decode_valid_ = true;
-    return d;
+    if (after && !here) {
+        insn = before;
+    }
+    IoMemo& m = io_memo_;
+    m.key = key;
+    m.valid = true;
+    nvmm_x86_exit_io& io = m.io;
+    io.in = key.direction == KVM_EXIT_IO_IN;
+    io.port = key.port;
+    io.seg = -1;
+    io.address_size = static_cast<uint8_t>(key.code_size);
+    io.operand_size = key.size;
+    io.rep = io.str = !key.single;
+    if (here || after) {
+        io.str = insn.str;
+        io.rep = insn.rep;
+        io.seg = insn.seg;
+        io.address_size = insn.address_size;
+    }
+    io.npc = key.rip;
+    m.io_rip = key.rip;
+    m.rip_known = (here || after) && !insn.str;
+    m.rewound = false;
+    m.ambiguous = false;
+    if (!m.rip_known) {
+        if (here) {
+            io.npc = key.rip + insn.length;
+        }
+    } else if (here && after) {
+        m.ambiguous = true;
+        m.before_length = before.length;
+    } else if (here) {
+        io.npc = key.rip + insn.length;
+    } else {
+        m.io_rip = key.rip - before.length;
+        m.rewound = true;
+    }
 }
 
 Vcpu::Completion Vcpu::translate_io(nvmm_vcpu_exit* x)
@@ -930,59 +958,32 @@ Vcpu::Completion Vcpu::translate_io(nvmm_vcpu_exit* x)
         return Completion::None;
     }
     const auto& io = run_->io;
-    bool in = io.direction == KVM_EXIT_IO_IN;
+    const kvm_regs& regs = mirror().regs;
+    const unsigned size = code_size();
+    const IoMemo::Key key{code_.update(mirror_paging(), code_linear(regs.rip, size)),
+                          regs.rip,
+                          io.port,
+                          static_cast<uint16_t>(regs.rdx),
+                          io.direction,
+                          io.size,
+                          static_cast<uint8_t>(size),
+                          io.count == 1};
+    if (!io_memo_.valid || !(io_memo_.key == key)) {
+        decode_io_exit(key);
+    }
+    const IoMemo& m = io_memo_;
     x->reason = NVMM_VCPU_EXIT_IO;
-    x->u.io.in = in;
-    x->u.io.port = io.port;
-    x->u.io.operand_size = io.size;
-    x->u.io.address_size = static_cast<uint8_t>(code_size());
-    x->u.io.seg = -1;
-    x->u.io.str = io.count > 1;
-    x->u.io.rep = io.count > 1;
-    if (in) {
+    x->u.io = m.io;
+    io_rip_known_ = m.rip_known;
+    io_rip_rewound_ = m.rewound;
+    io_rip_ = m.io_rip;
+    if (m.ambiguous) {
+        resolve_ambiguous_out(x, regs.rip, m.before_length);
+    }
+    if (m.io.in) {
         // Unanswered reads see a floating bus.
         std::memset(reinterpret_cast<uint8_t*>(run_) + io.data_offset, 0xFF,
                     static_cast<size_t>(io.size) * io.count);
-    }
-    uint64_t rip = mirror().regs.rip;
-    uint8_t window[kCodeWindow] = {};
-    bool valid[kCodeWindow] = {};
-    fetch_window(code_linear(rip), window, valid);
-
-    const IoDecode& d = decode_io_exit(window, valid);
-    IoInsn insn = d.insn;
-    bool here = d.here;
-    IoInsn before = d.before;
-    bool after = d.after;
-    // KVM's emulator retires a string OUT before the exit unless a REP
-    // count is left: then RIP stays on it.
-    if (after && here && insn.str && !insn.rep) {
-        here = false;
-    }
-    if (after && !here) {
-        insn = before;
-    }
-    if (here || after) {
-        x->u.io.str = insn.str;
-        x->u.io.rep = insn.rep;
-        x->u.io.seg = insn.seg;
-        x->u.io.address_size = insn.address_size;
-    }
-    x->u.io.npc = rip;
-    io_rip_known_ = (here || after) && !insn.str;
-    io_rip_rewound_ = false;
-    if (!io_rip_known_) {
-        if (here) {
-            x->u.io.npc = rip + insn.length;
-        }
-    } else if (here && after) {
-        resolve_ambiguous_out(x, rip, before.length);
-    } else if (here) {
-        io_rip_ = rip;
-        x->u.io.npc = rip + insn.length;
-    } else {
-        io_rip_ = rip - before.length;
-        io_rip_rewound_ = true;
     }
     return Completion::Open;
 }
@@ -1012,10 +1013,8 @@ Vcpu::Completion Vcpu::translate_msr(nvmm_vcpu_exit* x)
     }
     bool write = run_->exit_reason == KVM_EXIT_X86_WRMSR;
     msr_rip_ = mirror().regs.rip;
-    uint8_t window[kCodeWindow] = {};
-    bool valid[kCodeWindow] = {};
-    fetch_window(code_linear(msr_rip_), window, valid);
-    uint8_t len = msr_insn_length(window + kMaxInsn, readable_from_rip(valid), code_size(), write);
+    code_.update(mirror_paging(), code_linear(msr_rip_, code_size()));
+    uint8_t len = msr_insn_length(code_.bytes() + kMaxInsn, code_.readable_from_rip(), code_size(), write);
     uint64_t npc = msr_rip_ + (len ? len : 2);
     if (write) {
         x->reason = NVMM_VCPU_EXIT_WRMSR;
@@ -1036,12 +1035,10 @@ Vcpu::Completion Vcpu::translate_msr(nvmm_vcpu_exit* x)
 // an access KVM refused to an MSR of the in-kernel set, which is the #GP
 // NetBSD's kernel raises.  KVM sends those refusals out only so that the
 // x2APIC MSRs, which no filter covers, reach the VMM as NetBSD's do.
+// On an RDMSR or WRMSR exit.
 bool Vcpu::answer_msr_in_library()
 {
-    bool write = run_->exit_reason == KVM_EXIT_X86_WRMSR;
-    if (!write && run_->exit_reason != KVM_EXIT_X86_RDMSR) {
-        return false;
-    }
+    const bool write = run_->exit_reason == KVM_EXIT_X86_WRMSR;
     const msr::Vendor vendor = kvm::system().vendor;
     uint64_t value = 0;
     if (run_->msr.reason == KVM_MSR_EXIT_REASON_INVAL && msr::in_kernel(vendor, run_->msr.index, write)) {

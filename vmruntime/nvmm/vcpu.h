@@ -14,10 +14,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 #include <memory>
 #include <sys/types.h>
 #include <vector>
 
+#include "code_window.h"
 #include "nvmm.h"
 #include "page_cache.h"
 #include "x86_decode.h"
@@ -28,7 +31,6 @@ namespace vmruntime::nvmm {
 class Machine;
 
 inline constexpr unsigned kMaxCpuidConf = 32;  // NVMM's CPUID entries per vCPU
-inline constexpr size_t kCodeWindow = 30;      // guest code bytes around RIP at an IO exit
 
 // The page nvmm_vcpu's pointers refer to.  Standard layout, so that
 // nvmm_vcpu_stop() can get from `stop` back to the kick state.
@@ -79,7 +81,6 @@ private:
     kvm_sync_regs& mirror() { return run_->s.regs; }
 
     int need_sregs();
-    void choose_mirror();
     int run_ioctl();
     int commit_state(uint64_t flags);
     int commit_event();
@@ -88,39 +89,49 @@ private:
     int set_xcr0(uint64_t value);
     bool consume_stop();
     bool stop_requested();
+    int run_with_work();
+    int report_stop();
     int enter();
     int finish_in_kernel();
     int finish_without_entry();
     bool answers_exit() const;
     int drop_completion();
     Completion translate_exit(nvmm_vcpu_exit* x);
+    Completion translate_mmio(nvmm_vcpu_exit* x);
+    Completion translate_other(nvmm_vcpu_exit* x);
     void invalid_exit(nvmm_vcpu_exit* x, int err);
     void fill_exitstate(nvmm_vcpu_exit* x);
 
     // What the guest's code around RIP says about the IN/OUT behind an IO
-    // exit.  A pure function of the key, so the last one is kept: a guest
-    // doing I/O in a loop exits at the same few instructions.
-    struct IoDecode {
+    // exit: a pure function of the key, so the last one is kept, since a
+    // guest doing I/O in a loop exits at the same few instructions.
+    struct IoMemo {
+        // No padding, so that equality is three word compares.
         struct Key {
-            unsigned code_size;
-            uint8_t window[kCodeWindow];
-            bool valid[kCodeWindow];
-            uint8_t direction, size;
+            uint64_t window;  // the code window's version
+            uint64_t rip;
             uint16_t port, dx;
+            uint8_t direction, size, code_size;
             bool single;
+            bool operator==(const Key& other) const { return std::memcmp(this, &other, sizeof(Key)) == 0; }
         } key;
-        bool here, after;   // a matching instruction at RIP / ending at RIP
-        IoInsn insn, before;
+        static_assert(std::has_unique_object_representations_v<Key>);
+        bool valid = false;
+        nvmm_x86_exit_io io;
+        bool rip_known;      // where RIP goes once the instruction is done
+        bool rewound;        // KVM retired it; io_rip is where it started
+        bool ambiguous;      // an OUT at and before RIP: KVM must tell
+        uint8_t before_length;
+        uint64_t io_rip;
     };
-    const IoDecode& decode_io_exit(const uint8_t* window, const bool* valid);
+    void decode_io_exit(const IoMemo::Key& key);
     Completion translate_io(nvmm_vcpu_exit* x);
     unsigned code_size() const;
-    uint64_t code_linear(uint64_t rip) const;
+    uint64_t code_linear(uint64_t rip, unsigned size) const;
     PagingRegs mirror_paging() const;
-    void fetch_window(uint64_t linear, uint8_t* window, bool* valid);
     bool io_matches(const IoInsn& insn) const;
-    bool decode_at(const uint8_t* window, const bool* valid, IoInsn* insn) const;
-    bool decode_before(const uint8_t* window, const bool* valid, IoInsn* insn) const;
+    bool decode_at(IoInsn* insn) const;
+    bool decode_before(IoInsn* insn) const;
     void resolve_ambiguous_out(nvmm_vcpu_exit* x, uint64_t rip, uint8_t before_length);
     void complete_pio_here();
     void answer_in_from_rax();
@@ -150,8 +161,7 @@ private:
     uint64_t io_rip_ = 0;
     bool io_rip_known_ = false;
     bool io_rip_rewound_ = false;
-    IoDecode io_decode_{};
-    bool io_decode_valid_ = false;
+    IoMemo io_memo_{};
     uint64_t assist_gprs_[NVMM_X64_NGPR] = {};  // the state area's GPRs at the assist
     bool rep_may_be_done_ = false;  // an MMIO write assist left RCX at 0
     nvmm_vcpu_exit stashed_exit_{}; // exit met while finishing in the kernel
@@ -164,6 +174,7 @@ private:
     unsigned cpuid_vcpus_ = 1;      // the machine's vCPUs, as leaf 0xB counts them
     bool entered_ = false;          // KVM_RUN has run: the CPUID is fixed
     PageCache page_cache_;
+    CodeWindow code_{page_cache_};
     bool nmi_window_ = false;
     uint64_t xcr0_ = 1;
     bool xcr0_known_ = true;

@@ -172,12 +172,6 @@ void crs_to_kvm(const uint64_t* c, kvm_sregs& k)
     k.cr8 = c[NVMM_X64_CR_CR8];
 }
 
-bool event_pending(const kvm_vcpu_events& e)
-{
-    return e.exception.injected || e.exception.pending || e.interrupt.injected ||
-           e.nmi.injected || e.nmi.pending;
-}
-
 int get_drs(int fd, uint64_t* drs)
 {
     kvm_debugregs d = {};

@@ -22,7 +22,10 @@ void segs_to_kvm(const nvmm_x64_state_seg* segs, kvm_sregs& k);
 void crs_from_kvm(const kvm_sregs& k, uint64_t cr8, uint64_t* crs);
 void crs_to_kvm(const uint64_t* crs, kvm_sregs& k);
 
-bool event_pending(const kvm_vcpu_events& e);
+inline bool event_pending(const kvm_vcpu_events& e)
+{
+    return e.exception.injected || e.exception.pending || e.interrupt.injected || e.nmi.injected || e.nmi.pending;
+}
 
 // Each returns 0 or -1 with errno (one vCPU ioctl).
 int get_drs(int fd, uint64_t* drs);

@@ -142,6 +142,14 @@ MARK(long_io_patch_out)
 	jmp	long_io_patch_out
 END(long_io_patch)
 
+/* The OUT ends where a two-byte OUT written over it will end too. */
+BEGIN(long_io_repatch)
+MARK(long_io_repatch_at)
+	nop
+	out	%al, %dx
+	jmp	long_io_repatch_at
+END(long_io_repatch)
+
 /*
  * Port I/O of every size, immediate-port and DX-port forms.  Each IN starts
  * from RAX = -1 and stores the whole of RAX, so the test sees which bytes
