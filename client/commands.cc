@@ -4,8 +4,14 @@
 // printing either for people or, with --json, the response as JSON.
 #include <google/protobuf/descriptor.h>
 
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cinttypes>
+#include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
@@ -19,44 +25,27 @@ namespace {
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 
-std::string state_name(v1::MachineState state)
-{
-    std::string name = v1::MachineState_Name(state);
-    std::string prefix = "MACHINE_STATE_";
-    name = name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
-    for (char& c : name) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return name;
-}
-
-std::string seconds(uint64_t ns)
-{
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ns) / 1e9);
-    return buf;
-}
-
-void print_machine(const Context& ctx, const v1::MachineInfo& m)
+void print_machine(const Context& ctx, const v1::MachineInfo& m,
+                   const std::vector<std::pair<std::string, std::string>>& extra = {})
 {
     if (ctx.json) {
-        return print_json(m);
+        return print_json(m, extra);
     }
     const auto& s = m.spec();
     std::cout << "name:     " << s.name() << "\n"
-              << "state:    " << state_name(m.state()) << "\n";
+              << "state:    " << state_word(m.state()) << "\n";
     if (!m.reason().empty()) {
         std::cout << "reason:   " << m.reason() << " (exit status " << m.exit_status() << ")\n";
     }
-    std::cout << "uptime:   " << seconds(m.uptime_ns()) << "\n"
-              << "memory:   " << (s.memory_mib() ? s.memory_mib() : 16) << " MiB\n"
+    std::cout << "uptime:   " << duration(m.uptime_ns()) << "\n"
+              << "memory:   " << size((s.memory_mib() ? s.memory_mib() : 16) << 20) << "\n"
               << "vcpus:    " << (s.vcpus() ? s.vcpus() : 1) << "\n"
-              << "loader:   " << v1::LoaderKind_Name(s.loader()) << "\n"
+              << "loader:   " << loader_word(s.loader()) << "\n"
               << "image:    " << (s.image_path().empty() ? "(uploaded)" : s.image_path()) << ", "
-              << m.image_size() << " bytes\n";
+              << size(m.image_size()) << "\n";
     if (m.initrd_size() != 0) {
         std::cout << "initrd:   " << (s.initrd_path().empty() ? "(uploaded)" : s.initrd_path())
-                  << ", " << m.initrd_size() << " bytes\n";
+                  << ", " << size(m.initrd_size()) << "\n";
     }
     for (const auto& d : s.disks()) {
         std::cout << "disk:     " << d.path() << (d.read_only() ? " (read-only)" : "") << "\n";
@@ -90,19 +79,6 @@ int unary_machine(Context& ctx, const Request& req, Call call)
     }
     print_machine(ctx, resp.machine());
     return kExitOk;
-}
-
-bool parse_loader(const std::string& text, v1::LoaderKind* kind)
-{
-    if (text == "auto") *kind = v1::LOADER_KIND_UNSPECIFIED;
-    else if (text == "elf") *kind = v1::LOADER_KIND_ELF64;
-    else if (text == "bzimage") *kind = v1::LOADER_KIND_BZIMAGE;
-    else if (text == "pvh") *kind = v1::LOADER_KIND_PVH;
-    else if (text == "flat-real") *kind = v1::LOADER_KIND_FLAT_REAL;
-    else if (text == "flat-protected") *kind = v1::LOADER_KIND_FLAT_PROTECTED;
-    else if (text == "flat-long") *kind = v1::LOADER_KIND_FLAT_LONG;
-    else return false;
-    return true;
 }
 
 bool parse_cpus(const std::string& text, v1::MachineSpec* spec)
@@ -330,10 +306,9 @@ int cmd_stop(Context& ctx, const Args& args)
     if (!status.ok()) {
         return fail(ctx, status);
     }
-    if (ctx.json) {
-        print_json(resp);
-    } else {
-        print_machine(ctx, resp.machine());
+    print_machine(ctx, resp.machine(), {{"forced", resp.forced() ? "true" : "false"}});
+    if (resp.forced() && !ctx.json) {
+        std::cout << "forced:   the guest did not power off in time\n";
     }
     return kExitOk;
 }
@@ -355,26 +330,85 @@ int cmd_get(Context& ctx, const Args& args)
     return unary_machine<v1::GetRequest, v1::GetResponse>(ctx, req, &v1::Machines::Stub::Get);
 }
 
-int cmd_list(Context& ctx, const Args&)
+bool known_state(const std::string& word)
 {
+    const auto* desc = v1::MachineState_descriptor();
+    for (int i = 0; i < desc->value_count(); i++) {
+        if (desc->value(i)->number() != v1::MACHINE_STATE_UNSPECIFIED && enum_word(desc->value(i)) == word) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Positional arguments are name patterns (shell globs); --state keeps only
+// machines in one of the states named.
+bool listed(const Args& args, const v1::MachineInfo& m)
+{
+    if (auto states = args.options.find("--state"); states != args.options.end()) {
+        const std::string state = state_word(m.state());
+        if (std::find(states->second.begin(), states->second.end(), state) == states->second.end()) {
+            return false;
+        }
+    }
+    if (args.positional.empty()) {
+        return true;
+    }
+    return std::any_of(args.positional.begin(), args.positional.end(), [&](const std::string& pattern) {
+        return fnmatch(pattern.c_str(), m.spec().name().c_str(), 0) == 0;
+    });
+}
+
+int cmd_list(Context& ctx, const Args& args)
+{
+    if (auto states = args.options.find("--state"); states != args.options.end()) {
+        for (const std::string& state : states->second) {
+            if (!known_state(state)) {
+                return usage_error("--state is created, running, paused, stopped or crashed");
+            }
+        }
+    }
     grpc::ClientContext cc;
     v1::ListResponse resp;
     grpc::Status status = ctx.stub->List(&cc, v1::ListRequest(), &resp);
     if (!status.ok()) {
         return fail(ctx, status);
     }
-    if (ctx.json) {
-        print_json(resp);
-        return kExitOk;
+    const bool quiet = args.flags.count("-q") != 0;
+    if (!ctx.json && !quiet) {
+        std::printf("%-24s %-9s %5s %9s %7s  %s\n", "NAME", "STATE", "VCPUS", "MEMORY", "UPTIME", "REASON");
     }
-    std::printf("%-24s %-9s %5s %8s %9s  %s\n", "NAME", "STATE", "VCPUS", "MEMORY", "UPTIME", "REASON");
     for (const auto& m : resp.machines()) {
-        std::printf("%-24s %-9s %5u %6" PRIu64 "Mi %9s  %s\n", m.spec().name().c_str(),
-                    state_name(m.state()).c_str(), m.spec().vcpus() ? m.spec().vcpus() : 1,
-                    m.spec().memory_mib() ? m.spec().memory_mib() : 16, seconds(m.uptime_ns()).c_str(),
-                    m.reason().c_str());
+        if (!listed(args, m)) {
+            continue;
+        }
+        if (ctx.json) {
+            print_json(m);
+        } else if (quiet) {
+            std::printf("%s\n", m.spec().name().c_str());
+        } else {
+            std::printf("%-24s %-9s %5u %9s %7s  %s\n", m.spec().name().c_str(), state_word(m.state()).c_str(),
+                        m.spec().vcpus() ? m.spec().vcpus() : 1,
+                        size((m.spec().memory_mib() ? m.spec().memory_mib() : 16) << 20).c_str(),
+                        duration(m.uptime_ns()).c_str(), m.reason().c_str());
+        }
     }
     return kExitOk;
+}
+
+// UTC, to the millisecond: 2026-12-06T13:45:01.234Z.
+std::string now_utc()
+{
+    const auto now = std::chrono::system_clock::now();
+    const std::time_t t = std::chrono::system_clock::to_time_t(now);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    char millis[8];
+    std::snprintf(millis, sizeof millis, ".%03dZ", static_cast<int>(ms));
+    return std::string(buf) + millis;
 }
 
 int cmd_watch(Context& ctx, const Args& args)
@@ -387,12 +421,19 @@ int cmd_watch(Context& ctx, const Args& args)
     auto reader = ctx.stub->Watch(&cc, req);
     v1::WatchEvent event;
     while (reader->Read(&event)) {
+        const std::string time = now_utc();
         if (ctx.json) {
-            print_json(event);
+            print_json(event, {{"time", json_string(time)}});
         } else {
-            std::cout << event.name() << " "
-                      << (event.deleted() ? std::string("deleted") : state_name(event.state()))
+            std::cout << time << "  " << event.name() << " "
+                      << (event.deleted() ? std::string("deleted") : state_word(event.state()))
                       << (event.reason().empty() ? "" : ": " + event.reason()) << std::endl;
+        }
+        if (!std::cout) {
+            // Whoever read our output is gone (| head): nobody is watching.
+            cc.TryCancel();
+            reader->Finish();
+            return kExitOk;
         }
     }
     grpc::Status status = reader->Finish();
@@ -611,8 +652,8 @@ int cmd_stats(Context& ctx, const Args& args)
         return kExitOk;
     }
     const auto& e = resp.exits();
-    std::cout << "state:          " << state_name(resp.state()) << "\n"
-              << "uptime:         " << seconds(resp.uptime_ns()) << "\n"
+    std::cout << "state:          " << state_word(resp.state()) << "\n"
+              << "uptime:         " << duration(resp.uptime_ns()) << "\n"
               << "console bytes:  " << resp.console_bytes() << "\n"
               << "exits:          io " << e.io() << ", mmio " << e.mmio() << ", halted " << e.halted()
               << ", interrupts " << e.interrupts() << ", stopped " << e.stopped() << ", other " << e.other()
@@ -655,9 +696,15 @@ const std::vector<Command>& commands()
          {"--timeout"}, {}, 1, 1, cmd_stop},
         {"pause", "NAME", "Parks every vCPU of a running machine.", {}, {}, 1, 1, cmd_pause},
         {"resume", "NAME", "Lets a paused machine run on.", {}, {}, 1, 1, cmd_resume},
-        {"delete", "NAME", "Powers the machine off if needed and forgets it.", {}, {}, 1, 1, cmd_delete},
-        {"list", "", "Lists the machines.", {}, {}, 0, 0, cmd_list},
-        {"get", "NAME", "Shows one machine.", {}, {}, 1, 1, cmd_get},
+        {"delete", "NAME", "Powers the machine off if needed and forgets it.  Alias: rm.", {}, {}, 1, 1,
+         cmd_delete},
+        {"list", "[PATTERN]... [--state STATE]... [-q]",
+         "Lists the machines, or those whose names match a PATTERN (a shell glob: 'web-*')\n"
+         "and, with --state, are in one of the STATEs named (created, running, paused,\n"
+         "stopped, crashed).  -q prints the names only.  With --json, one machine per\n"
+         "line.  Aliases: ls, ps.",
+         {"--state"}, {"-q"}, 0, SIZE_MAX, cmd_list},
+        {"get", "NAME", "Shows one machine.  Alias: inspect.", {}, {}, 1, 1, cmd_get},
         {"regs", "NAME [--vcpu N] [--set REG=VALUE]...",
          "Prints a vCPU's registers (the machine must be running or paused; pause it for a\n"
          "stable view), or sets general, control, debug or MSR registers by name.  --set\n"

@@ -101,6 +101,7 @@ Session attach(Context& ctx, const std::string& name, std::optional<uint64_t> fr
     Session session;
     std::atomic<bool> done{false};
     std::atomic<bool> detached{false};
+    std::fprintf(stderr, "vmctl: attached to %s.  Escape character is ^].\n", name.c_str());
     {
         RawTerminal terminal;
         std::thread keys(pump_keys, stream.get(), &cc, std::cref(done), &detached);

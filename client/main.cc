@@ -3,8 +3,6 @@
 // vmctl: the command-line client of vmruntimed.  Global options, argument
 // parsing and dispatch to the command table; the verbs mirror the RPCs of
 // vmruntime.v1.Machines (Pause -> vmctl pause).
-#include <google/protobuf/util/json_util.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <iostream>
@@ -44,16 +42,6 @@ int usage_error(const std::string& message)
     return kExitUsage;
 }
 
-void print_json(const google::protobuf::Message& msg)
-{
-    std::string out;
-    google::protobuf::util::JsonPrintOptions options;
-    options.preserve_proto_field_names = true;
-    options.always_print_primitive_fields = true;
-    (void)google::protobuf::util::MessageToJsonString(msg, &out, options);
-    std::cout << out << "\n";
-}
-
 bool parse_u64(const std::string& text, uint64_t* value)
 {
     if (text.empty() || text[0] == '-') {
@@ -77,7 +65,8 @@ void print_help()
                  "                      the system's CAs)\n"
                  "    --tls-cert FILE   our client certificate (PEM), with --tls-key FILE its key\n"
                  "    --token-file FILE a file holding the daemon's bearer token\n"
-                 "  --json              machine-readable output (one JSON object per line)\n\n"
+                 "  --json              machine-readable output (one JSON object per line)\n"
+                 "  --version           prints vmctl's version\n\n"
                  "Exit status: 0 done, 1 the daemon refused (its message is printed), 2 bad usage.\n\n"
                  "Commands:\n";
     for (const auto& c : commands()) {
@@ -112,8 +101,14 @@ bool is_connection_option(const std::string& arg)
     return set_connection_option(arg, "", &scratch);
 }
 
-const Command* find_command(const std::string& verb)
+// The names people coming from docker or virsh type.
+const Command* find_command(std::string verb)
 {
+    static const std::map<std::string, std::string> kAliases = {
+        {"ls", "list"}, {"ps", "list"}, {"rm", "delete"}, {"inspect", "get"}};
+    if (auto alias = kAliases.find(verb); alias != kAliases.end()) {
+        verb = alias->second;
+    }
     for (const auto& c : commands()) {
         if (verb == c.verb) {
             return &c;
@@ -171,6 +166,9 @@ int main(int argc, char** argv)
             i++;
         } else if (arg == "--help" || arg == "-h") {
             print_help();
+            return kExitOk;
+        } else if (arg == "--version") {
+            std::cout << "vmctl " << VMRUNTIME_VERSION << "\n";
             return kExitOk;
         } else {
             return usage_error("unknown option " + arg);

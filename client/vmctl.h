@@ -11,6 +11,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vmruntime/v1/vmruntime.grpc.pb.h"
@@ -75,8 +76,21 @@ const std::vector<Command>& commands();
 int fail(const Context& ctx, const grpc::Status& status);
 // Prints "vmctl: message"; returns kExitUsage.
 int usage_error(const std::string& message);
-// Prints a message as one line of JSON (--json) to stdout.
-void print_json(const google::protobuf::Message& msg);
+// Prints a message as one line of JSON (--json) to stdout and flushes it,
+// with `extra` keys whose values are JSON already (json.cc).
+void print_json(const google::protobuf::Message& msg,
+                const std::vector<std::pair<std::string, std::string>>& extra = {});
+// `s` as a JSON string, quotes included.
+std::string json_string(const std::string& s);
+// An enum value as vmctl writes it: running, elf, restart.
+std::string enum_word(const google::protobuf::EnumValueDescriptor* value);
+
+// Words and quantities for people (format.cc).
+std::string state_word(v1::MachineState state);
+std::string loader_word(v1::LoaderKind kind);
+bool parse_loader(const std::string& text, v1::LoaderKind* kind);
+std::string duration(uint64_t ns);  // 5m12s
+std::string size(uint64_t bytes);   // 1.5 MiB
 // Parses a number in C syntax (0x.., 0.., decimal); false if malformed.
 bool parse_u64(const std::string& text, uint64_t* value);
 

@@ -49,9 +49,10 @@ struct Options {
     vmruntime::server::Limits limits;
 };
 
-int usage()
+// To stdout for --help, to stderr after a mistake.
+void print_usage(std::ostream& out)
 {
-    std::cerr << "usage: vmruntimed [--socket PATH] [--state-dir DIR] [--log-level debug|info|warn|error]\n"
+    out << "usage: vmruntimed [--socket PATH] [--state-dir DIR] [--log-level debug|info|warn|error]\n"
                  "                  [--max-machines N] [--max-memory SIZE]\n"
                  "                  [--listen HOST:PORT --tls-cert FILE --tls-key FILE\n"
                  "                   (--client-ca FILE | --token-file FILE) [--image-dir DIR]...]\n"
@@ -70,7 +71,14 @@ int usage()
                  "  --max-machines N  machines the daemon holds at most, stored ones included\n"
                  "                    (default 10000)\n"
                  "  --max-memory SIZE guest memory all machines may have together, in MiB or with\n"
-                 "                    a K, M, G or T suffix (default: the host's RAM and swap)\n";
+                 "                    a K, M, G or T suffix (default: the host's RAM and swap)\n"
+                 "  --help            prints this and exits\n"
+                 "  --version         prints the version and exits\n";
+}
+
+int usage()
+{
+    print_usage(std::cerr);
     return 2;
 }
 
@@ -227,6 +235,14 @@ sigset_t block_stop_signals()
 
 int main(int argc, char** argv)
 {
+    if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
+        print_usage(std::cout);
+        return 0;
+    }
+    if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
+        std::cout << "vmruntimed " << VMRUNTIME_VERSION << "\n";
+        return 0;
+    }
     Options opt;
     if (!parse_args(argc, argv, &opt)) {
         return usage();

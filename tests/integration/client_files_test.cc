@@ -26,16 +26,14 @@ namespace v1 = vmruntime::v1;
 
 constexpr uid_t kUser = 61234;  // a local user with no name and no rights here
 
-class ClientFilesTest : public ::testing::Test {
+class ClientFilesTest : public DaemonFixture {
 protected:
     void SetUp() override
     {
-        if (access("/dev/kvm", R_OK | W_OK) != 0) {
-            GTEST_SKIP() << "*** /dev/kvm is not usable here: vmruntimed integration tests SKIPPED ***";
+        DaemonFixture::SetUp();
+        if (IsSkipped() || HasFatalFailure()) {
+            return;
         }
-        ASSERT_TRUE(daemon_.start()) << daemon_.log();
-        stub_ = v1::Machines::NewStub(
-            grpc::CreateChannel("unix:" + daemon_.socket(), grpc::InsecureChannelCredentials()));
         ASSERT_EQ(vmctl({"create", "healthy", HELLO_ELF, "--cmdline", "hz=100"}).exit_code, 0);
         ASSERT_EQ(vmctl({"start", "healthy"}).exit_code, 0);
     }
@@ -46,14 +44,10 @@ protected:
             return;
         }
         auto healthy = vmctl({"--json", "get", "healthy"});
-        EXPECT_NE(healthy.out.find("MACHINE_STATE_RUNNING"), std::string::npos) << healthy.out;
+        EXPECT_NE(healthy.out.find("\"state\":\"running\""), std::string::npos) << healthy.out;
         EXPECT_TRUE(daemon_.running());
-        if (HasFailure()) {
-            std::cerr << "--- daemon log ---\n" << daemon_.log();
-        }
+        DaemonFixture::TearDown();
     }
-
-    std::string file(const std::string& name) const { return daemon_.dir() + "/" + name; }
 
     grpc::Status create(const std::string& name, const std::string& path)
     {
@@ -67,12 +61,6 @@ protected:
         return stub_->Create(&cc, req, &resp);
     }
 
-    CommandResult vmctl(std::vector<std::string> args) const
-    {
-        args.insert(args.begin(), {VMCTL_PATH, "--socket", daemon_.socket()});
-        return run_command(args);
-    }
-
     // vmctl run with kUser's uid and gid and no other group.
     CommandResult vmctl_as_user(std::vector<std::string> args) const
     {
@@ -81,9 +69,6 @@ protected:
                                    "--socket", daemon_.socket()});
         return run_command(args);
     }
-
-    Daemon daemon_;
-    std::unique_ptr<v1::Machines::Stub> stub_;
 };
 
 struct Refusal {
@@ -223,7 +208,7 @@ TEST_F(ClientFilesTest, AnUnprivilegedLocalUserReadsOnlyWhatItMay)
     ASSERT_EQ(vmctl({"start", "users"}).exit_code, 0);
 
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (vmctl({"--json", "get", "users"}).out.find("MACHINE_STATE_STOPPED") == std::string::npos) {
+    while (vmctl({"--json", "get", "users"}).out.find("\"state\":\"stopped\"") == std::string::npos) {
         ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the guest did not power off after 2 ticks";
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
@@ -232,6 +233,37 @@ CommandResult run_command(const std::vector<std::string>& argv)
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
     return r;
+}
+
+void DaemonFixture::SetUp()
+{
+    if (access("/dev/kvm", R_OK | W_OK) != 0) {
+        GTEST_SKIP() << "*** /dev/kvm is not usable here: vmruntimed integration tests SKIPPED ***";
+    }
+    configure_daemon();
+    ASSERT_TRUE(daemon_.start()) << daemon_.log();
+    connect();
+}
+
+// The log's tail: a flood of guest output can make it long.
+void DaemonFixture::TearDown()
+{
+    constexpr size_t kShown = 20000;
+    if (HasFailure()) {
+        const std::string log = daemon_.log();
+        std::cerr << "--- daemon log ---\n" << log.substr(log.size() > kShown ? log.size() - kShown : 0);
+    }
+}
+
+void DaemonFixture::connect()
+{
+    stub_ = v1::Machines::NewStub(grpc::CreateChannel("unix:" + daemon_.socket(), grpc::InsecureChannelCredentials()));
+}
+
+CommandResult DaemonFixture::vmctl(std::vector<std::string> args) const
+{
+    args.insert(args.begin(), {VMCTL_PATH, "--socket", daemon_.socket()});
+    return run_command(args);
 }
 
 }  // namespace vmruntime::testing

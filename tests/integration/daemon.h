@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdint>
@@ -72,6 +73,27 @@ struct ProcessUsage {
     uint64_t rss_kib = 0;
 };
 ProcessUsage process_usage(pid_t pid);
+
+// The fixture of a test with a vmruntimed of its own, started (after
+// configure_daemon()) before the test and a client connected to it;
+// skipped, loudly, where /dev/kvm is not usable.  The daemon's log is shown
+// when the test fails.
+class DaemonFixture : public ::testing::Test {
+protected:
+    void SetUp() override;
+    void TearDown() override;
+    // Called before the daemon starts: resource limits, stderr.
+    virtual void configure_daemon() {}
+    // A new client, for a restarted daemon.
+    void connect();
+    // vmctl on the daemon's socket.
+    CommandResult vmctl(std::vector<std::string> args) const;
+    // A path in the daemon's temporary directory.
+    std::string file(const std::string& name) const { return daemon_.dir() + "/" + name; }
+
+    Daemon daemon_;
+    std::unique_ptr<v1::Machines::Stub> stub_;
+};
 
 // A client of the daemon on `socket` whose HTTP/2 window is held at 1 KiB:
 // once it stops reading, what the daemon sends it beyond that waits in the

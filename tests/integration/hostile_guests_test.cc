@@ -74,28 +74,8 @@ const Hostile kHostiles[] = {
     {"unemulatable", unemulatable_begin, unemulatable_end, "the host cannot run the guest"},
 };
 
-class HostileGuestsTest : public ::testing::Test {
+class HostileGuestsTest : public DaemonFixture {
 protected:
-    void SetUp() override
-    {
-        if (access("/dev/kvm", R_OK | W_OK) != 0) {
-            GTEST_SKIP() << "*** /dev/kvm is not usable here: vmruntimed integration tests SKIPPED ***";
-        }
-        limit_daemon();
-        ASSERT_TRUE(daemon_.start()) << daemon_.log();
-        stub_ = v1::Machines::NewStub(
-            grpc::CreateChannel("unix:" + daemon_.socket(), grpc::InsecureChannelCredentials()));
-    }
-
-    virtual void limit_daemon() {}
-
-    void TearDown() override
-    {
-        if (HasFailure()) {
-            std::cerr << "--- daemon log (tail) ---\n" << daemon_.log().substr(0, 20000);
-        }
-    }
-
     grpc::Status create(const v1::MachineSpec& spec)
     {
         grpc::ClientContext cc;
@@ -185,14 +165,6 @@ protected:
         return resp.console_bytes();
     }
 
-    CommandResult vmctl(std::vector<std::string> args) const
-    {
-        args.insert(args.begin(), {VMCTL_PATH, "--socket", daemon_.socket()});
-        return run_command(args);
-    }
-
-    Daemon daemon_;
-    std::unique_ptr<v1::Machines::Stub> stub_;
 };
 
 v1::MachineSpec flat_spec(const Hostile& h)
@@ -355,7 +327,7 @@ TEST_F(HostileGuestsTest, AConsoleReaderThatFallsBehindIsEnded)
 // kernel refuses to queue any real-time signal.
 class NoSignalQuotaTest : public HostileGuestsTest {
 protected:
-    void limit_daemon() override { daemon_.limit(RLIMIT_SIGPENDING, 0); }
+    void configure_daemon() override { daemon_.limit(RLIMIT_SIGPENDING, 0); }
 };
 
 constexpr unsigned kQuotaRounds = 1000;
@@ -478,7 +450,7 @@ pid_t thread_named(pid_t pid, const std::string& name)
 // The daemon writes its log to a pipe nobody reads.
 class WedgeTest : public HostileGuestsTest {
 protected:
-    void limit_daemon() override { daemon_.undrained_stderr(); }
+    void configure_daemon() override { daemon_.undrained_stderr(); }
 
     // 100 machines created, started, listed and deleted by a well-behaved
     // client, whose calls have a deadline; how long that took.

@@ -237,7 +237,7 @@ TEST_F(TcpTest, RemoteClientsNameOnlyFilesInImageDirs)
     EXPECT_EQ(sent.exit_code, 0) << "or it sends the bytes: " << sent.err;
 
     auto healthy = as_remote({"get", "healthy", "--json"});
-    EXPECT_NE(healthy.out.find("MACHINE_STATE_RUNNING"), std::string::npos) << healthy.out;
+    EXPECT_NE(healthy.out.find("\"state\":\"running\""), std::string::npos) << healthy.out;
     EXPECT_NE(healthy.out.find("\"remote\""), std::string::npos) << "the owner is recorded: " << healthy.out;
     EXPECT_TRUE(daemon_.running());
 }

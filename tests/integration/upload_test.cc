@@ -27,37 +27,8 @@ using namespace std::chrono_literals;
 constexpr const char* kBanner = "vmruntime hello guest";
 constexpr uint64_t kLargeImage = 14ULL << 20;  // a distribution kernel's size, past the 4 MiB message cap
 
-class UploadTest : public ::testing::Test {
+class UploadTest : public DaemonFixture {
 protected:
-    void SetUp() override
-    {
-        if (access("/dev/kvm", R_OK | W_OK) != 0) {
-            GTEST_SKIP() << "*** /dev/kvm is not usable here: vmruntimed integration tests SKIPPED ***";
-        }
-        ASSERT_TRUE(daemon_.start()) << daemon_.log();
-        connect();
-    }
-
-    void TearDown() override
-    {
-        if (HasFailure()) {
-            std::cerr << "--- daemon log ---\n" << daemon_.log();
-        }
-    }
-
-    void connect()
-    {
-        stub_ = v1::Machines::NewStub(
-            grpc::CreateChannel("unix:" + daemon_.socket(), grpc::InsecureChannelCredentials()));
-    }
-
-    CommandResult vmctl(std::vector<std::string> args) const
-    {
-        args.insert(args.begin(), {VMCTL_PATH, "--socket", daemon_.socket()});
-        return run_command(args);
-    }
-
-    std::string file(const std::string& name) const { return daemon_.dir() + "/" + name; }
 
     // guests/hello with zeros after it, to `size` bytes: the ELF loader
     // loads its segments and ignores the rest.
@@ -123,9 +94,6 @@ protected:
         stream->Finish();
         return out;
     }
-
-    Daemon daemon_;
-    std::unique_ptr<v1::Machines::Stub> stub_;
 };
 
 v1::UploadRequest announce(const std::string& name, uint64_t image_size, uint64_t initrd_size = 0)
@@ -150,8 +118,7 @@ TEST_F(UploadTest, ALargeImageIsStreamedKeptAndBootedAgainAfterARestart)
     const std::string image = padded_hello(kLargeImage);
     auto created = vmctl({"create", "big", image, "--upload", "--memory", "32", "--cmdline", "hz=100"});
     ASSERT_EQ(created.exit_code, 0) << created.err;
-    EXPECT_NE(created.out.find("(uploaded), " + std::to_string(kLargeImage) + " bytes"), std::string::npos)
-        << created.out;
+    EXPECT_NE(created.out.find("(uploaded), 14.0 MiB"), std::string::npos) << created.out;
     ASSERT_EQ(vmctl({"start", "big"}).exit_code, 0);
     EXPECT_NE(console_until("big", kBanner).find(kBanner), std::string::npos);
 
@@ -209,7 +176,8 @@ TEST_F(UploadTest, BadUploadsCreateNothing)
     grpc::Status ok = upload({announce("ok", 8192), data(6000), data(2192)});
     ASSERT_TRUE(ok.ok()) << ok.error_message();
     auto got = vmctl({"get", "ok"});
-    EXPECT_NE(got.out.find("(uploaded), 8192 bytes"), std::string::npos) << got.out;
+    EXPECT_NE(got.out.find("(uploaded), 8.0 KiB"), std::string::npos) << got.out;
+    EXPECT_NE(vmctl({"--json", "get", "ok"}).out.find("\"image_size\":8192,"), std::string::npos);
     EXPECT_TRUE(daemon_.running());
 }
 

@@ -29,30 +29,8 @@ namespace v1 = vmruntime::v1;
 constexpr const char* kBanner = "vmruntime hello guest";
 constexpr auto kGuestTimeout = seconds(60);
 
-class DaemonTest : public ::testing::Test {
+class DaemonTest : public DaemonFixture {
 protected:
-    void SetUp() override
-    {
-        if (access("/dev/kvm", R_OK | W_OK) != 0) {
-            GTEST_SKIP() << "*** /dev/kvm is not usable here: vmruntimed integration tests SKIPPED ***";
-        }
-        ASSERT_TRUE(daemon_.start()) << daemon_.log();
-        connect();
-    }
-
-    void TearDown() override
-    {
-        if (HasFailure()) {
-            std::cerr << "--- daemon log ---\n" << daemon_.log();
-        }
-    }
-
-    void connect()
-    {
-        stub_ = v1::Machines::NewStub(grpc::CreateChannel("unix:" + daemon_.socket(),
-                                                          grpc::InsecureChannelCredentials()));
-    }
-
     static v1::MachineSpec hello(const std::string& name, const std::string& cmdline = "")
     {
         v1::MachineSpec spec;
@@ -129,9 +107,6 @@ protected:
         stream->Finish();
         return out;
     }
-
-    Daemon daemon_;
-    std::unique_ptr<v1::Machines::Stub> stub_;
 };
 
 TEST_F(DaemonTest, HelloLifeCycle)
@@ -649,10 +624,6 @@ TEST_F(DaemonTest, ChurnLeavesDescriptorsThreadsAndMemoryFlat)
 
 TEST_F(DaemonTest, Vmctl)
 {
-    auto vmctl = [&](std::vector<std::string> args) {
-        args.insert(args.begin(), {VMCTL_PATH, "--socket", daemon_.socket()});
-        return run_command(args);
-    };
     auto run = vmctl({"run", HELLO_ELF, "--name", "r", "--cmdline", "hz=100 ticks=10 exit=5", "--rm"});
     EXPECT_EQ(run.exit_code, 5) << run.err;
     EXPECT_NE(run.out.find(kBanner), std::string::npos) << run.out;
@@ -663,7 +634,7 @@ TEST_F(DaemonTest, Vmctl)
     auto list = vmctl({"list", "--json"});
     EXPECT_EQ(list.exit_code, 0) << list.err;
     EXPECT_NE(list.out.find("\"name\":\"c\""), std::string::npos) << list.out;
-    EXPECT_NE(list.out.find("\"state\":\"MACHINE_STATE_CREATED\""), std::string::npos) << list.out;
+    EXPECT_NE(list.out.find("\"state\":\"created\""), std::string::npos) << list.out;
     EXPECT_EQ(list.out.find("\"name\":\"r\""), std::string::npos) << "--rm deleted it";
 
     auto missing = vmctl({"get", "nosuch"});
