@@ -8,7 +8,10 @@
 //         in interleaved rounds with the hello guest;
 //   regs: GetRegisters (GPRs of vCPU 0) latency and throughput against one
 //         running hello guest, from 1 and from 8 client threads, each with
-//         a channel and connection of its own.
+//         a channel and connection of its own;
+//   density N (only when asked): N idle hello guests in the one daemon:
+//         the daemon's resident memory and CPU per machine, and how many
+//         Create+Start calls it takes a second.
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
@@ -20,6 +23,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cinttypes>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -28,6 +32,7 @@
 #include <iterator>
 #include <memory>
 #include <stdexcept>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,6 +53,12 @@ constexpr unsigned kRegsClients = 8;
 constexpr char kCmdline[] = "hz=100";
 constexpr char kBanner[] = "vmruntime hello guest";
 constexpr auto kBootTimeout = std::chrono::seconds(10);
+// The idle guests of `density` tick at the PIT's slowest useful rate and
+// print a line a second.
+constexpr char kIdleCmdline[] = "hz=20";
+constexpr uint64_t kIdleMemoryMib = 8;  // thousands fit the daemon's --max-memory
+constexpr auto kSettle = std::chrono::seconds(3);
+constexpr auto kCpuWindow = std::chrono::seconds(5);
 
 [[noreturn]] void fail(const std::string& what)
 {
@@ -115,6 +126,7 @@ public:
     Daemon& operator=(const Daemon&) = delete;
 
     std::string target() const { return "unix:" + socket_; }
+    pid_t pid() const { return pid_; }
 
 private:
     void clean_up()
@@ -197,14 +209,16 @@ std::unique_ptr<v1::Machines::Stub> connect(const std::string& target)
     return v1::Machines::NewStub(grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
 }
 
-void create_and_start(v1::Machines::Stub& stub, const std::string& name)
+void create_and_start(v1::Machines::Stub& stub, const std::string& name, const char* cmdline = kCmdline,
+                      uint64_t memory_mib = 0)
 {
     v1::CreateRequest create;
     auto* spec = create.mutable_spec();
     spec->set_name(name);
+    spec->set_memory_mib(memory_mib);
     spec->set_image_path(HELLO_ELF);
     spec->set_loader(v1::LOADER_KIND_ELF64);
-    spec->set_cmdline(kCmdline);
+    spec->set_cmdline(cmdline);
     v1::CreateResponse created;
     grpc::ClientContext cc;
     check(stub.Create(&cc, create, &created), "Create " + name);
@@ -402,13 +416,68 @@ void run_regs(const Daemon& daemon)
     delete_machine(*stub, "regs");
 }
 
+// A field of /proc/PID/status, in kB.
+uint64_t status_kib(pid_t pid, const std::string& field)
+{
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind(field + ":", 0) == 0) {
+            return std::stoull(line.substr(field.size() + 1));
+        }
+    }
+    fail("no " + field + " for process " + std::to_string(pid));
+}
+
+// User and system CPU time of a process, in seconds.
+double cpu_seconds(pid_t pid)
+{
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text(std::istreambuf_iterator<char>(stat), {});
+    std::istringstream fields(text.substr(text.rfind(')') + 2));
+    std::string skip;
+    for (int i = 3; i < 14; i++) {
+        fields >> skip;
+    }
+    uint64_t utime = 0, stime = 0;
+    fields >> utime >> stime;
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+void run_density(const Daemon& daemon, unsigned machines)
+{
+    auto stub = connect(daemon.target());
+    const uint64_t rss0 = status_kib(daemon.pid(), "VmRSS");
+    const auto t0 = Clock::now();
+    for (unsigned i = 0; i < machines; i++) {
+        create_and_start(*stub, "idle-" + std::to_string(i), kIdleCmdline, kIdleMemoryMib);
+    }
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::this_thread::sleep_for(kSettle);
+    const uint64_t rss = status_kib(daemon.pid(), "VmRSS");
+    const double cpu0 = cpu_seconds(daemon.pid());
+    std::this_thread::sleep_for(kCpuWindow);
+    const double cpu = (cpu_seconds(daemon.pid()) - cpu0) / std::chrono::duration<double>(kCpuWindow).count();
+    std::printf("density: %u idle hello guests (%s, %" PRIu64 " MiB) in one vmruntimed\n"
+                "  resident memory  %" PRIu64 " KiB per machine (daemon %" PRIu64 " -> %" PRIu64 " KiB)\n"
+                "  Create+Start     %.0f machines/s over gRPC, one client\n"
+                "  CPU              %.1f %% of a core, %.3f %% per machine (ticks included)\n",
+                machines, kIdleCmdline, kIdleMemoryMib, (rss - std::min(rss, rss0)) / machines, rss0, rss,
+                machines / secs, 100 * cpu, 100 * cpu / machines);
+    for (unsigned i = 0; i < machines; i++) {
+        delete_machine(*stub, "idle-" + std::to_string(i));
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
 {
     std::string which = argc > 1 ? argv[1] : "";
-    if (argc > 2 || (which != "" && which != "boot" && which != "regs")) {
-        std::fprintf(stderr, "usage: grpc-bench [boot|regs]\n");
+    unsigned long machines = 0;
+    const bool density = which == "density" && argc == 3 && (machines = std::strtoul(argv[2], nullptr, 10)) > 0;
+    if (!density && (argc > 2 || (which != "" && which != "boot" && which != "regs"))) {
+        std::fprintf(stderr, "usage: grpc-bench [boot|regs|density N]\n");
         return 2;
     }
     int kvm = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -420,6 +489,10 @@ int main(int argc, char** argv)
     ::close(kvm);
     try {
         Daemon daemon;
+        if (density) {
+            run_density(daemon, static_cast<unsigned>(machines));
+            return 0;
+        }
         if (which != "regs") {
             run_boot(daemon);
         }

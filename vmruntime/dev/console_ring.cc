@@ -11,7 +11,7 @@
 
 namespace vmruntime::dev {
 
-ConsoleRing::ConsoleRing(size_t capacity) : buf_(std::max<size_t>(capacity, 1))
+ConsoleRing::ConsoleRing(size_t capacity) : capacity_(std::max<size_t>(capacity, 1))
 {
 }
 
@@ -28,7 +28,10 @@ void ConsoleRing::append(std::span<const uint8_t> bytes)
     std::vector<Notification> due;
     {
         std::lock_guard lock(mutex_);
-        const size_t cap = buf_.size();
+        const size_t cap = capacity_;
+        if (buf_.size() < cap) {
+            buf_.resize(static_cast<size_t>(std::min<uint64_t>(cap, end_ + bytes.size())));
+        }
         // Only the last `cap` bytes of a huge append can survive it.
         const size_t skip = bytes.size() > cap ? bytes.size() - cap : 0;
         uint64_t at = end_ + skip;
@@ -84,7 +87,7 @@ void ConsoleRing::cancel_notify(uint64_t id)
 
 uint64_t ConsoleRing::begin_locked() const
 {
-    return end_ > buf_.size() ? end_ - buf_.size() : 0;
+    return end_ > capacity_ ? end_ - capacity_ : 0;
 }
 
 ConsoleRing::Chunk ConsoleRing::read(uint64_t from, size_t max) const
@@ -92,7 +95,7 @@ ConsoleRing::Chunk ConsoleRing::read(uint64_t from, size_t max) const
     std::lock_guard lock(mutex_);
     Chunk chunk;
     chunk.offset = std::clamp(from, begin_locked(), end_);
-    const size_t cap = buf_.size();
+    const size_t cap = capacity_;
     const size_t n = static_cast<size_t>(std::min<uint64_t>(max, end_ - chunk.offset));
     chunk.bytes.reserve(n);
     uint64_t at = chunk.offset;

@@ -77,7 +77,7 @@ public:
     uint64_t end_offset() const;
     // Offset of the oldest byte still held.
     uint64_t begin_offset() const;
-    size_t capacity() const { return buf_.size(); }
+    size_t capacity() const { return capacity_; }
 
 private:
     struct Notification {
@@ -94,7 +94,11 @@ private:
 
     mutable std::mutex mutex_;
     mutable std::condition_variable grew_;
-    std::vector<uint8_t> buf_;  // byte at offset o lives at buf_[o % capacity]
+    const size_t capacity_;
+    // Byte at offset o lives at buf_[o % capacity_].  It grows with the
+    // output up to capacity_, so that a machine that prints little costs
+    // little: thousands of idle machines would otherwise hold a ring each.
+    std::vector<uint8_t> buf_;
     uint64_t end_ = 0;
     bool closed_ = false;
     std::vector<Notification> notifications_;
