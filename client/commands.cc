@@ -25,6 +25,17 @@ namespace {
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 
+// What the daemon gives a spec that leaves them out.
+uint64_t memory_bytes(const v1::MachineSpec& s)
+{
+    return (s.memory_mib() ? s.memory_mib() : 16) << 20;
+}
+
+uint32_t vcpu_count(const v1::MachineSpec& s)
+{
+    return s.vcpus() ? s.vcpus() : 1;
+}
+
 void print_machine(const Context& ctx, const v1::MachineInfo& m,
                    const std::vector<std::pair<std::string, std::string>>& extra = {})
 {
@@ -38,8 +49,8 @@ void print_machine(const Context& ctx, const v1::MachineInfo& m,
         std::cout << "reason:   " << m.reason() << " (exit status " << m.exit_status() << ")\n";
     }
     std::cout << "uptime:   " << duration(m.uptime_ns()) << "\n"
-              << "memory:   " << size((s.memory_mib() ? s.memory_mib() : 16) << 20) << "\n"
-              << "vcpus:    " << (s.vcpus() ? s.vcpus() : 1) << "\n"
+              << "memory:   " << size(memory_bytes(s)) << "\n"
+              << "vcpus:    " << vcpu_count(s) << "\n"
               << "loader:   " << loader_word(s.loader()) << "\n"
               << "image:    " << (s.image_path().empty() ? "(uploaded)" : s.image_path()) << ", "
               << size(m.image_size()) << "\n";
@@ -388,9 +399,8 @@ int cmd_list(Context& ctx, const Args& args)
             std::printf("%s\n", m.spec().name().c_str());
         } else {
             std::printf("%-24s %-9s %5u %9s %7s  %s\n", m.spec().name().c_str(), state_word(m.state()).c_str(),
-                        m.spec().vcpus() ? m.spec().vcpus() : 1,
-                        size((m.spec().memory_mib() ? m.spec().memory_mib() : 16) << 20).c_str(),
-                        duration(m.uptime_ns()).c_str(), m.reason().c_str());
+                        vcpu_count(m.spec()), size(memory_bytes(m.spec())).c_str(), duration(m.uptime_ns()).c_str(),
+                        m.reason().c_str());
         }
     }
     return kExitOk;

@@ -95,6 +95,14 @@ class IoTest : public NvmmTest {
     }
   }
 
+  // Long mode at `code`, DX holding the port for its OUTs.
+  void start_with_port_in_dx(GuestCode code) {
+    vm_.load(code);
+    vm_.enter_long_mode(GUEST_CODE_GPA);
+    vm_.state().gprs[NVMM_X64_GPR_RDX] = GUEST_PORT;
+    vm_.set(NVMM_X64_STATE_GPRS);
+  }
+
   void expect_in_results() {
     EXPECT_EQ(vm_.peek<uint64_t>(GUEST_DATA_GPA), 0xFFFFFFFFFFFFFFA1u) << "inb keeps RAX 63:8";
     EXPECT_EQ(vm_.peek<uint64_t>(GUEST_DATA_GPA + 8), 0xFFFFFFFFFFFFB2C3u) << "inw keeps RAX 63:16";
@@ -120,10 +128,7 @@ TEST_F(IoTest, CompletedByHand) {
 // new code bytes there must be decoded anew.
 TEST_F(IoTest, CodeRewrittenAtTheSameRipIsDecodedAgain) {
   const uint64_t out = GUEST_GPA(long_io_patch, long_io_patch_out);
-  vm_.load(GUEST_CODE(long_io_patch));
-  vm_.enter_long_mode(GUEST_CODE_GPA);
-  vm_.state().gprs[NVMM_X64_GPR_RDX] = GUEST_PORT;
-  vm_.set(NVMM_X64_STATE_GPRS);
+  start_with_port_in_dx(GUEST_CODE(long_io_patch));
   for (int i = 0; i < 2; i++) {
     ASSERT_EQ(vm_.run(), NVMM_VCPU_EXIT_IO) << vm_.describe_exit();
     EXPECT_EQ(vm_.exit().u.io.npc, out + 2) << "out %al, $imm8";
@@ -143,10 +148,7 @@ TEST_F(IoTest, CodeRewrittenAtTheSameRipIsDecodedAgain) {
 // same RIP both times, so only the code tells where the instruction began.
 TEST_F(IoTest, CodeRewrittenBeforeTheSameNpcIsDecodedAgain) {
   const uint64_t at = GUEST_GPA(long_io_repatch, long_io_repatch_at);
-  vm_.load(GUEST_CODE(long_io_repatch));
-  vm_.enter_long_mode(GUEST_CODE_GPA);
-  vm_.state().gprs[NVMM_X64_GPR_RDX] = GUEST_PORT;
-  vm_.set(NVMM_X64_STATE_GPRS);
+  start_with_port_in_dx(GUEST_CODE(long_io_repatch));
   for (int i = 0; i < 2; i++) {
     ASSERT_EQ(vm_.run(), NVMM_VCPU_EXIT_IO) << vm_.describe_exit();
     EXPECT_EQ(vm_.exit().u.io.npc, at + 2) << "nop; out %al, %dx";

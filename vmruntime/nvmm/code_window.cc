@@ -18,7 +18,6 @@ public:
 
     bool read(uint64_t gpa, void* out, size_t len) const override
     {
-        static_assert(kCodeWindow <= 32, "same_bytes() compares at most 32 bytes");
         const bool one_page = (gpa & (kPageSize - 1)) + len <= kPageSize;
         if (!one_page || len > kCodeWindow || w_.nreads_ == kMaxReads) {
             w_.replayable_ = false;

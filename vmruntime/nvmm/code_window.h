@@ -98,6 +98,7 @@ inline bool CodeWindow::unchanged(const PagingRegs& regs, uint64_t linear) const
 
 // n <= 32, so two fixed-size compares, first and last, possibly
 // overlapping: a variable-length memcmp costs more than the whole check.
+static_assert(kCodeWindow <= 32, "a read is at most the window");
 inline bool CodeWindow::same_bytes(const uint8_t* a, const uint8_t* b, size_t n)
 {
     auto diff = [](const uint8_t* x, const uint8_t* y, auto word) {

@@ -716,7 +716,7 @@ void Vcpu::step_over_finished_rep()
         return;  // the guest then takes the no-op step itself, as under KVM
     }
     kvm_regs& regs = mirror().regs;
-    code_.update(mirror_paging(), code_linear(regs.rip, code_size()));
+    update_code_window(regs.rip, code_size());
     RepString rep;
     if (!decode_rep_string(code_.bytes() + kMaxInsn, code_.readable_from_rip(), code_size(), &rep)) {
         return;
@@ -846,6 +846,13 @@ PagingRegs Vcpu::mirror_paging() const
     return PagingRegs{s.cr0, s.cr3, s.cr4, s.efer, static_cast<unsigned>(s.ss.dpl)};
 }
 
+// The code window around `rip`, under the mirrored registers; `size` is
+// code_size().  Returns its version.
+inline uint64_t Vcpu::update_code_window(uint64_t rip, unsigned size)
+{
+    return code_.update(mirror_paging(), code_linear(rip, size));
+}
+
 bool Vcpu::io_matches(const IoInsn& insn) const
 {
     const auto& io = run_->io;
@@ -960,7 +967,7 @@ Vcpu::Completion Vcpu::translate_io(nvmm_vcpu_exit* x)
     const auto& io = run_->io;
     const kvm_regs& regs = mirror().regs;
     const unsigned size = code_size();
-    const IoMemo::Key key{code_.update(mirror_paging(), code_linear(regs.rip, size)),
+    const IoMemo::Key key{update_code_window(regs.rip, size),
                           regs.rip,
                           io.port,
                           static_cast<uint16_t>(regs.rdx),
@@ -1013,7 +1020,7 @@ Vcpu::Completion Vcpu::translate_msr(nvmm_vcpu_exit* x)
     }
     bool write = run_->exit_reason == KVM_EXIT_X86_WRMSR;
     msr_rip_ = mirror().regs.rip;
-    code_.update(mirror_paging(), code_linear(msr_rip_, code_size()));
+    update_code_window(msr_rip_, code_size());
     uint8_t len = msr_insn_length(code_.bytes() + kMaxInsn, code_.readable_from_rip(), code_size(), write);
     uint64_t npc = msr_rip_ + (len ? len : 2);
     if (write) {
@@ -1035,7 +1042,7 @@ Vcpu::Completion Vcpu::translate_msr(nvmm_vcpu_exit* x)
 // an access KVM refused to an MSR of the in-kernel set, which is the #GP
 // NetBSD's kernel raises.  KVM sends those refusals out only so that the
 // x2APIC MSRs, which no filter covers, reach the VMM as NetBSD's do.
-// On an RDMSR or WRMSR exit.
+// Only for an RDMSR or WRMSR exit.
 bool Vcpu::answer_msr_in_library()
 {
     const bool write = run_->exit_reason == KVM_EXIT_X86_WRMSR;

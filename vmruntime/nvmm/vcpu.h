@@ -129,6 +129,7 @@ private:
     unsigned code_size() const;
     uint64_t code_linear(uint64_t rip, unsigned size) const;
     PagingRegs mirror_paging() const;
+    uint64_t update_code_window(uint64_t rip, unsigned size);
     bool io_matches(const IoInsn& insn) const;
     bool decode_at(IoInsn* insn) const;
     bool decode_before(IoInsn* insn) const;
