@@ -19,6 +19,13 @@ constexpr nanoseconds kUipWindow{244'000};
 constexpr uint8_t kAlarmDontCare = 0xc0;  // an alarm byte of 11xxxxxx matches anything
 constexpr uint8_t kHourPm = 0x80;         // 12-hour mode: PM flag in the hours byte
 
+// Snapshot bounds.  The time bytes span years 0-9999, so no guest sets an
+// offset beyond this from any wall clock of this era; and no event is
+// pending further off than this, or late by more.  Both keep the calendar
+// and catch-up arithmetic well inside its range.
+constexpr int64_t kMaxOffset = 400'000'000'000;  // seconds, about 12,700 years
+constexpr nanoseconds kMaxEventDistance = std::chrono::hours{24 * 366};
+
 constexpr uint8_t kTimeRegisters[] = {RTC_SECONDS,      RTC_MINUTES, RTC_HOURS, RTC_DAY_OF_WEEK,
                                       RTC_DAY_OF_MONTH, RTC_MONTH,   RTC_YEAR,  RTC_CENTURY};
 
@@ -285,17 +292,27 @@ nanoseconds CmosRtc::periodic_interval() const
     return nanoseconds{(int64_t{1'000'000'000} << shift) / 32768};
 }
 
+bool CmosRtc::update_wanted() const
+{
+    return (reg_b_ & (RTC_UIE | RTC_AIE)) && updates_running();
+}
+
+bool CmosRtc::periodic_wanted() const
+{
+    return (reg_b_ & RTC_PIE) && divider_running() && periodic_interval() != nanoseconds{0};
+}
+
 void CmosRtc::schedule()
 {
     const nanoseconds now = clock_.monotonic();
-    if (!(reg_b_ & (RTC_UIE | RTC_AIE)) || !updates_running()) {
+    if (!update_wanted()) {
         update_deadline_.reset();
     } else if (!update_deadline_) {
         const nanoseconds wall = wall_now(clock_);
         update_second_ = std::chrono::floor<seconds>(wall).count() + 1;
         update_deadline_ = now + (seconds{update_second_} - wall);
     }
-    if (!(reg_b_ & RTC_PIE) || !divider_running() || periodic_interval() == nanoseconds{0}) {
+    if (!periodic_wanted()) {
         periodic_deadline_.reset();
     } else if (!periodic_deadline_) {
         periodic_deadline_ = now + periodic_interval();
@@ -351,6 +368,76 @@ void CmosRtc::update_irq()
         line_ = level;
         irq_.set_level(level);
     }
+}
+
+// The pending update's wall second is saved against the wall clock, as
+// its deadline is against the monotonic one.  The line is derived.
+void CmosRtc::save(StateWriter& out) const
+{
+    const nanoseconds now = clock_.monotonic();
+    out.put(index_);
+    out.put(nmi_masked_);
+    for (uint8_t reg : {reg_a_, reg_b_, reg_c_}) {
+        out.put(reg);
+    }
+    out.put(offset_);
+    out.put_bytes(ram_);
+    out.put_time(update_deadline_, now);
+    out.put<int64_t>(update_deadline_ ? update_second_ - wall_seconds() : 0);
+    out.put_time(periodic_deadline_, now);
+}
+
+// schedule() arms the timer for the restored deadlines as it would have
+// for the saved ones; the fresh RTC's line may already read the restored
+// level while the wire does not, so it is driven regardless.
+bool CmosRtc::restore(StateReader& in)
+{
+    const nanoseconds now = clock_.monotonic();
+    index_ = in.get<uint8_t>();
+    nmi_masked_ = in.get<bool>();
+    for (uint8_t* reg : {&reg_a_, &reg_b_, &reg_c_}) {
+        *reg = in.get<uint8_t>();
+    }
+    offset_ = in.get<int64_t>();
+    in.get_bytes(ram_);
+    update_deadline_ = in.get_optional_time(now);
+    const auto update_in = in.get<int64_t>();
+    periodic_deadline_ = in.get_optional_time(now);
+    if (!in.check(registers_plausible() && events_plausible(now, update_in))) {
+        return false;
+    }
+    update_second_ = wall_seconds() + update_in;
+    schedule();
+    update_irq();
+    irq_.set_level(line_);
+    return true;
+}
+
+// What the register writes can leave behind: UIP and IRQF are derived, SET
+// clears UIE, and registers A-D have no RAM byte behind them.
+bool CmosRtc::registers_plausible() const
+{
+    const bool unused_ram_clear =
+        std::all_of(ram_.begin() + RTC_REG_A, ram_.begin() + RTC_REG_D + 1, [](uint8_t byte) { return byte == 0; });
+    return index_ < kCmosRegisters && !(reg_a_ & RTC_UIP) && !((reg_b_ & RTC_SET) && (reg_b_ & RTC_UIE)) &&
+           (reg_c_ & ~(RTC_PF | RTC_AF | RTC_UF)) == 0 && offset_ >= -kMaxOffset && offset_ <= kMaxOffset &&
+           unused_ram_clear;
+}
+
+// An event is pending exactly when schedule() would keep one, and a
+// periodic one never further off than a period.
+bool CmosRtc::events_plausible(nanoseconds now, int64_t update_in) const
+{
+    const auto near = [&](nanoseconds t, nanoseconds ahead) {
+        return t >= now - kMaxEventDistance && t <= now + ahead;
+    };
+    const int64_t max_update_in = std::chrono::duration_cast<seconds>(kMaxEventDistance).count();
+    const bool update_ok = update_deadline_ ? near(*update_deadline_, kMaxEventDistance) &&
+                                                  update_in >= -max_update_in && update_in <= max_update_in
+                                            : update_in == 0;
+    const bool periodic_ok = !periodic_deadline_ || near(*periodic_deadline_, periodic_interval());
+    return update_deadline_.has_value() == update_wanted() && periodic_deadline_.has_value() == periodic_wanted() &&
+           update_ok && periodic_ok;
 }
 
 }  // namespace vmruntime::dev

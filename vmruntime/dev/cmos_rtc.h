@@ -25,6 +25,7 @@
 #include <optional>
 
 #include "vmruntime/dev/device.h"
+#include "vmruntime/dev/device_state.h"
 
 namespace vmruntime::dev {
 
@@ -82,6 +83,15 @@ public:
     // Bit 7 of the last index written: the platform's NMI mask.
     bool nmi_masked() const { return nmi_masked_; }
 
+    // Snapshots (device_state.h): the RTC's whole state: registers, CMOS
+    // RAM, the offset from the wall clock and the pending update and
+    // periodic events, which a restored RTC re-arms on their old deadlines
+    // (one already due fires at once), so periodic interrupts keep their
+    // phase.  Restore, on a fresh RTC, drives IRQ 8 to the level the state
+    // implies.
+    void save(StateWriter& out) const;
+    bool restore(StateReader& in);  // false: `in` failed or held a value the RTC cannot have; discard it
+
 private:
     uint8_t read_register(uint8_t index);
     void write_register(uint8_t index, uint8_t value);
@@ -102,6 +112,10 @@ private:
     void write_time(uint8_t index, uint8_t value);
 
     std::chrono::nanoseconds periodic_interval() const;
+    bool update_wanted() const;
+    bool periodic_wanted() const;
+    bool registers_plausible() const;
+    bool events_plausible(std::chrono::nanoseconds now, int64_t update_in) const;
     void schedule();
     void on_timer();
     void update_cycle(int64_t wall_second);

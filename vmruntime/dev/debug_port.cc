@@ -33,6 +33,17 @@ void PostCodePort::write(uint16_t offset, unsigned size, uint32_t value)
     last_ = code;
 }
 
+void PostCodePort::save(StateWriter& out) const
+{
+    out.put(last_);
+}
+
+bool PostCodePort::restore(StateReader& in)
+{
+    last_ = in.get<uint8_t>();
+    return in.ok();
+}
+
 DebugExitPort::DebugExitPort(std::function<void(uint32_t)> power_off) : power_off_(std::move(power_off))
 {
 }

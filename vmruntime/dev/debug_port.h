@@ -15,6 +15,7 @@
 #include <functional>
 
 #include "vmruntime/dev/device.h"
+#include "vmruntime/dev/device_state.h"
 
 namespace vmruntime::dev {
 
@@ -31,6 +32,12 @@ public:
     uint8_t last() const { return last_; }
     // Byte writes taken, repeats included.
     uint64_t writes() const { return writes_; }
+
+    // Snapshots (device_state.h): the latch's whole state, the last code,
+    // which the guest reads back (the write count is the host's statistic).
+    // DebugExitPort has no state to save.
+    void save(StateWriter& out) const;
+    bool restore(StateReader& in);  // false: `in` failed; discard the port
 
 private:
     uint8_t last_ = 0;

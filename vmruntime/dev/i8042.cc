@@ -18,6 +18,21 @@ constexpr uint8_t kKbdIdSecondXlate = 0x41;  // 0x83 after set-2 -> set-1 transl
 constexpr uint8_t kKbdScanSet = 0x02;        // answer to "get scan code set"
 constexpr uint8_t kPulseCommands = 0xf0;     // 0xf0..0xff pulse output port bits 0-3 low
 
+// The controller commands that wait for a data byte, and the keyboard
+// commands that wait for an argument: the only values left pending (0 is
+// none).
+bool can_be_pending_command(uint8_t command)
+{
+    return command == 0 || command == I8042_CMD_CTL_WCTR || command == I8042_CMD_WRITE_OUTPORT ||
+           command == I8042_CMD_KBD_LOOP || command == I8042_CMD_AUX_LOOP || command == I8042_CMD_AUX_SEND;
+}
+
+bool can_be_pending_kbd_command(uint8_t command)
+{
+    return command == 0 || command == ATKBD_CMD_SETLEDS || command == ATKBD_CMD_SETREP ||
+           command == ATKBD_CMD_SSCANSET;
+}
+
 }  // namespace
 
 uint32_t I8042::View::read(uint16_t offset, unsigned size)
@@ -235,6 +250,54 @@ void I8042::update_irq()
         aux_line_ = aux;
         aux_irq_.set_level(aux);
     }
+}
+
+// The IRQ lines are derived from the head of the queue and the CTR.
+void I8042::save(StateWriter& out) const
+{
+    for (uint8_t reg : {ctr_, outport_, pending_command_, kbd_pending_, last_read_}) {
+        out.put(reg);
+    }
+    out.put(last_was_command_);
+    out.put(static_cast<uint32_t>(out_.size()));
+    for (const OutByte& byte : out_) {
+        out.put(byte.value);
+        out.put(byte.aux);
+        out.put(byte.timeout);
+    }
+}
+
+// A fresh controller's lines may already read the restored levels while
+// the wires do not, so both are driven whatever update_irq() decided.
+bool I8042::restore(StateReader& in)
+{
+    for (uint8_t* reg : {&ctr_, &outport_, &pending_command_, &kbd_pending_, &last_read_}) {
+        *reg = in.get<uint8_t>();
+    }
+    last_was_command_ = in.get<bool>();
+    in.check(can_be_pending_command(pending_command_) && can_be_pending_kbd_command(kbd_pending_));
+    if (!restore_output(in)) {
+        return false;
+    }
+    update_irq();
+    kbd_irq_.set_level(kbd_line_);
+    aux_irq_.set_level(aux_line_);
+    return true;
+}
+
+// The queue has no bound of its own, but every byte is read before it is
+// stored: a count larger than `in` holds fails the reader once `in` runs
+// out, so garbage allocates no more than its own size.  Only the aux port
+// times out, and always with a NAK.
+bool I8042::restore_output(StateReader& in)
+{
+    const auto queued = in.get<uint32_t>();
+    for (uint32_t i = 0; i < queued && in.ok(); i++) {
+        const OutByte byte{in.get<uint8_t>(), in.get<bool>(), in.get<bool>()};
+        in.check(!byte.timeout || (byte.aux && byte.value == PS2_RET_NAK));
+        out_.push_back(byte);
+    }
+    return in.ok();
 }
 
 }  // namespace vmruntime::dev

@@ -23,6 +23,7 @@
 #include <functional>
 
 #include "vmruntime/dev/device.h"
+#include "vmruntime/dev/device_state.h"
 
 namespace vmruntime::dev {
 
@@ -90,6 +91,13 @@ public:
     // The controller command byte (CTR).
     uint8_t command_byte() const { return ctr_; }
 
+    // Snapshots (device_state.h): the controller's whole state: command
+    // byte, output port, half-done controller and keyboard commands, and
+    // every queued output byte in order.  Restore, on a fresh controller,
+    // drives IRQ 1 and 12 to the levels the state implies.
+    void save(StateWriter& out) const;
+    bool restore(StateReader& in);  // false: `in` failed or held a value the i8042 cannot have; discard it
+
 private:
     class View final : public PioDevice {
     public:
@@ -118,6 +126,7 @@ private:
     void write_ctr(uint8_t value);
     void write_outport(uint8_t value);
     void update_irq();
+    bool restore_output(StateReader& in);
 
     IrqLine& kbd_irq_;
     IrqLine& aux_irq_;

@@ -33,4 +33,15 @@ void PciConfig::write(uint16_t offset, unsigned size, uint32_t value)
     }
 }
 
+void PciConfig::save(StateWriter& out) const
+{
+    out.put(address_);
+}
+
+bool PciConfig::restore(StateReader& in)
+{
+    address_ = in.get<uint32_t>();
+    return in.check((address_ & ~kAddressWritable) == 0);
+}
+
 }  // namespace vmruntime::dev

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "vmruntime/dev/device.h"
+#include "vmruntime/dev/device_state.h"
 
 namespace vmruntime::dev {
 
@@ -33,6 +34,11 @@ public:
     // Reads of CONFIG_DATA with the enable bit set: configuration cycles
     // that found no device.
     uint64_t config_reads() const { return config_reads_; }
+
+    // Snapshots (device_state.h): the device's whole state, CONFIG_ADDRESS
+    // (the read count is the host's statistic, not state).
+    void save(StateWriter& out) const;
+    bool restore(StateReader& in);  // false: `in` failed or held a value the port cannot have; discard it
 
 private:
     uint32_t address_ = 0;

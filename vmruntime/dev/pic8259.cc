@@ -236,6 +236,41 @@ std::optional<uint8_t> Pic8259Pair::acknowledge()
     return vector;
 }
 
+void Pic8259Pair::save(StateWriter& out) const
+{
+    for (const PicChipState& c : chips_) {
+        for (uint8_t reg : {c.irr, c.isr, c.imr, c.lines, c.elcr, c.vector_base, c.icw3, c.highest}) {
+            out.put(reg);
+        }
+        out.put(c.init);
+        for (bool flag : {c.icw4_needed, c.single, c.ltim, c.auto_eoi, c.rotate_on_aeoi, c.sfnm, c.read_isr,
+                          c.poll, c.special_mask}) {
+            out.put(flag);
+        }
+    }
+}
+
+bool Pic8259Pair::restore(StateReader& in)
+{
+    for (PicChipState& c : chips_) {
+        for (uint8_t* reg : {&c.irr, &c.isr, &c.imr, &c.lines, &c.elcr, &c.vector_base, &c.icw3, &c.highest}) {
+            *reg = in.get<uint8_t>();
+        }
+        c.init = in.get<PicChipState::Init>();
+        for (bool* flag : {&c.icw4_needed, &c.single, &c.ltim, &c.auto_eoi, &c.rotate_on_aeoi, &c.sfnm,
+                           &c.read_isr, &c.poll, &c.special_mask}) {
+            *flag = in.get<bool>();
+        }
+        in.check(c.init <= PicChipState::Init::Icw4 && c.highest < 8 && (c.vector_base & 7) == 0);
+    }
+    in.check((chips_[0].elcr & ~kElcrMasterMask) == 0 && (chips_[1].elcr & ~kElcrSlaveMask) == 0);
+    if (!in.ok()) {
+        return false;
+    }
+    update();
+    return true;
+}
+
 // The poll command: the read acts as an acknowledge on this chip alone (a
 // cascaded slave must be polled separately, per the datasheet).
 uint8_t Pic8259Pair::poll(PicChipState& c)

@@ -22,6 +22,7 @@
 #include <optional>
 
 #include "vmruntime/dev/device.h"
+#include "vmruntime/dev/device_state.h"
 
 namespace vmruntime::dev {
 
@@ -137,6 +138,12 @@ public:
     // Accesses of a width other than 1 or offsets the chip does not decode:
     // ignored (reads return all ones) and counted.
     uint64_t ignored_accesses() const { return ignored_accesses_; }
+
+    // Snapshots: both chips' registers and input levels.  Restore, on a
+    // fresh pair, tells the observer the INT level they imply; false: the
+    // state is not one the chips could reach, and the pair is to be dropped.
+    void save(StateWriter& out) const;
+    bool restore(StateReader& in);
 
 private:
     class ChipPort final : public PioDevice {

@@ -457,6 +457,87 @@ uint8_t Pit8254::read_counter(unsigned ch)
     return static_cast<uint8_t>(msb ? v >> 8 : v & kAllOnes);
 }
 
+namespace {
+
+void save_channel(StateWriter& out, const PitChannelState& c, nanoseconds now)
+{
+    out.put(c.mode);
+    out.put(c.rw);
+    for (bool flag : {c.bcd, c.gate, c.armed, c.cr_valid, c.null_count, c.write_msb_next, c.read_msb_next,
+                      c.latched_msb_next}) {
+        out.put(flag);
+    }
+    out.put(c.cr);
+    out.put(c.n);
+    out.put(c.base_ticks);
+    out.put_time(c.run_start, now);
+    out.put_time(c.reload_at, now);
+    out.put(c.reload_phase);
+    out.put(c.idle_count);
+    out.put(c.write_lsb);
+    out.put(c.latched_count);
+    out.put(c.latched_status);
+}
+
+// Within these bounds no tick count or deadline the PIT derives overflows.
+bool plausible(const PitChannelState& c)
+{
+    constexpr uint64_t kMaxTicks = 1ULL << 62;
+    const bool counts = c.armed || c.reload_at || c.cr_valid;
+    return c.mode <= PIT_CW_MODE_MASK && c.rw <= PitRw::LsbMsb && c.cr <= kBinaryModulus &&
+           (!counts || c.cr >= 1) && c.n <= kBinaryModulus && (!c.armed || c.n >= 1) &&
+           c.base_ticks < kMaxTicks && c.reload_phase <= kBinaryModulus;
+}
+
+void restore_channel(StateReader& in, PitChannelState& c, nanoseconds now)
+{
+    c.mode = in.get<uint8_t>();
+    c.rw = in.get<PitRw>();
+    for (bool* flag : {&c.bcd, &c.gate, &c.armed, &c.cr_valid, &c.null_count, &c.write_msb_next,
+                       &c.read_msb_next, &c.latched_msb_next}) {
+        *flag = in.get<bool>();
+    }
+    c.cr = in.get<uint32_t>();
+    c.n = in.get<uint32_t>();
+    c.base_ticks = in.get<uint64_t>();
+    c.run_start = in.get_time(now);
+    c.reload_at = in.get_optional_time(now);
+    c.reload_phase = in.get<uint64_t>();
+    c.idle_count = in.get<uint16_t>();
+    c.write_lsb = in.get<uint8_t>();
+    c.latched_count = in.get_optional<uint16_t>();
+    c.latched_status = in.get_optional<uint8_t>();
+    in.check(plausible(c));
+}
+
+}  // namespace
+
+void Pit8254::save(StateWriter& out) const
+{
+    const nanoseconds now = clock_.monotonic();
+    for (const PitChannelState& c : channels_) {
+        save_channel(out, c, now);
+    }
+    out.put_time(irq0_deadline_, now);
+}
+
+bool Pit8254::restore(StateReader& in)
+{
+    const nanoseconds now = clock_.monotonic();
+    for (PitChannelState& c : channels_) {
+        restore_channel(in, c, now);
+    }
+    std::optional<nanoseconds> deadline = in.get_optional_time(now);
+    if (!in.ok()) {
+        return false;
+    }
+    irq0_deadline_ = deadline;
+    if (deadline) {
+        timer_.arm(*deadline, [this] { on_timer(); });
+    }
+    return true;
+}
+
 // The first edge after `now`, the time the channel was last changed or
 // looked at, not after a later reading of the clock: an edge that fell in
 // between (a slow host, a preempted vCPU thread) is still delivered, at

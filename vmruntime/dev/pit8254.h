@@ -30,6 +30,7 @@
 #include <optional>
 
 #include "vmruntime/dev/device.h"
+#include "vmruntime/dev/device_state.h"
 
 namespace vmruntime::dev {
 
@@ -105,6 +106,13 @@ public:
     // Accesses of a width other than 1 or beyond offset 3, and reads of the
     // control word register: ignored and counted.
     uint64_t ignored_accesses() const { return ignored_accesses_; }
+
+    // Snapshots: the counters, their phase against the clock, and counter
+    // 0's pending rising edge, which a restored PIT re-arms (one already due
+    // fires at once).  False: a state no guest could have made, and the PIT
+    // is to be dropped.
+    void save(StateWriter& out) const;
+    bool restore(StateReader& in);
 
 private:
     void write_control(uint8_t value);

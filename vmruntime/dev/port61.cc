@@ -28,4 +28,18 @@ void Port61::write(uint16_t offset, unsigned size, uint32_t value)
     pit_.set_gate(2, control_ & PORT61_TIM2_GATE);
 }
 
+void Port61::save(StateWriter& out) const
+{
+    out.put(control_);
+    out.put(refresh_);
+}
+
+bool Port61::restore(StateReader& in)
+{
+    control_ = in.get<uint8_t>();
+    refresh_ = in.get<bool>();
+    const bool gate = (control_ & PORT61_TIM2_GATE) != 0;
+    return in.check((control_ & ~PORT61_WRITABLE) == 0 && gate == pit_.gate(2));
+}
+
 }  // namespace vmruntime::dev

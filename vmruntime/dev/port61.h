@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "vmruntime/dev/device.h"
+#include "vmruntime/dev/device_state.h"
 #include "vmruntime/dev/pit8254.h"
 
 namespace vmruntime::dev {
@@ -33,6 +34,12 @@ public:
     void write(uint16_t offset, unsigned size, uint32_t value) override;
 
     uint64_t ignored_accesses() const { return ignored_accesses_; }
+
+    // Snapshots (device_state.h): the port's whole state, the written bits
+    // and the refresh toggle.  GATE2 is the PIT's to save and restore, so
+    // restore only checks that the PIT, restored first, agrees with bit 0.
+    void save(StateWriter& out) const;
+    bool restore(StateReader& in);  // false: `in` failed or held a value the port cannot have; discard it
 
 private:
     Pit8254& pit_;

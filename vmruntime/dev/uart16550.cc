@@ -307,4 +307,49 @@ void Uart16550::update_irq()
     }
 }
 
+// iir_ and the line are not saved: update_irq() derives them.
+void Uart16550::save(StateWriter& out) const
+{
+    for (uint8_t reg : {ier_, fcr_, lcr_, mcr_, lsr_, msr_, scr_}) {
+        out.put(reg);
+    }
+    out.put(divisor_);
+    out.put(thr_pending_);
+    out.put(static_cast<uint8_t>(rx_.size()));
+    for (uint8_t byte : rx_) {
+        out.put(byte);
+    }
+}
+
+// The fresh UART's line may already be at the restored level while the
+// wire is not, so the line is driven whatever update_irq() decided.
+bool Uart16550::restore(StateReader& in)
+{
+    for (uint8_t* reg : {&ier_, &fcr_, &lcr_, &mcr_, &lsr_, &msr_, &scr_}) {
+        *reg = in.get<uint8_t>();
+    }
+    divisor_ = in.get<uint16_t>();
+    thr_pending_ = in.get<bool>();
+    const auto fifo_level = in.get<uint8_t>();
+    in.check(plausible(fifo_level));
+    for (size_t i = 0; i < fifo_level && in.ok(); i++) {
+        rx_.push_back(in.get<uint8_t>());
+    }
+    if (!in.ok()) {
+        return false;
+    }
+    update_irq();
+    irq_.set_level(line_);
+    return true;
+}
+
+// What register writes can leave behind: of the error bits only OE is ever
+// set, MSR keeps only the deltas, and the FIFO holds at most its depth.
+bool Uart16550::plausible(size_t fifo_level) const
+{
+    return (ier_ & ~kUartIerMask) == 0 && (fcr_ & ~(UART_FCR_ENABLE_FIFO | UART_FCR_TRIGGER_MASK)) == 0 &&
+           (mcr_ & ~kUartMcrMask) == 0 && (lsr_ & ~UART_LSR_OE) == (UART_LSR_THRE | UART_LSR_TEMT) &&
+           (msr_ & ~UART_MSR_ANY_DELTA) == 0 && fifo_level <= rx_capacity();
+}
+
 }  // namespace vmruntime::dev

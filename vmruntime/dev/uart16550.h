@@ -20,6 +20,7 @@
 #include <span>
 
 #include "vmruntime/dev/device.h"
+#include "vmruntime/dev/device_state.h"
 
 namespace vmruntime::dev {
 
@@ -121,6 +122,13 @@ public:
 
     const Uart16550Counters& counters() const { return counters_; }
 
+    // Snapshots (device_state.h): the UART's whole guest-visible state, the
+    // receive FIFO included.  Host bytes still queued behind the FIFO are the
+    // host side's, like the sink, and are not saved.  Restore, on a fresh
+    // UART, drives the IRQ line to the level the state implies.
+    void save(StateWriter& out) const;
+    bool restore(StateReader& in);  // false: `in` failed or held a value the UART cannot have; discard it
+
 private:
     uint8_t read_register(uint16_t offset);
     void write_register(uint16_t offset, uint8_t value);
@@ -142,6 +150,7 @@ private:
     void refill_fifo();
     uint8_t pending_interrupt() const;
     void update_irq();  // the only place iir_ and the line change
+    bool plausible(size_t fifo_level) const;
 
     IrqLine& irq_;
     ByteSink& out_;

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <future>
 
+#include "vmruntime/base/errno_text.h"
 #include "vmruntime/base/log.h"
 #include "vmruntime/runtime/pc_devices.h"
 #include "vmruntime/runtime/state_rules.h"
@@ -19,17 +20,14 @@
 namespace vmruntime::runtime {
 namespace {
 
+using base::errno_text;
+
 constexpr uint64_t kPageSize = 4096;
 constexpr uint64_t kMinMemory = 2ULL << 20;
 // Below the 32-bit PCI/BIOS hole, where KVM keeps its real-mode TSS.
 constexpr uint64_t kMaxMemory = 3ULL << 30;
 
 std::atomic<unsigned> g_machine_seq{0};
-
-std::string errno_text(const char* what, int err)
-{
-    return std::string(what) + ": " + std::strerror(err);
-}
 
 }  // namespace
 
@@ -50,16 +48,24 @@ Machine::Machine(const MachineSpec& spec, DeviceLayer& layer)
 {
 }
 
-std::unique_ptr<Machine> Machine::create(const MachineSpec& spec, DeviceLayer& layer,
-                                         std::string* error)
+bool Machine::valid_shape(const MachineSpec& spec, std::string* error)
 {
     if (spec.memory_bytes < kMinMemory || spec.memory_bytes > kMaxMemory ||
         spec.memory_bytes % kPageSize != 0) {
         *error = "memory must be a multiple of 4 KiB between 2 MiB and 3 GiB";
-        return nullptr;
+        return false;
     }
     if (spec.vcpus == 0 || spec.vcpus > 64) {
         *error = "a machine has 1 to 64 vCPUs";
+        return false;
+    }
+    return true;
+}
+
+std::unique_ptr<Machine> Machine::create(const MachineSpec& spec, DeviceLayer& layer,
+                                         std::string* error)
+{
+    if (!valid_shape(spec, error)) {
         return nullptr;
     }
     std::unique_ptr<Machine> m(new Machine(spec, layer));
@@ -69,7 +75,7 @@ std::unique_ptr<Machine> Machine::create(const MachineSpec& spec, DeviceLayer& l
     return m;
 }
 
-bool Machine::build(std::string* error)
+bool Machine::build(std::string* error, int memory)
 {
     if (nvmm_machine_create(&mach_) == -1) {
         *error = errno_text("nvmm_machine_create", errno);
@@ -77,7 +83,7 @@ bool Machine::build(std::string* error)
     }
     have_mach_ = true;
     void* ram = mmap(nullptr, spec_.memory_bytes, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+                     MAP_PRIVATE | MAP_NORESERVE | (memory == -1 ? MAP_ANONYMOUS : 0), memory, 0);
     if (ram == MAP_FAILED) {
         *error = errno_text("guest RAM", errno);
         return false;
@@ -210,7 +216,7 @@ bool Machine::transition(MachineState from, MachineState to)
     });
 }
 
-bool Machine::start()
+bool Machine::start(bool paused)
 {
     std::lock_guard control(control_mutex_);
     if (status().state != MachineState::Created) {
@@ -220,9 +226,20 @@ bool Machine::start()
         std::lock_guard lock(status_mutex_);
         started_ = std::chrono::steady_clock::now();
     }
-    transition(MachineState::Created, MachineState::Running);
+    if (!paused) {
+        transition(MachineState::Created, MachineState::Running);
+    }
     for (auto& v : vcpus_) {
+        if (paused) {
+            v->set_paused(true);
+        }
         v->start();
+    }
+    if (paused) {
+        for (auto& v : vcpus_) {
+            v->wait_parked(kNoDeadline);  // a new thread parks first thing
+        }
+        transition(MachineState::Created, MachineState::Paused);
     }
     return true;
 }

@@ -26,6 +26,7 @@
 #include "vmruntime/runtime/device_layer.h"
 #include "vmruntime/runtime/host_time.h"
 #include "vmruntime/runtime/machine_spec.h"
+#include "vmruntime/runtime/snapshot_file.h"
 
 namespace vmruntime::runtime {
 
@@ -64,6 +65,17 @@ public:
     // nullptr and a message for a spec or image that cannot work.
     static std::unique_ptr<Machine> create(const MachineSpec& spec, DeviceLayer& layer,
                                            std::string* error);
+    // Builds a machine from the snapshot in `dir` (docs/snapshot.md)
+    // instead of an image: its RAM maps the snapshot's memory copy-on-write,
+    // so the snapshot must not change while the machine lives.  The spec's
+    // memory and vCPUs must be the snapshot's; its image is not used.  The
+    // machine is Created: start() runs the guest from where it was.
+    // Returns nullptr, a message and why for a snapshot it cannot take.
+    static std::unique_ptr<Machine> restore(const MachineSpec& spec, const std::string& dir, DeviceLayer& layer,
+                                            std::string* error, SnapshotDefect* defect = nullptr);
+    static std::unique_ptr<Machine> restore(const MachineSpec& spec, const SnapshotFiles& files,
+                                            DeviceLayer& layer, std::string* error,
+                                            SnapshotDefect* defect = nullptr);
     ~Machine();
     Machine(const Machine&) = delete;
     Machine& operator=(const Machine&) = delete;
@@ -75,8 +87,19 @@ public:
     // Called with every new status, on whichever thread changed it.
     void on_status(std::function<void(const MachineStatus&)> observer);
 
+    // What a snapshot holds a machine of: its shape, and how its image was
+    // loaded.  None, or why not and a message.
+    struct SnapshotShape {
+        uint64_t memory_bytes = 0;
+        unsigned vcpus = 0;
+        ImageFormat format = ImageFormat::Auto;
+    };
+    static SnapshotDefect snapshot_shape(const SnapshotFiles& files, SnapshotShape* shape, std::string* error);
+
     // Each returns false, changing nothing, when the state forbids it.
-    bool start();
+    // `paused`: the vCPUs park before their first instruction, and the
+    // machine is Paused once they have.
+    bool start(bool paused = false);
     bool resume();
     // Returns once every vCPU is parked at an instruction boundary; Late if
     // one was not by `deadline` (the machine then runs on).
@@ -90,6 +113,12 @@ public:
     // take them.  Its console and status stay.  False, changing nothing,
     // while it has not ended.
     bool release_devices();
+
+    // Writes the paused machine's memory and its vCPUs' and devices' state
+    // into `dir` (created if missing; a snapshot there is replaced).
+    // Refused unless paused, for machines with virtio devices, and if the
+    // files cannot be written; Late if a vCPU did not answer by `deadline`.
+    Outcome snapshot(const std::string& dir, std::string* error, Deadline deadline = kNoDeadline);
 
     // Waits until the machine has stopped or crashed.
     bool wait(std::chrono::milliseconds timeout);
@@ -118,7 +147,14 @@ private:
     friend class VcpuRunner;
 
     Machine(const MachineSpec& spec, DeviceLayer& layer);
-    bool build(std::string* error);
+    static bool valid_shape(const MachineSpec& spec, std::string* error);
+    // Guest RAM is anonymous, or `memory` mapped copy-on-write.
+    bool build(std::string* error, int memory = -1);
+    Outcome save_vcpus(SnapshotSections& out, std::string* error, Deadline deadline);
+    static SnapshotDefect read_state(const SnapshotFiles& files, SnapshotSections* sections, SnapshotShape* shape,
+                                     std::string* error);
+    bool restore_vcpus(const SnapshotSections& in, std::string* error);
+    bool restore_devices(const SnapshotSections& in, std::string* error);
     bool load(std::string* error);
     int host_cpu_for(unsigned vcpu) const;
 

@@ -115,6 +115,52 @@ void PcDevices::vcpu_write(uint16_t port, unsigned size, uint32_t value)
     bus_.write(port, size, value);
 }
 
+// The PIC first: the others' restores drive its inputs.  The devices the
+// vCPU reaches are taken under their lock; the others drive the PIC through
+// locked lines, so they are not.
+template <class Fn>
+void PcDevices::each_saved_device(Fn fn)
+{
+    auto locked = [&](const char* name, auto& device) {
+        std::lock_guard lock(pic_mutex_);
+        fn(name, device);
+    };
+    locked("pic", pic_);
+    locked("pit", pit_);
+    locked("port61", port61_);
+    fn("uart", uart_);
+    fn("rtc", rtc_);
+    fn("i8042", i8042_);
+    fn("pci", pci_);
+    fn("post", post_);
+}
+
+void PcDevices::save(SnapshotSections& out)
+{
+    each_saved_device([&](const char* name, auto& device) {
+        dev::StateWriter w;
+        device.save(w);
+        out.add(name, w.bytes());
+    });
+}
+
+bool PcDevices::restore(const SnapshotSections& in, std::string* error)
+{
+    bool ok = true;
+    each_saved_device([&](const char* name, auto& device) {
+        const std::vector<uint8_t>* bytes = in.find(name);
+        if (!ok) {
+            return;
+        }
+        dev::StateReader r(bytes ? std::span<const uint8_t>(*bytes) : std::span<const uint8_t>());
+        if (!bytes || !device.restore(r) || !r.done()) {
+            *error = std::string("snapshot: the ") + name + (bytes ? " state is invalid" : " state is missing");
+            ok = false;
+        }
+    });
+    return ok;
+}
+
 std::optional<uint8_t> PcDevices::acknowledge()
 {
     std::lock_guard lock(pic_mutex_);

@@ -33,6 +33,7 @@
 #include "vmruntime/dev/port61.h"
 #include "vmruntime/dev/uart16550.h"
 #include "vmruntime/runtime/host_time.h"
+#include "vmruntime/runtime/snapshot_file.h"
 #include "vmruntime/runtime/vcpu_timer.h"
 
 namespace vmruntime::runtime {
@@ -98,8 +99,17 @@ public:
     // From any thread: what the guest did that the platform refused.
     dev::GuestLog& guest_log() { return guest_log_; }
 
+    // Snapshots, on the strand while no vCPU runs: each device's state as
+    // a section of its own.  Restore is for a fresh platform; false, with
+    // the device that refused its state in `error`, leaves it to be dropped.
+    void save(SnapshotSections& out);
+    bool restore(const SnapshotSections& in, std::string* error);
+
 private:
     void wire();
+    // The devices a snapshot holds, by section name.
+    template <class Fn>
+    void each_saved_device(Fn fn);
 
     PlatformEvents events_;
     dev::GuestLog guest_log_;

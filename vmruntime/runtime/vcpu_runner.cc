@@ -199,6 +199,14 @@ void VcpuRunner::loop()
             return;
         }
         serve_timer();
+        // HLT ends with an interrupt, not with a pause or a restore.
+        if (halted_) {
+            if (!machine_.interrupt_pending()) {
+                wait_for_interrupt();
+                continue;
+            }
+            halted_ = false;
+        }
         pre_run();
         if (nvmm_vcpu_run(mach_, &vcpu_) == -1) {
             machine_.finish(MachineState::Crashed, 0,
@@ -236,7 +244,11 @@ bool VcpuRunner::attend()
     std::unique_lock lock(mutex_);
     attention_.store(false, std::memory_order_relaxed);
     serve_requests(lock);
-    if (pause_) {
+    if (pause_ && vcpu_.exit->exitstate.evt_pending) {
+        // KVM holds an event it has not delivered, which no snapshot could
+        // see: park after the guest has taken it, at its next exit.
+        attention_.store(true, std::memory_order_relaxed);
+    } else if (pause_) {
         park(lock);
     }
     return !finishing_.load(std::memory_order_acquire);
@@ -335,7 +347,7 @@ bool VcpuRunner::handle_exit()
                             "guest powered off (halted with interrupts disabled)");
             return false;
         }
-        wait_for_interrupt();
+        halted_ = true;
         return true;
     case NVMM_VCPU_EXIT_SHUTDOWN:
         // A PC resets on a triple fault (Linux's reboot=t uses it).
@@ -417,16 +429,15 @@ size_t VcpuRunner::read_code(uint64_t gva, std::span<uint8_t> code)
     return n;
 }
 
-// A halted vCPU costs no host CPU: it sleeps until an interrupt it can take,
-// the PIT's deadline (vCPU 0) or a control request.
+// A halted vCPU (interrupts on: halted with them off, it is off) costs no
+// host CPU: it sleeps until an interrupt, the PIT's deadline (vCPU 0) or a
+// control request.
 void VcpuRunner::wait_for_interrupt()
 {
-    bool interruptible = vcpu_.exit->exitstate.rflags & kRflagsIf;
     for (;;) {
         uint32_t seen = wake_.load(std::memory_order_acquire);
         if (finishing_.load(std::memory_order_acquire) || attention_.load(std::memory_order_acquire) ||
-            timer_due_.load(std::memory_order_acquire) ||
-            (interruptible && id_ == 0 && machine_.interrupt_pending())) {
+            timer_due_.load(std::memory_order_acquire) || (id_ == 0 && machine_.interrupt_pending())) {
             return;
         }
         auto deadline = serves_timer_ ? machine_.devices_->timer_deadline() : std::nullopt;

@@ -80,6 +80,11 @@ public:
 
     void add_counters(ExitCounters& total) const;
 
+    // Whether the guest sits in HLT, waiting for an interrupt: read on the
+    // vCPU thread (in a request), set before start() by a restore.
+    bool halted() const { return halted_; }
+    void set_halted(bool halted) { halted_ = halted; }
+
 private:
     struct PendingRequest {
         Request fn;
@@ -125,6 +130,7 @@ private:
     std::atomic<uint32_t> wake_{0};
     std::atomic<bool> timer_due_{false};  // set by the timer's signal handler
     bool serves_timer_ = false;
+    bool halted_ = false;  // vCPU thread only, but for set_halted
     std::mutex mutex_;
     std::condition_variable cv_;
     bool pause_ = false;

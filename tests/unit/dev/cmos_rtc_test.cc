@@ -7,7 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+#include <vector>
+
 #include "tests/unit/dev/fakes.h"
+#include "vmruntime/dev/device_state.h"
 
 namespace vmruntime::dev {
 namespace {
@@ -342,6 +346,124 @@ TEST_F(RtcTest, IndexPortIsWriteOnlyAndOtherWidthsFloat)
     rtc_.write(0, 1, 0x40);
     rtc_.write(1, 2, 0x1234);  // ignored
     EXPECT_EQ(reg(0x40), 0x00);
+}
+
+// Snapshots.  The restored RTC gets fresh fakes whose monotonic clock
+// reads differently; only the wall clock is carried over, as a host's is.
+struct RtcRig {
+    FakeClock clock;
+    FakeTimer timer{clock};
+    FakeIrqLine irq;
+    CmosRtc rtc{clock, timer, irq};
+};
+
+// The register the index already selects, then every register and RAM byte
+// (C among them, which clears it), and the IRQ level around them.
+std::vector<int> observe(CmosRtc& rtc, const FakeIrqLine& irq)
+{
+    std::vector<int> seen{static_cast<int>(rtc.read(1, 1)), rtc.nmi_masked(), irq.level()};
+    for (unsigned index = 0; index < kCmosRegisters; ++index) {
+        rtc.write(0, 1, index);
+        seen.push_back(static_cast<int>(rtc.read(1, 1)));
+    }
+    seen.push_back(irq.level());
+    return seen;
+}
+
+constexpr size_t kSeenRegC = 3 + RTC_REG_C;
+constexpr uint8_t kAlarmAny = 0xc0;  // an alarm byte of 11xxxxxx matches every value
+
+// Everything at once: RAM, an offset, an alarm, UIE and a 2 Hz periodic
+// interrupt pending with flags up, NMI masked, and a RAM index selected.
+std::vector<uint8_t> busy_rtc(CmosRtc& rtc, FakeClock& clock)
+{
+    auto set = [&](uint8_t index, uint8_t value) {
+        rtc.write(0, 1, index);
+        rtc.write(1, 1, value);
+    };
+    set(0x20, 0xab);
+    set(0x7f, 0x5a);
+    set(RTC_MINUTES, 0x40);  // six minutes ahead of the wall clock
+    set(RTC_HOURS_ALARM, kAlarmAny);
+    set(RTC_MINUTES_ALARM, kAlarmAny);
+    set(RTC_SECONDS_ALARM, 0x58);
+    set(RTC_REG_A, RTC_REF_CLCK_32KHZ | 0x0f);
+    set(RTC_REG_B, RTC_24H | RTC_PIE | RTC_AIE | RTC_UIE);
+    clock.advance(1250ms);  // :57.25, PF and UF up
+    rtc.write(0, 1, 0x80 | 0x20);
+    StateWriter state;
+    rtc.save(state);
+    return state.bytes();
+}
+
+bool restores(std::span<const uint8_t> bytes)
+{
+    RtcRig rig;
+    StateReader in(bytes);
+    const bool ok = rig.rtc.restore(in);
+    EXPECT_EQ(rig.timer.armed(), ok);
+    return ok;
+}
+
+TEST_F(RtcTest, SnapshotRoundTripKeepsRegistersRamTimeAndEventPhase)
+{
+    const std::vector<uint8_t> state = busy_rtc(rtc_, clock_);
+    ASSERT_TRUE(irq_.level());
+    RtcRig rig;
+    rig.clock.advance(7ms);
+    rig.clock.set_wall(clock_.wall());
+    StateReader in(state);
+    ASSERT_TRUE(rig.rtc.restore(in));
+    EXPECT_TRUE(in.done());
+    EXPECT_TRUE(rig.irq.level());  // driven by the restore, before any access
+    ASSERT_TRUE(rig.timer.deadline());
+    EXPECT_EQ(*rig.timer.deadline() - rig.clock.monotonic(), *timer_.deadline() - clock_.monotonic());
+
+    const std::vector<int> want = observe(rtc_, irq_);
+    ASSERT_EQ(want[0], 0xab);
+    ASSERT_EQ(want[kSeenRegC], RTC_IRQF | RTC_PF | RTC_UF);
+    EXPECT_EQ(observe(rig.rtc, rig.irq), want);
+    for (int step = 1; step <= 8; ++step) {  // periodic ticks, updates, the alarm at :58
+        clock_.advance(250ms);
+        rig.clock.advance(250ms);
+        const std::vector<int> later = observe(rtc_, irq_);
+        EXPECT_EQ(observe(rig.rtc, rig.irq), later) << step;
+        EXPECT_EQ(later[kSeenRegC] & RTC_PF, step % 2 ? RTC_PF : 0) << step;
+        EXPECT_EQ(later[kSeenRegC] & RTC_AF, step == 3 ? RTC_AF : 0) << step;
+    }
+}
+
+TEST_F(RtcTest, SnapshotRestoreDrivesTheLineEvenLow)
+{
+    StateWriter state;
+    rtc_.save(state);
+    RtcRig rig;
+    rig.irq.set_level(true);  // the wire as some earlier state left it
+    StateReader in(state.bytes());
+    ASSERT_TRUE(rig.rtc.restore(in));
+    EXPECT_FALSE(rig.irq.level());
+    EXPECT_FALSE(rig.timer.armed());
+}
+
+TEST_F(RtcTest, SnapshotRestoreRefusesTruncatedAndImpossibleStates)
+{
+    const std::vector<uint8_t> state = busy_rtc(rtc_, clock_);
+    ASSERT_TRUE(restores(state));
+    for (size_t n = 0; n < state.size(); ++n) {
+        EXPECT_FALSE(restores(std::span(state).first(n))) << n;
+    }
+    constexpr size_t kIndex = 0, kRegA = 2, kRegC = 4, kRamRegD = 13 + RTC_REG_D;
+    const size_t periodic_pending = state.size() - 9, periodic_low = state.size() - 8;
+    const std::vector<std::pair<size_t, uint8_t>> impossible = {
+        {kIndex, 0x80},  {kRegA, RTC_UIP | 0x2f}, {kRegC, RTC_IRQF}, {kRamRegD, 1},
+        {periodic_pending, 0},                    // PIE set but no periodic event
+        {periodic_low + 4, 0x01},                 // due 4.5 s ahead at 2 Hz
+    };
+    for (auto [at, value] : impossible) {
+        std::vector<uint8_t> bad = state;
+        bad[at] = value;
+        EXPECT_FALSE(restores(bad)) << at << " = " << int{value};
+    }
 }
 
 }  // namespace

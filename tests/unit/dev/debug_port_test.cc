@@ -5,10 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
 #include "vmruntime/base/log.h"
+#include "vmruntime/dev/device_state.h"
 
 namespace vmruntime::dev {
 namespace {
@@ -52,6 +54,27 @@ TEST(PostCodePort, LogsChangesAtDebugLevel)
     ASSERT_EQ(lines.size(), 2u);
     EXPECT_NE(lines[0].find("DEBUG [post] POST code 0xab"), std::string::npos) << lines[0];
     EXPECT_NE(lines[1].find("POST code 0x0"), std::string::npos) << lines[1];
+}
+
+// Every byte is a POST code, so only a short state can be refused.  The
+// write count is a host statistic: the copy starts its own.
+TEST(PostCodePort, SnapshotRoundTripKeepsTheLastCode)
+{
+    PostCodePort post;
+    post.write(0, 1, 0x42);
+    StateWriter state;
+    post.save(state);
+
+    PostCodePort copy;
+    StateReader in(state.bytes());
+    ASSERT_TRUE(copy.restore(in));
+    EXPECT_TRUE(in.done());
+    EXPECT_EQ(copy.read(0, 1), 0x42u);
+    EXPECT_EQ(copy.writes(), 0u);
+
+    PostCodePort truncated;
+    StateReader empty(std::span(state.bytes()).first(0));
+    EXPECT_FALSE(truncated.restore(empty));
 }
 
 TEST(DebugExitPort, PowersOffWithTheValueWritten)

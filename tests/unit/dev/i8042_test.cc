@@ -6,9 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
+#include <utility>
 #include <vector>
 
 #include "tests/unit/dev/fakes.h"
+#include "vmruntime/dev/device_state.h"
 
 namespace vmruntime::dev {
 namespace {
@@ -252,6 +255,124 @@ TEST_F(I8042Test, OtherWidthsAreIgnored)
     kbc_.data_port().write(0, 4, ATKBD_CMD_RESET_BAT);
     EXPECT_EQ(resets_, 0);
     EXPECT_TRUE(drain().empty());
+}
+
+// Snapshots.  A controller with bytes of every kind queued (keyboard
+// replies, aux loopback, an aux time-out), IRQ 12 enabled, a new output
+// port, a keyboard command waiting for its argument and a controller
+// command waiting for its data byte.
+void drive_busy(I8042& kbc)
+{
+    auto command = [&](uint8_t v) { kbc.command_port().write(0, 1, v); };
+    auto send = [&](uint8_t v) { kbc.data_port().write(0, 1, v); };
+    send(ATKBD_CMD_GETID);
+    command(I8042_CMD_CTL_WCTR);
+    send(I8042_CTR_KBDINT | I8042_CTR_AUXINT | I8042_CTR_SYSFLAG | I8042_CTR_XLATE);
+    command(I8042_CMD_AUX_LOOP);
+    send(0x5a);
+    command(I8042_CMD_AUX_SEND);
+    send(0xf4);
+    command(I8042_CMD_WRITE_OUTPORT);
+    send(I8042_OUTPORT_RESET);
+    send(ATKBD_CMD_SETLEDS);
+    command(I8042_CMD_KBD_LOOP);
+}
+
+// Completes both pending commands, asks for the output port and the CTR,
+// then reads the whole queue: status, byte and both IRQ levels each time.
+std::vector<int> observe(I8042& kbc, const FakeIrqLine& kbd_irq, const FakeIrqLine& aux_irq)
+{
+    std::vector<int> seen{kbd_irq.level(), aux_irq.level()};
+    auto status = [&] { return static_cast<int>(kbc.command_port().read(0, 1)); };
+    seen.push_back(status());
+    kbc.data_port().write(0, 1, 0x77);  // the KBD_LOOP data byte
+    kbc.data_port().write(0, 1, 0x02);  // the SETLEDS argument
+    kbc.command_port().write(0, 1, I8042_CMD_READ_OUTPORT);
+    kbc.command_port().write(0, 1, I8042_CMD_CTL_RCTR);
+    for (int i = 0; i < 16; ++i) {
+        seen.push_back(status());
+        seen.push_back(static_cast<int>(kbc.data_port().read(0, 1)));
+        seen.push_back(kbd_irq.level());
+        seen.push_back(aux_irq.level());
+    }
+    return seen;
+}
+
+std::vector<uint8_t> saved(const I8042& kbc)
+{
+    StateWriter state;
+    kbc.save(state);
+    return state.bytes();
+}
+
+bool restores(std::span<const uint8_t> bytes)
+{
+    FakeIrqLine kbd_irq;
+    FakeIrqLine aux_irq;
+    I8042 kbc(kbd_irq, aux_irq, nullptr);
+    StateReader in(bytes);
+    return kbc.restore(in);
+}
+
+TEST_F(I8042Test, SnapshotRoundTripKeepsQueueCommandsAndIrqs)
+{
+    drive_busy(kbc_);
+    ASSERT_TRUE(kbd_irq_.level());
+    const std::vector<uint8_t> state = saved(kbc_);
+    FakeIrqLine kbd_irq;
+    FakeIrqLine aux_irq;
+    int resets = 0;
+    I8042 copy(kbd_irq, aux_irq, [&] { ++resets; });
+    StateReader in(state);
+    ASSERT_TRUE(copy.restore(in));
+    EXPECT_TRUE(in.done());
+    EXPECT_TRUE(kbd_irq.level());  // driven by the restore, before any access
+    EXPECT_EQ(copy.command_byte(), kbc_.command_byte());
+
+    const std::vector<int> want = observe(kbc_, kbd_irq_, aux_irq_);
+    ASSERT_EQ(want[4], PS2_RET_ACK);  // the GETID reply heads the queue
+    EXPECT_EQ(observe(copy, kbd_irq, aux_irq), want);
+    EXPECT_EQ(resets, 0);
+}
+
+TEST_F(I8042Test, SnapshotRestoreKeepsTheStaleByteAndDrivesTheLinesEvenLow)
+{
+    command(I8042_CMD_CTL_TEST);
+    data();
+    FakeIrqLine kbd_irq;
+    FakeIrqLine aux_irq;
+    kbd_irq.set_level(true);  // the wires as some earlier state left them
+    aux_irq.set_level(true);
+    I8042 copy(kbd_irq, aux_irq, nullptr);
+    const std::vector<uint8_t> state = saved(kbc_);
+    StateReader in(state);
+    ASSERT_TRUE(copy.restore(in));
+    EXPECT_FALSE(kbd_irq.level());
+    EXPECT_FALSE(aux_irq.level());
+    EXPECT_EQ(copy.data_port().read(0, 1), 0x55u);
+    EXPECT_EQ(copy.command_port().read(0, 1), status());
+}
+
+TEST_F(I8042Test, SnapshotRestoreRefusesTruncatedAndImpossibleStates)
+{
+    drive_busy(kbc_);
+    const std::vector<uint8_t> state = saved(kbc_);
+    ASSERT_TRUE(restores(state));
+    for (size_t n = 0; n < state.size(); ++n) {
+        EXPECT_FALSE(restores(std::span(state).first(n))) << n;
+    }
+    constexpr size_t kPendingCommand = 2, kKbdPending = 3, kLastWasCommand = 5, kQueued = 6;
+    constexpr size_t kTimeoutByteAux = 10 + 4 * 3 + 1;  // the fifth queued byte, the aux time-out
+    const std::vector<std::pair<size_t, uint8_t>> impossible = {
+        {kPendingCommand, I8042_CMD_CTL_TEST}, {kKbdPending, ATKBD_CMD_ENABLE}, {kLastWasCommand, 2},
+        {kTimeoutByteAux, 0},                         // a time-out from the keyboard
+        {kQueued + 3, 0x10},                          // 256 Mi bytes queued: more than the state holds
+    };
+    for (auto [at, value] : impossible) {
+        std::vector<uint8_t> bad = state;
+        bad[at] = value;
+        EXPECT_FALSE(restores(bad)) << at << " = " << int{value};
+    }
 }
 
 }  // namespace

@@ -6,6 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
+#include <vector>
+
+#include "vmruntime/dev/device_state.h"
+
 namespace vmruntime::dev {
 namespace {
 
@@ -66,6 +71,44 @@ TEST(PciConfig, ByteAndWordAccessesToTheAddressFloat)
     EXPECT_EQ(pci.read(2, 1), 0xffu);
     EXPECT_EQ(pci.read(kAddr, 2), 0xffffu);
     EXPECT_EQ(pci.read(kAddr, 4), PCI_CONFIG_ENABLE);
+}
+
+bool restores(std::span<const uint8_t> bytes)
+{
+    PciConfig pci;
+    StateReader in(bytes);
+    return pci.restore(in);
+}
+
+// The read count is a host statistic: the copy starts its own.
+TEST(PciConfig, SnapshotRoundTripKeepsTheAddress)
+{
+    PciConfig pci;
+    pci.write(kAddr, 4, PCI_CONFIG_ENABLE | 0x00ab1234);
+    pci.read(kData, 4);
+    StateWriter state;
+    pci.save(state);
+
+    PciConfig copy;
+    StateReader in(state.bytes());
+    ASSERT_TRUE(copy.restore(in));
+    EXPECT_TRUE(in.done());
+    EXPECT_EQ(copy.read(kAddr, 4), PCI_CONFIG_ENABLE | 0x00ab1234);
+    EXPECT_EQ(copy.read(kData, 4), 0xffffffffu);
+    EXPECT_EQ(copy.config_reads(), 1u);  // the enable bit came back too
+}
+
+TEST(PciConfig, SnapshotRestoreRefusesTruncatedAndImpossibleStates)
+{
+    PciConfig pci;
+    pci.write(kAddr, 4, PCI_CONFIG_ENABLE);
+    StateWriter state;
+    pci.save(state);
+    ASSERT_TRUE(restores(state.bytes()));
+    for (size_t n = 0; n < state.bytes().size(); ++n) {
+        EXPECT_FALSE(restores(std::span(state.bytes()).first(n))) << n;
+    }
+    EXPECT_FALSE(restores(std::vector<uint8_t>{0x01, 0, 0, 0x80}));  // bits 1:0 read as zero
 }
 
 }  // namespace

@@ -9,9 +9,12 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <span>
 #include <utility>
+#include <vector>
 
 #include "tests/unit/dev/fakes.h"
+#include "vmruntime/dev/device_state.h"
 #include "vmruntime/dev/port61.h"
 
 namespace vmruntime::dev {
@@ -470,6 +473,48 @@ TEST_F(Pit8254Test, Port61Out2FollowsCounter2)
     EXPECT_FALSE(out2());
     advance_to_tick(100);
     EXPECT_TRUE(out2());
+}
+
+// Snapshots: the written bits and the refresh toggle's phase.  GATE2 is the
+// PIT's own state, restored before the port, which only checks it.
+TEST_F(Pit8254Test, Port61SnapshotRoundTripKeepsBitsAndRefreshPhase)
+{
+    port61_.write(0, 1, PORT61_TIM2_GATE | PORT61_SPKR_DATA | PORT61_IOCHK_DIS);
+    port61_.read(0, 1);
+    StateWriter state;
+    port61_.save(state);
+
+    FakeClock clock;
+    FakeTimer timer{clock};
+    FakeIrqLine irq0;
+    Pit8254 pit{clock, timer, irq0};
+    pit.set_gate(2, true);  // as the PIT's own restore leaves it
+    Port61 copy{pit};
+    StateReader in(state.bytes());
+    ASSERT_TRUE(copy.restore(in));
+    EXPECT_TRUE(in.done());
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(copy.read(0, 1), port61_.read(0, 1)) << i;
+    }
+    EXPECT_EQ(copy.ignored_accesses(), 0u);
+}
+
+TEST_F(Pit8254Test, Port61SnapshotRestoreRefusesTruncatedAndImpossibleStates)
+{
+    StateWriter state;
+    port61_.save(state);
+    auto restores = [&](std::span<const uint8_t> bytes) {
+        Port61 copy{pit_};
+        StateReader in(bytes);
+        return copy.restore(in);
+    };
+    ASSERT_TRUE(restores(state.bytes()));
+    for (size_t n = 0; n < state.bytes().size(); ++n) {
+        EXPECT_FALSE(restores(std::span(state.bytes()).first(n))) << n;
+    }
+    EXPECT_FALSE(restores(std::vector<uint8_t>{PORT61_REFRESH, 0}));    // a read-only bit
+    EXPECT_FALSE(restores(std::vector<uint8_t>{0, 2}));                 // not a bool
+    EXPECT_FALSE(restores(std::vector<uint8_t>{PORT61_TIM2_GATE, 0}));  // GATE2 is low
 }
 
 TEST_F(Pit8254Test, UndecodedAccessesAreIgnoredAndCounted)

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tests/unit/dev/fakes.h"
+#include "vmruntime/dev/device_state.h"
 
 namespace vmruntime::dev {
 namespace {
@@ -380,6 +381,135 @@ TEST_F(UartTest, WrongWidthsAndOffsetsAreIgnored)
     EXPECT_TRUE(sink_.bytes().empty());
     EXPECT_EQ(in(UART_SCR), 0);
     EXPECT_EQ(uart_.counters().bad_accesses, 5u);
+}
+
+// Snapshots.  A UART with every interrupt source pending at once: an
+// overrun, a FIFO of loopback and host bytes at its trigger level, THRE,
+// and a modem-status change; a divisor and a scratch byte.
+void drive_busy(Uart16550& uart)
+{
+    auto out = [&](uint16_t offset, uint8_t value) { uart.write(offset, 1, value); };
+    out(UART_LCR, UART_LCR_DLAB | UART_LCR_WLEN8);
+    out(UART_DLL, 0x01);
+    out(UART_DLM, 0x02);
+    out(UART_LCR, UART_LCR_WLEN8);
+    out(UART_SCR, 0x5a);
+    out(UART_FCR, UART_FCR_ENABLE_FIFO | UART_FCR_TRIGGER_8);
+    out(UART_IER, UART_IER_RDI | UART_IER_THRI | UART_IER_RLSI | UART_IER_MSI);
+    out(UART_MCR, UART_MCR_LOOP | UART_MCR_RTS | UART_MCR_OUT2);
+    for (char c : std::string("0123456789abcdefg")) {
+        out(UART_TX, static_cast<uint8_t>(c));  // the 17th overruns
+    }
+    out(UART_MCR, UART_MCR_DTR | UART_MCR_OUT2);
+    for (int i = 0; i < 9; ++i) {
+        uart.read(UART_RX, 1);
+    }
+    const std::string host = "XY";
+    uart.push_input(std::span(reinterpret_cast<const uint8_t*>(host.data()), host.size()));
+}
+
+// Every register, each interrupt taken in turn (reads clear them), the
+// FIFO in order, and the IRQ level after each read.
+std::vector<int> observe(Uart16550& uart, const FakeIrqLine& irq)
+{
+    std::vector<int> seen;
+    auto read = [&](uint16_t offset) {
+        seen.push_back(static_cast<int>(uart.read(offset, 1)));
+        seen.push_back(irq.level());
+    };
+    for (uint16_t offset : {UART_IIR, UART_LSR, UART_IIR}) {
+        read(offset);
+    }
+    for (size_t i = 0; i < Uart16550::kFifoSize; ++i) {
+        read(UART_RX);
+    }
+    for (uint16_t offset : {UART_IIR, UART_IIR, UART_MSR, UART_IIR, UART_IER, UART_LCR, UART_MCR, UART_SCR}) {
+        read(offset);
+    }
+    uart.write(UART_LCR, 1, UART_LCR_DLAB | UART_LCR_WLEN8);
+    read(UART_DLL);
+    read(UART_DLM);
+    return seen;
+}
+
+std::vector<uint8_t> busy_uart_state()
+{
+    FakeIrqLine irq;
+    CaptureSink sink;
+    Uart16550 uart(irq, sink);
+    drive_busy(uart);
+    StateWriter state;
+    uart.save(state);
+    return state.bytes();
+}
+
+bool restores(std::span<const uint8_t> bytes)
+{
+    FakeIrqLine irq;
+    CaptureSink sink;
+    Uart16550 uart(irq, sink);
+    StateReader in(bytes);
+    return uart.restore(in);
+}
+
+TEST_F(UartTest, SnapshotRoundTripKeepsRegistersFifoAndInterrupts)
+{
+    drive_busy(uart_);
+    ASSERT_TRUE(irq_.level());
+    StateWriter state;
+    uart_.save(state);
+
+    FakeIrqLine irq;
+    CaptureSink sink;
+    Uart16550 copy(irq, sink);
+    StateReader in(state.bytes());
+    ASSERT_TRUE(copy.restore(in));
+    EXPECT_TRUE(in.done());
+    EXPECT_TRUE(irq.level());  // driven by the restore, before any access
+
+    const std::vector<int> want = observe(uart_, irq_);
+    ASSERT_EQ(want[0], UART_IIR_FIFO_ENABLED_16550A | UART_IIR_RLSI);
+    ASSERT_EQ(want[4], UART_IIR_FIFO_ENABLED_16550A | UART_IIR_RDI);
+    EXPECT_EQ(observe(copy, irq), want);
+
+    copy.write(UART_LCR, 1, UART_LCR_WLEN8);
+    copy.write(UART_TX, 1, 'z');
+    EXPECT_EQ(sink.str(), "z");
+}
+
+TEST_F(UartTest, SnapshotRestoreDrivesTheLineEvenLow)
+{
+    StateWriter state;
+    uart_.save(state);
+    FakeIrqLine irq;
+    irq.set_level(true);  // the wire as some earlier state left it
+    CaptureSink sink;
+    Uart16550 copy(irq, sink);
+    StateReader in(state.bytes());
+    ASSERT_TRUE(copy.restore(in));
+    EXPECT_FALSE(irq.level());
+}
+
+TEST_F(UartTest, SnapshotRestoreRefusesTruncatedAndImpossibleStates)
+{
+    const std::vector<uint8_t> state = busy_uart_state();
+    ASSERT_TRUE(restores(state));
+    for (size_t n = 0; n < state.size(); ++n) {
+        EXPECT_FALSE(restores(std::span(state).first(n))) << n;
+    }
+    constexpr size_t kIer = 0, kFcr = 1, kLsr = 4, kThrPending = 9, kFifoLevel = 10;
+    const std::vector<std::pair<size_t, uint8_t>> impossible = {
+        {kIer, 0x10}, {kFcr, UART_FCR_ENABLE_FIFO | UART_FCR_CLEAR_RCVR}, {kLsr, 0x60 | UART_LSR_PE},
+        {kThrPending, 2}, {kFcr, 0}};  // 16450 mode holds one byte, not nine
+    for (auto [at, value] : impossible) {
+        std::vector<uint8_t> bad = state;
+        bad[at] = value;
+        EXPECT_FALSE(restores(bad)) << at << " = " << int{value};
+    }
+    std::vector<uint8_t> overfull = state;
+    overfull[kFifoLevel] = Uart16550::kFifoSize + 1;
+    overfull.resize(kFifoLevel + 1 + Uart16550::kFifoSize + 1, 'x');
+    EXPECT_FALSE(restores(overfull));
 }
 
 }  // namespace
