@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <fstream>
@@ -160,6 +161,119 @@ TEST_F(SnapshotTest, OnlyAPausedMachineIsSaved)
     EXPECT_EQ(m->snapshot(dir_ + "/s", &error), Outcome::Refused);
     EXPECT_NE(error.find("paused"), std::string::npos) << error;
     EXPECT_FALSE(fs::exists(dir_ + "/s"));
+}
+
+std::vector<uint8_t> file_bytes(const fs::path& file)
+{
+    std::ifstream in(file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+uint64_t rss_kib()
+{
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmRSS:", 0) == 0) {
+            return std::stoull(line.substr(6));
+        }
+    }
+    return 0;
+}
+
+// The guest sleeps in HLT at the snapshot, so right after a reset nothing
+// runs until input comes: RAM and registers must be the snapshot's exactly,
+// whether the machine was running or paused.  In between, an echo writes
+// the guest's receive ring and stack.
+TEST_F(SnapshotTest, ResetReturnsMemoryAndRegistersToTheSnapshotEveryTime)
+{
+    auto spec = hello_spec("resettable", "idle");
+    auto original = boot(spec);
+    ASSERT_TRUE(original);
+    ASSERT_TRUE(wait_for_text(original->console(), "rtc ", 10s));
+    std::this_thread::sleep_for(100ms);
+    snapshot(*original, "idle");
+    original->stop();
+    const std::vector<uint8_t> memory = file_bytes(dir_ + "/idle/memory");
+    ASSERT_EQ(memory.size(), spec.memory_bytes);
+
+    std::string error;
+    auto m = restore(spec, "idle", nullptr, &error);
+    ASSERT_TRUE(m) << error;
+    ASSERT_TRUE(m->start(true));
+    nvmm_x64_state saved{};
+    ASSERT_EQ(m->get_state(0, NVMM_X64_STATE_ALL, &saved, &error), Outcome::Done) << error;
+    ASSERT_TRUE(m->resume());
+
+    const int resets = kUnderTsan ? 500 : 10000;
+    uint64_t pages = 0, total = 0;
+    for (int i = 0; i < resets; i++) {
+        const bool paused = i % 10 == 0;
+        ASSERT_TRUE(!paused || m->pause() == Outcome::Done) << i;
+        ASSERT_EQ(m->reset(&error, std::chrono::steady_clock::now() + 10s, &pages), Outcome::Done) << i << error;
+        ASSERT_EQ(m->status().state, paused ? MachineState::Paused : MachineState::Running) << i;
+        ASSERT_TRUE(i == 0 || pages > 0) << "the echo before reset " << i << " wrote nothing";
+        total += pages;
+        ASSERT_EQ(std::memcmp(m->ram(), memory.data(), memory.size()), 0) << "RAM differs after reset " << i;
+        nvmm_x64_state now{};
+        ASSERT_EQ(m->get_state(0, NVMM_X64_STATE_ALL, &now, &error), Outcome::Done) << error;
+        ASSERT_EQ(std::memcmp(now.gprs, saved.gprs, sizeof saved.gprs), 0) << "registers differ after reset " << i;
+        ASSERT_EQ(std::memcmp(now.segs, saved.segs, sizeof saved.segs), 0) << i;
+        ASSERT_TRUE(!paused || m->resume()) << i;
+        const uint64_t before = m->console().end_offset();
+        ASSERT_EQ(m->console_input(bytes_of("R")), 1u);
+        ASSERT_TRUE(wait_until([&] { return m->console().end_offset() > before; }, 10s)) << "no echo after reset " << i;
+    }
+    std::printf("%d resets, %.1f pages restored per reset\n", resets, static_cast<double>(total) / resets);
+    EXPECT_EQ(m->status().state, MachineState::Running) << describe(m->status());
+}
+
+TEST_F(SnapshotTest, OnlyARestoredMachineCanBeReset)
+{
+    auto m = boot(hello_spec("booted", "idle"));
+    ASSERT_TRUE(m);
+    std::string error;
+    EXPECT_EQ(m->reset(&error), Outcome::Refused);
+    EXPECT_NE(error.find("not restored from a snapshot"), std::string::npos) << error;
+}
+
+// Clones share the snapshot's memory until they write it: a snapshot of a
+// guest whose RAM is full costs each clone only what it touches.
+TEST_F(SnapshotTest, ClonesRunApartAndShareTheSnapshotsMemory)
+{
+    auto spec = hello_spec("template", "idle");
+    spec.memory_bytes = 32 << 20;
+    auto original = boot(spec);
+    ASSERT_TRUE(original);
+    ASSERT_TRUE(wait_for_text(original->console(), "rtc ", 10s));
+    std::memset(original->ram() + (8 << 20), 0x5a, 24 << 20);  // above the guest: as if it had filled its RAM
+    snapshot(*original, "full");
+    original->stop();
+
+    const size_t clones = kUnderTsan ? 20 : 100;
+    const uint64_t rss_before = rss_kib();
+    std::vector<std::unique_ptr<runtime::Machine>> fleet;
+    for (size_t i = 0; i < clones; i++) {
+        auto clone_spec = spec;
+        clone_spec.name = "clone-" + std::to_string(i);
+        std::string error;
+        fleet.push_back(restore(clone_spec, "full", nullptr, &error));
+        ASSERT_TRUE(fleet.back()) << error;
+        ASSERT_TRUE(fleet.back()->start());
+    }
+    for (size_t i = 0; i < clones; i++) {
+        const std::string letter(1, static_cast<char>('A' + i % 26));
+        ASSERT_EQ(fleet[i]->console_input(bytes_of(letter)), 1u);
+    }
+    for (size_t i = 0; i < clones; i++) {
+        const std::string letter(1, static_cast<char>('A' + i % 26));
+        ASSERT_TRUE(wait_until([&] { return upper_case_only(console_text(fleet[i]->console())) == letter; }, 10s))
+            << "clone " << i << ": " << console_text(fleet[i]->console());
+    }
+    const uint64_t per_clone = (rss_kib() - rss_before) / clones;
+    std::printf("%zu clones of a 32 MiB machine with 24 MiB written: %lu KiB of RSS each\n", clones,
+                static_cast<unsigned long>(per_clone));
+    EXPECT_LT(per_clone, 1024u) << "a clone copied the snapshot's memory";
+    EXPECT_EQ(fleet[0]->ram()[24 << 20], 0x5a);
 }
 
 void rewrite(const fs::path& file, const std::function<void(std::string&)>& change)

@@ -87,8 +87,7 @@ public:
     // RAM, the offset from the wall clock and the pending update and
     // periodic events, which a restored RTC re-arms on their old deadlines
     // (one already due fires at once), so periodic interrupts keep their
-    // phase.  Restore, on a fresh RTC, drives IRQ 8 to the level the state
-    // implies.
+    // phase.  Restore drives IRQ 8 to the level the state implies.
     void save(StateWriter& out) const;
     bool restore(StateReader& in);  // false: `in` failed or held a value the RTC cannot have; discard it
 

@@ -5,7 +5,8 @@
 // fixed-width little-endian integers, so the bytes mean the same on every
 // host.  A snapshot file is not trusted: reading past the end, or a value the
 // device rejects, fails the reader for good and the device is left for the
-// caller to discard.  Times are written relative to the device's clock at
+// caller to discard.  A device restores over whatever state it had: a
+// reset restores the devices of a machine that ran.  Times are written relative to the device's clock at
 // the moment of saving, so a restored device goes on from where it was
 // whatever the new host's clock reads.
 #pragma once

@@ -292,6 +292,7 @@ bool I8042::restore(StateReader& in)
 bool I8042::restore_output(StateReader& in)
 {
     const auto queued = in.get<uint32_t>();
+    out_.clear();  // a reset restores over what is queued
     for (uint32_t i = 0; i < queued && in.ok(); i++) {
         const OutByte byte{in.get<uint8_t>(), in.get<bool>(), in.get<bool>()};
         in.check(!byte.timeout || (byte.aux && byte.value == PS2_RET_NAK));

@@ -93,8 +93,8 @@ public:
 
     // Snapshots (device_state.h): the controller's whole state: command
     // byte, output port, half-done controller and keyboard commands, and
-    // every queued output byte in order.  Restore, on a fresh controller,
-    // drives IRQ 1 and 12 to the levels the state implies.
+    // every queued output byte in order.  Restore drives IRQ 1 and 12 to
+    // the levels the state implies.
     void save(StateWriter& out) const;
     bool restore(StateReader& in);  // false: `in` failed or held a value the i8042 cannot have; discard it
 

@@ -139,9 +139,9 @@ public:
     // ignored (reads return all ones) and counted.
     uint64_t ignored_accesses() const { return ignored_accesses_; }
 
-    // Snapshots: both chips' registers and input levels.  Restore, on a
-    // fresh pair, tells the observer the INT level they imply; false: the
-    // state is not one the chips could reach, and the pair is to be dropped.
+    // Snapshots: both chips' registers and input levels.  Restore tells
+    // the observer the INT level they imply if it changed; false: the state
+    // is not one the chips could reach, and the pair is to be dropped.
     void save(StateWriter& out) const;
     bool restore(StateReader& in);
 

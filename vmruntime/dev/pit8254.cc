@@ -534,6 +534,8 @@ bool Pit8254::restore(StateReader& in)
     irq0_deadline_ = deadline;
     if (deadline) {
         timer_.arm(*deadline, [this] { on_timer(); });
+    } else {
+        timer_.cancel();  // a reset restores over a counting PIT
     }
     return true;
 }

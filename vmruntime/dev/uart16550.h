@@ -124,8 +124,8 @@ public:
 
     // Snapshots (device_state.h): the UART's whole guest-visible state, the
     // receive FIFO included.  Host bytes still queued behind the FIFO are the
-    // host side's, like the sink, and are not saved.  Restore, on a fresh
-    // UART, drives the IRQ line to the level the state implies.
+    // host side's, like the sink, and are not saved.  Restore drives the
+    // IRQ line to the level the state implies.
     void save(StateWriter& out) const;
     bool restore(StateReader& in);  // false: `in` failed or held a value the UART cannot have; discard it
 

@@ -250,6 +250,15 @@ Outcome Machine::pause(Deadline deadline)
     if (status().state != MachineState::Running) {
         return Outcome::Refused;
     }
+    if (!park_all(deadline)) {
+        return Outcome::Late;
+    }
+    // The guest may have powered off meanwhile: that state wins.
+    return transition(MachineState::Running, MachineState::Paused) ? Outcome::Done : Outcome::Refused;
+}
+
+bool Machine::park_all(Deadline deadline)
+{
     for (auto& v : vcpus_) {
         v->set_paused(true);
     }
@@ -258,13 +267,16 @@ Outcome Machine::pause(Deadline deadline)
         parked = v->wait_parked(deadline) && parked;
     }
     if (!parked) {
-        for (auto& v : vcpus_) {
-            v->set_paused(false);
-        }
-        return Outcome::Late;
+        unpark_all();
     }
-    // The guest may have powered off meanwhile: that state wins.
-    return transition(MachineState::Running, MachineState::Paused) ? Outcome::Done : Outcome::Refused;
+    return parked;
+}
+
+void Machine::unpark_all()
+{
+    for (auto& v : vcpus_) {
+        v->set_paused(false);
+    }
 }
 
 bool Machine::resume()
@@ -273,9 +285,7 @@ bool Machine::resume()
     if (!transition(MachineState::Paused, MachineState::Running)) {
         return false;
     }
-    for (auto& v : vcpus_) {
-        v->set_paused(false);
-    }
+    unpark_all();
     return true;
 }
 

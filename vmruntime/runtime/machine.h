@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -120,6 +121,15 @@ public:
     // files cannot be written; Late if a vCPU did not answer by `deadline`.
     Outcome snapshot(const std::string& dir, std::string* error, Deadline deadline = kNoDeadline);
 
+    // Returns a machine restored from a snapshot to that snapshot, in
+    // place: the pages written since (by the guest or the host) are dropped
+    // for the snapshot's, found in the host's page tables, and the vCPUs and
+    // devices are reloaded.  A running machine runs on from the snapshot, a
+    // paused one stays paused there.  Refused if the machine was not
+    // restored from a snapshot or has ended; Late, nothing changed, if a
+    // vCPU did not park by `deadline`.  `pages`: how many were restored.
+    Outcome reset(std::string* error, Deadline deadline = kNoDeadline, uint64_t* pages = nullptr);
+
     // Waits until the machine has stopped or crashed.
     bool wait(std::chrono::milliseconds timeout);
 
@@ -154,7 +164,12 @@ private:
     static SnapshotDefect read_state(const SnapshotFiles& files, SnapshotSections* sections, SnapshotShape* shape,
                                      std::string* error);
     bool restore_vcpus(const SnapshotSections& in, std::string* error);
+    bool reload_vcpus(std::string* error, Deadline deadline);
     bool restore_devices(const SnapshotSections& in, std::string* error);
+    bool drop_written_pages(uint64_t* pages, std::string* error);
+    // Parks every vCPU; false, all let go again, if one did not by `deadline`.
+    bool park_all(Deadline deadline);
+    void unpark_all();
     bool load(std::string* error);
     int host_cpu_for(unsigned vcpu) const;
 
@@ -186,6 +201,8 @@ private:
     std::unique_ptr<PcDevices> devices_;
     std::unique_ptr<VirtioDevices> virtio_;  // after devices_: it drives their PIC
     std::vector<std::unique_ptr<VcpuRunner>> vcpus_;
+    // The snapshot a restored machine came from, for reset().
+    std::optional<SnapshotSections> origin_;
 
     std::atomic<bool> intr_{false};
     std::atomic<bool> drain_scheduled_{false};

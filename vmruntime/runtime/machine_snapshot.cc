@@ -130,6 +130,26 @@ bool read_state_file(int fd, std::vector<uint8_t>* bytes, std::string* error)
     return true;
 }
 
+// vCPU `id`'s state and HLT from a snapshot, checked as set_state checks.
+bool read_vcpu(const SnapshotSections& in, unsigned id, nvmm_x64_state* state, bool* halted, std::string* error)
+{
+    const std::vector<uint8_t>* bytes = in.find(vcpu_section(id));
+    dev::StateReader r(bytes ? std::span<const uint8_t>(*bytes) : std::span<const uint8_t>());
+    nvmm_x64_state read{};
+    r.get_bytes({reinterpret_cast<uint8_t*>(&read), sizeof read});
+    *halted = r.get<bool>();
+    if (!r.done() || read.intr.evt_pending) {
+        *error = "snapshot: the state of vcpu " + std::to_string(id) + " is missing or invalid";
+        return false;
+    }
+    if (auto why = unrunnable(read)) {
+        *error = "snapshot: vcpu " + std::to_string(id) + ": " + *why;
+        return false;
+    }
+    *state = read;
+    return true;
+}
+
 }  // namespace
 
 Outcome Machine::snapshot(const std::string& dir, std::string* error, Deadline deadline)
@@ -299,6 +319,7 @@ std::unique_ptr<Machine> Machine::restore(const MachineSpec& spec, const Snapsho
     if (!m->restore_vcpus(sections, error) || !m->restore_devices(sections, error)) {
         return refuse(SnapshotDefect::Corrupt);
     }
+    m->origin_ = std::move(sections);
     return m;
 }
 
@@ -306,21 +327,11 @@ std::unique_ptr<Machine> Machine::restore(const MachineSpec& spec, const Snapsho
 bool Machine::restore_vcpus(const SnapshotSections& in, std::string* error)
 {
     for (unsigned i = 0; i < vcpus_.size(); i++) {
-        const std::vector<uint8_t>* bytes = in.find(vcpu_section(i));
-        dev::StateReader r(bytes ? std::span<const uint8_t>(*bytes) : std::span<const uint8_t>());
-        nvmm_x64_state state{};
-        r.get_bytes({reinterpret_cast<uint8_t*>(&state), sizeof state});
-        const bool halted = r.get<bool>();
-        if (!r.done() || state.intr.evt_pending) {
-            *error = "snapshot: the state of vcpu " + std::to_string(i) + " is missing or invalid";
-            return false;
-        }
-        if (auto why = unrunnable(state)) {
-            *error = "snapshot: vcpu " + std::to_string(i) + ": " + *why;
-            return false;
-        }
         nvmm_vcpu* vcpu = vcpus_[i]->vcpu();
-        *vcpu->state = state;
+        bool halted = false;
+        if (!read_vcpu(in, i, vcpu->state, &halted, error)) {
+            return false;
+        }
         if (nvmm_vcpu_setstate(&mach_, vcpu, NVMM_X64_STATE_ALL) == -1) {
             *error = errno_text("snapshot: vcpu " + std::to_string(i), errno);
             return false;
@@ -330,10 +341,40 @@ bool Machine::restore_vcpus(const SnapshotSections& in, std::string* error)
     return true;
 }
 
+// On each parked vCPU's thread.  What the vCPU's last exit said of the
+// guest (interrupts on, a shadow) is forgotten: the run loop then asks for
+// an interrupt window instead of trusting it.
+bool Machine::reload_vcpus(std::string* error, Deadline deadline)
+{
+    for (unsigned i = 0; i < vcpus_.size(); i++) {
+        VcpuRunner* runner = vcpus_[i].get();
+        Outcome outcome = runner->run_request([&](nvmm_machine* mach, nvmm_vcpu* vcpu, std::string* err) {
+            bool halted = false;
+            if (!read_vcpu(*origin_, i, vcpu->state, &halted, err)) {
+                return false;
+            }
+            if (nvmm_vcpu_setstate(mach, vcpu, NVMM_X64_STATE_ALL) == -1) {
+                *err = errno_text("vcpu " + std::to_string(i), errno);
+                return false;
+            }
+            std::memset(&vcpu->exit->exitstate, 0, sizeof vcpu->exit->exitstate);
+            runner->set_halted(halted);
+            return true;
+        }, error, deadline);
+        if (outcome != Outcome::Done) {
+            return false;
+        }
+    }
+    return true;
+}
+
 bool Machine::restore_devices(const SnapshotSections& in, std::string* error)
 {
     std::promise<bool> restored;
-    boost::asio::post(strand_, [&] { restored.set_value(devices_->restore(in, error)); });
+    boost::asio::post(strand_, [&] {
+        drain();  // a reset's devices take the writes posted before the vCPUs parked, then lose them
+        restored.set_value(devices_->restore(in, error));
+    });
     return restored.get_future().get();
 }
 

@@ -100,8 +100,9 @@ public:
     dev::GuestLog& guest_log() { return guest_log_; }
 
     // Snapshots, on the strand while no vCPU runs: each device's state as
-    // a section of its own.  Restore is for a fresh platform; false, with
-    // the device that refused its state in `error`, leaves it to be dropped.
+    // a section of its own.  Restore replaces what the devices hold; false,
+    // with the device that refused its state in `error`, leaves them to be
+    // dropped (a reset restores only a state that was restored once).
     void save(SnapshotSections& out);
     bool restore(const SnapshotSections& in, std::string* error);
 
