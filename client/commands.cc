@@ -36,8 +36,10 @@ uint32_t vcpu_count(const v1::MachineSpec& s)
     return s.vcpus() ? s.vcpus() : 1;
 }
 
+}  // namespace
+
 void print_machine(const Context& ctx, const v1::MachineInfo& m,
-                   const std::vector<std::pair<std::string, std::string>>& extra = {})
+                   const std::vector<std::pair<std::string, std::string>>& extra)
 {
     if (ctx.json) {
         return print_json(m, extra);
@@ -51,9 +53,13 @@ void print_machine(const Context& ctx, const v1::MachineInfo& m,
     std::cout << "uptime:   " << duration(m.uptime_ns()) << "\n"
               << "memory:   " << size(memory_bytes(s)) << "\n"
               << "vcpus:    " << vcpu_count(s) << "\n"
-              << "loader:   " << loader_word(s.loader()) << "\n"
-              << "image:    " << (s.image_path().empty() ? "(uploaded)" : s.image_path()) << ", "
-              << size(m.image_size()) << "\n";
+              << "loader:   " << loader_word(s.loader()) << "\n";
+    if (!s.snapshot().empty()) {
+        std::cout << "snapshot: " << s.snapshot() << "\n";
+    } else {
+        std::cout << "image:    " << (s.image_path().empty() ? "(uploaded)" : s.image_path()) << ", "
+                  << size(m.image_size()) << "\n";
+    }
     if (m.initrd_size() != 0) {
         std::cout << "initrd:   " << (s.initrd_path().empty() ? "(uploaded)" : s.initrd_path())
                   << ", " << size(m.initrd_size()) << "\n";
@@ -78,6 +84,14 @@ void print_machine(const Context& ctx, const v1::MachineInfo& m,
     }
 }
 
+std::string absolute(const std::string& path)
+{
+    std::error_code ec;
+    return std::filesystem::absolute(path, ec).string();
+}
+
+namespace {
+
 // Unary call helper: runs `call`, prints the machine in the response.
 template <typename Request, typename Response, typename Call>
 int unary_machine(Context& ctx, const Request& req, Call call)
@@ -91,6 +105,8 @@ int unary_machine(Context& ctx, const Request& req, Call call)
     print_machine(ctx, resp.machine());
     return kExitOk;
 }
+
+}  // namespace
 
 bool parse_cpus(const std::string& text, v1::MachineSpec* spec)
 {
@@ -106,11 +122,7 @@ bool parse_cpus(const std::string& text, v1::MachineSpec* spec)
     return true;
 }
 
-std::string absolute(const std::string& path)
-{
-    std::error_code ec;
-    return std::filesystem::absolute(path, ec).string();
-}
+namespace {
 
 // PATH or PATH,ro; the path made absolute (disks are never uploaded).
 bool add_disk(const std::string& text, v1::MachineSpec* spec)
@@ -732,6 +744,27 @@ const std::vector<Command>& commands()
         {"stats", "NAME", "Shows state, uptime, console size and VM exits by reason.", {}, {}, 1, 1, cmd_stats},
         {"watch", "[NAME]", "Prints state changes of all machines (or NAME) until interrupted.", {}, {}, 0, 1,
          cmd_watch},
+        {"snapshot", "NAME DIR",
+         "Saves paused machine NAME into directory DIR on the daemon's host (created if\n"
+         "missing, written with your rights): its memory, vCPUs and devices.  A snapshot\n"
+         "already in DIR is replaced.  Machines with virtio devices cannot be saved yet.",
+         {}, {}, 2, 2, cmd_snapshot},
+        {"restore", "DIR NAME [--paused] [--cpus LIST]",
+         "Creates machine NAME from the snapshot in DIR and runs it from where the snapshot\n"
+         "was taken (--paused leaves it paused there).  Its memory maps the snapshot's\n"
+         "copy-on-write: leave DIR unchanged while it lives.  A later start restores the\n"
+         "snapshot again.",
+         {"--cpus"}, {"--paused"}, 2, 2, cmd_restore},
+        {"clone", "DIR PREFIX [-n N]",
+         "Restores N machines (default 1) from the snapshot in DIR, running, named\n"
+         "PREFIX-1 ... PREFIX-N, and prints their names.  Each costs only the memory it\n"
+         "writes.",
+         {"-n"}, {}, 2, 2, cmd_clone},
+        {"reset", "NAME",
+         "Returns a machine made by restore or clone to its snapshot in place: the memory\n"
+         "it wrote is dropped for the snapshot's, its vCPUs and devices reloaded.  It runs\n"
+         "on (or stays paused) from the snapshot.",
+         {}, {}, 1, 1, cmd_reset},
         {"run", "(IMAGE | --kernel FILE [--initrd FILE]) [--name NAME] [--rm] [create options]",
          "Creates a machine from IMAGE or a Linux kernel (named after the file unless --name),\n"
          "starts it and attaches to its console from the start.  Exits with the guest's\n"

@@ -107,6 +107,21 @@ int create_machine(Context& ctx, const Args& args, const std::string& name, cons
 int upload_machine(Context& ctx, const v1::MachineSpec& spec, const std::string& image, const std::string& initrd,
                    v1::MachineInfo* machine);
 
+// Prints a machine for people, or with --json as one line with `extra`
+// keys (JSON already).
+void print_machine(const Context& ctx, const v1::MachineInfo& m,
+                   const std::vector<std::pair<std::string, std::string>>& extra = {});
+// "0,2,3" into spec's cpus; false if malformed.
+bool parse_cpus(const std::string& text, v1::MachineSpec* spec);
+// `path` made absolute here: the daemon's working directory is not ours.
+std::string absolute(const std::string& path);
+
+// Snapshot verbs (snapshot.cc).
+int cmd_snapshot(Context& ctx, const Args& args);
+int cmd_restore(Context& ctx, const Args& args);
+int cmd_clone(Context& ctx, const Args& args);
+int cmd_reset(Context& ctx, const Args& args);
+
 // Console verbs (console.cc).
 int cmd_console(Context& ctx, const Args& args);
 int cmd_run(Context& ctx, const Args& args);

@@ -21,6 +21,7 @@ using runtime::MachineState;
 
 constexpr uint32_t kMaxMemoryTransfer = 1U << 20;
 constexpr uint32_t kMaxStopTimeoutMs = 600000;
+constexpr uint32_t kMaxClones = 1000;
 constexpr auto kStopPoll = std::chrono::milliseconds(20);
 // The longest a request waits for a vCPU, whatever its client's deadline.
 constexpr auto kMaxVcpuWait = std::chrono::seconds(10);
@@ -473,6 +474,82 @@ grpc::ServerUnaryReactor* MachineService::Stats(grpc::CallbackServerContext* ctx
         exits->set_other(counters.other);
         resp->set_console_bytes(m.console().end_offset());
         return finish_now(ctx, absl::OkStatus());
+    });
+}
+
+grpc::ServerUnaryReactor* MachineService::Snapshot(grpc::CallbackServerContext* ctx,
+                                                   const v1::SnapshotRequest* req, v1::SnapshotResponse* resp)
+{
+    return unary(ctx, "Snapshot", [&]() -> grpc::ServerUnaryReactor* {
+        auto caller = owner_of(*ctx);
+        if (!caller.ok()) {
+            return finish_now(ctx, caller.status());
+        }
+        return in_lane(ctx, lanes_, req->name(), "Snapshot",
+                       [this, req, resp, caller = *std::move(caller)](runtime::Deadline deadline) {
+            auto saved = registry_.snapshot(req->name(), req->dir(), caller, deadline);
+            if (saved.ok()) {
+                *resp = *std::move(saved);
+            }
+            return saved.status();
+        });
+    });
+}
+
+grpc::ServerUnaryReactor* MachineService::Restore(grpc::CallbackServerContext* ctx, const v1::RestoreRequest* req,
+                                                  v1::RestoreResponse* resp)
+{
+    return unary(ctx, "Restore", [&]() -> grpc::ServerUnaryReactor* {
+        auto caller = owner_of(*ctx);
+        if (!caller.ok()) {
+            return finish_now(ctx, caller.status());
+        }
+        return offload(ctx, pool_, "Restore", [this, req, resp, caller = *std::move(caller)](runtime::Deadline) {
+            const std::vector<int> cpus(req->cpus().begin(), req->cpus().end());
+            return reply(registry_.restore(req->name(), req->dir(), req->paused(), cpus, caller), resp);
+        });
+    });
+}
+
+grpc::ServerUnaryReactor* MachineService::Clone(grpc::CallbackServerContext* ctx, const v1::CloneRequest* req,
+                                                v1::CloneResponse* resp)
+{
+    return unary(ctx, "Clone", [&]() -> grpc::ServerUnaryReactor* {
+        auto caller = owner_of(*ctx);
+        if (!caller.ok()) {
+            return finish_now(ctx, caller.status());
+        }
+        if (req->count() == 0 || req->count() > kMaxClones) {
+            return finish_now(ctx, bad_request("clone " + std::to_string(req->count()) + " machines: give 1 to " +
+                                                   std::to_string(kMaxClones)));
+        }
+        return offload(ctx, pool_, "Clone", [this, req, resp, caller = *std::move(caller)](runtime::Deadline) {
+            for (uint32_t i = 1; i <= req->count(); i++) {
+                auto made = registry_.restore(req->prefix() + "-" + std::to_string(i), req->dir(), false, {}, caller);
+                if (!made.ok()) {
+                    return absl::Status(made.status().code(), std::to_string(i - 1) + " of " +
+                                                                  std::to_string(req->count()) +
+                                                                  " clones made, then: " +
+                                                                  std::string(made.status().message()));
+                }
+                *resp->add_machines() = *std::move(made);
+            }
+            return absl::OkStatus();
+        });
+    });
+}
+
+grpc::ServerUnaryReactor* MachineService::Reset(grpc::CallbackServerContext* ctx, const v1::ResetRequest* req,
+                                                v1::ResetResponse* resp)
+{
+    return unary(ctx, "Reset", [&]() -> grpc::ServerUnaryReactor* {
+        return in_lane(ctx, lanes_, req->name(), "Reset", [this, req, resp](runtime::Deadline deadline) {
+            auto reset = registry_.reset(req->name(), deadline);
+            if (reset.ok()) {
+                *resp = *std::move(reset);
+            }
+            return reset.status();
+        });
     });
 }
 

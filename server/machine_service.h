@@ -64,6 +64,14 @@ public:
         grpc::CallbackServerContext* ctx) override;
     grpc::ServerUnaryReactor* Stats(grpc::CallbackServerContext* ctx, const v1::StatsRequest* req,
                                     v1::StatsResponse* resp) override;
+    grpc::ServerUnaryReactor* Snapshot(grpc::CallbackServerContext* ctx, const v1::SnapshotRequest* req,
+                                       v1::SnapshotResponse* resp) override;
+    grpc::ServerUnaryReactor* Restore(grpc::CallbackServerContext* ctx, const v1::RestoreRequest* req,
+                                      v1::RestoreResponse* resp) override;
+    grpc::ServerUnaryReactor* Clone(grpc::CallbackServerContext* ctx, const v1::CloneRequest* req,
+                                    v1::CloneResponse* resp) override;
+    grpc::ServerUnaryReactor* Reset(grpc::CallbackServerContext* ctx, const v1::ResetRequest* req,
+                                    v1::ResetResponse* resp) override;
 
 private:
     Registry& registry_;

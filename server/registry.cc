@@ -110,16 +110,26 @@ uint64_t stored_size(bool bytes, const std::string& data, const std::string& pat
     return ec ? 0 : size;
 }
 
-// "0-3,6", as taskset and /proc print CPU sets.
-// The daemon's working directory means nothing to its clients.
-absl::Status require_absolute(const std::string& what, const std::string& path)
+
+// A machine boots an image or goes on from a snapshot, which holds what
+// the image, the initrd and the devices made of it.
+absl::Status check_source(const v1::MachineSpec& spec)
 {
-    if (path.empty() || path.front() != '/') {
-        return bad_request(what + " path '" + path + "' is relative: the daemon needs an absolute path");
+    if (spec.snapshot().empty()) {
+        return spec.image_case() == v1::MachineSpec::IMAGE_NOT_SET
+                   ? bad_request("the spec has no image: give image_path or image_bytes")
+                   : absl::OkStatus();
     }
-    return absl::OkStatus();
+    if (spec.image_case() != v1::MachineSpec::IMAGE_NOT_SET ||
+        spec.initrd_case() != v1::MachineSpec::INITRD_NOT_SET || spec.disks_size() > 0 || spec.nets_size() > 0 ||
+        spec.has_vsock()) {
+        return bad_request("a machine restored from a snapshot has no image, initrd, disks, network cards or vsock "
+                           "of its own");
+    }
+    return require_absolute("snapshot", spec.snapshot());
 }
 
+// "0-3,6", as taskset and /proc print CPU sets.
 std::string cpu_list(const std::bitset<CPU_SETSIZE>& cpus)
 {
     std::string list;
@@ -148,6 +158,14 @@ v1::WatchEvent make_event(const std::string& name, const runtime::MachineStatus&
 }
 
 }  // namespace
+
+absl::Status require_absolute(const std::string& what, const std::string& path)
+{
+    if (path.empty() || path.front() != '/') {
+        return bad_request(what + " path '" + path + "' is relative: the daemon needs an absolute path");
+    }
+    return absl::OkStatus();
+}
 
 v1::MachineState to_proto(runtime::MachineState state)
 {
@@ -261,10 +279,11 @@ absl::Status check_spec(const v1::MachineSpec& spec, const Limits& limits)
     if (!v1::LoaderKind_IsValid(spec.loader())) {
         return bad_request("unknown loader kind " + std::to_string(spec.loader()));
     }
-    if (spec.image_case() == v1::MachineSpec::IMAGE_NOT_SET) {
-        return bad_request("the spec has no image: give image_path or image_bytes");
+    if (auto source = check_source(spec); !source.ok()) {
+        return source;
     }
-    std::vector<const std::string*> paths = {&spec.image_path(), &spec.initrd_path(), &spec.vsock().socket()};
+    std::vector<const std::string*> paths = {&spec.image_path(), &spec.initrd_path(), &spec.vsock().socket(),
+                                             &spec.snapshot()};
     for (const v1::Disk& disk : spec.disks()) {
         paths.push_back(&disk.path());
     }
@@ -325,6 +344,23 @@ absl::Status check_spec(const v1::MachineSpec& spec, const Limits& limits)
 
 absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::build(const v1::MachineSpec& spec)
 {
+    auto machine = spec.snapshot().empty() ? boot(spec) : restore_snapshot(spec);
+    if (!machine.ok()) {
+        return machine;
+    }
+    std::string name = spec.name();
+    bool restart = spec.on_reboot() == v1::ON_REBOOT_RESTART;
+    (*machine)->on_status([this, name, restart](const runtime::MachineStatus& s) {
+        publish(make_event(name, s));
+        if (restart && s.guest_reset) {
+            boost::asio::post(restarts_, [this, name] { restart_after_reset(name); });
+        }
+    });
+    return machine;
+}
+
+absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::boot(const v1::MachineSpec& spec)
+{
     const FileRights rights = rights_of(spec.owner());
     auto image = read_image(spec, rights);
     if (!image.ok()) {
@@ -376,14 +412,6 @@ absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::build(const v1::Mach
     if (!machine) {
         return bad_request("machine '" + spec.name() + "': " + error);
     }
-    std::string name = spec.name();
-    bool restart = spec.on_reboot() == v1::ON_REBOOT_RESTART;
-    machine->on_status([this, name, restart](const runtime::MachineStatus& s) {
-        publish(make_event(name, s));
-        if (restart && s.guest_reset) {
-            boost::asio::post(restarts_, [this, name] { restart_after_reset(name); });
-        }
-    });
     return machine;
 }
 
@@ -508,7 +536,7 @@ std::shared_ptr<runtime::Machine> Registry::current(const Entry& entry) const
     return entry.machine;
 }
 
-absl::StatusOr<v1::MachineInfo> Registry::start(const std::string& name)
+absl::StatusOr<v1::MachineInfo> Registry::start(const std::string& name, bool paused)
 {
     auto locked = lock_entry(name);
     if (!locked.ok()) {
@@ -535,7 +563,7 @@ absl::StatusOr<v1::MachineInfo> Registry::start(const std::string& name)
         std::lock_guard lock(mutex_);
         entry.machine = machine;
     }
-    if (!machine->start()) {
+    if (!machine->start(paused)) {
         return wrong_state(name, runtime::to_string(machine->status().state), "start");
     }
     base::log_info("registry", "started machine ", name);

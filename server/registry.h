@@ -53,6 +53,10 @@ struct Limits {
     uint64_t max_total_memory_mib = host_memory_mib();
 };
 
+// INVALID_ARGUMENT unless `path` is absolute: the daemon's working
+// directory means nothing to its clients.  `what` names the path.
+absl::Status require_absolute(const std::string& what, const std::string& path);
+
 // Whether Create may go on with `spec` under `limits` (its name, sizes,
 // loader, paths, reboot policy and CPUs), before any file is opened:
 // INVALID_ARGUMENT or RESOURCE_EXHAUSTED, with the field at fault named.
@@ -83,13 +87,27 @@ public:
     // For an Upload of `spec`, which names no image or initrd: whether
     // Create may go on, and the most bytes the two may have together.
     absl::StatusOr<uint64_t> upload_limit(const v1::MachineSpec& spec) const;
-    absl::StatusOr<v1::MachineInfo> start(const std::string& name);
+    // `paused`: the vCPUs park before their first instruction.
+    absl::StatusOr<v1::MachineInfo> start(const std::string& name, bool paused = false);
     // DEADLINE_EXCEEDED, the machine running on, if its vCPUs did not all
     // park by `deadline`.
     absl::StatusOr<v1::MachineInfo> pause(const std::string& name, runtime::Deadline deadline = runtime::kNoDeadline);
     absl::StatusOr<v1::MachineInfo> resume(const std::string& name);
     // Powers the machine off if it runs, then forgets it and its file.
     absl::Status remove(const std::string& name);
+
+    // Snapshots (docs/snapshot.md), their files written and read with
+    // `caller`'s rights; a remote caller may name no host path.
+    // Snapshot: FAILED_PRECONDITION unless paused.
+    absl::StatusOr<v1::SnapshotResponse> snapshot(const std::string& name, const std::string& dir,
+                                                  const v1::Owner& caller, runtime::Deadline deadline);
+    // Creates machine `name` from the snapshot in `dir`, owned by `caller`,
+    // and starts it (paused there if `paused`).
+    absl::StatusOr<v1::MachineInfo> restore(const std::string& name, const std::string& dir, bool paused,
+                                            const std::vector<int>& cpus, const v1::Owner& caller);
+    // Returns a restored machine to its snapshot in place; FAILED_PRECONDITION
+    // for a machine not restored from one, or not running or paused.
+    absl::StatusOr<v1::ResetResponse> reset(const std::string& name, runtime::Deadline deadline);
 
     absl::StatusOr<v1::MachineInfo> get(const std::string& name) const;
     std::vector<v1::MachineInfo> list() const;
@@ -132,6 +150,8 @@ private:
     absl::StatusOr<v1::MachineInfo> control(const std::string& name, const std::string& verb,
                                             const std::function<runtime::Outcome(runtime::Machine&)>& op);
     absl::StatusOr<std::shared_ptr<runtime::Machine>> build(const v1::MachineSpec& spec);
+    absl::StatusOr<std::shared_ptr<runtime::Machine>> boot(const v1::MachineSpec& spec);
+    absl::StatusOr<std::shared_ptr<runtime::Machine>> restore_snapshot(const v1::MachineSpec& spec);
     FileRights rights_of(const v1::Owner& owner) const;
     absl::Status lock_state_dir();
     v1::MachineInfo info(const v1::MachineSpec& spec,

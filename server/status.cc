@@ -71,6 +71,16 @@ absl::Status too_late(std::string_view why)
     return absl::DeadlineExceededError(std::string(why));
 }
 
+absl::Status unsupported(std::string_view why)
+{
+    return absl::FailedPreconditionError(std::string(why));
+}
+
+absl::Status corrupt_snapshot(std::string_view why)
+{
+    return absl::DataLossError(std::string(why));
+}
+
 absl::Status host_failure(std::string_view why)
 {
     return absl::InternalError(std::string(why));

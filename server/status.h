@@ -37,6 +37,11 @@ absl::Status outside_ram(std::string_view why);
 // DEADLINE_EXCEEDED: the request was given up at its deadline, or never
 // started because the deadline had passed.
 absl::Status too_late(std::string_view why);
+// FAILED_PRECONDITION: a machine or file the daemon cannot do this with,
+// whatever its state (`why` says what would).
+absl::Status unsupported(std::string_view why);
+// DATA_LOSS: a snapshot's files are damaged.
+absl::Status corrupt_snapshot(std::string_view why);
 // INTERNAL: the host failed (I/O on the state directory, nvmm).
 absl::Status host_failure(std::string_view why);
 

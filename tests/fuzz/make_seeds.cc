@@ -6,20 +6,34 @@
 // the input's end, as FuzzedDataProvider does; Tail writes them there.
 #include <elf.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "server/registers.h"
+#include "tests/unit/dev/fakes.h"
 #include "tests/unit/loader/elf_image.h"
 #include "tests/unit/loader/linux_image.h"
+#include "vmruntime/dev/cmos_rtc.h"
+#include "vmruntime/dev/debug_port.h"
+#include "vmruntime/dev/device_state.h"
+#include "vmruntime/dev/i8042.h"
+#include "vmruntime/dev/pci_config.h"
+#include "vmruntime/dev/pic8259.h"
+#include "vmruntime/dev/pit8254.h"
+#include "vmruntime/dev/port61.h"
+#include "vmruntime/dev/uart16550.h"
 #include "vmruntime/loader/elf.h"
 #include "vmruntime/loader/nvmm_state.h"
+#include "vmruntime/runtime/snapshot_file.h"
 
 namespace {
 
@@ -148,6 +162,76 @@ void device_seeds(const fs::path& out)
     write(out / "devices_fuzz", "boot", boot.bytes());
 }
 
+// snapshot_fuzz's inputs: the sections of devices a guest has brought up
+// (the PIC programmed as Linux does, the PIT at 100 Hz in mode 2, bytes in
+// the UART's FIFO, the RTC's periodic interrupt on, a byte queued in the
+// i8042), as a state file and as the bare payloads after another first
+// byte, each ended as ConsumeRandomLengthString reads it.
+void snapshot_seeds(const fs::path& out)
+{
+    namespace dev = vmruntime::dev;
+    dev::testing::FakeClock clock;
+    dev::testing::FakeTimer pit_timer{clock};
+    dev::testing::FakeTimer rtc_timer{clock};
+    dev::testing::CaptureSink console;
+    dev::Pic8259Pair pic;
+    dev::Pit8254 pit{clock, pit_timer, pic.line(0)};
+    dev::Port61 port61{pit};
+    dev::Uart16550 uart{pic.line(4), console};
+    dev::CmosRtc rtc{clock, rtc_timer, pic.line(8)};
+    dev::I8042 i8042{pic.line(1), pic.line(12), [] {}};
+    dev::PciConfig pci;
+    dev::PostCodePort post;
+
+    auto out8 = [](dev::PioDevice& device, std::initializer_list<std::pair<uint16_t, uint8_t>> writes) {
+        for (auto [offset, value] : writes) {
+            device.write(offset, 1, value);
+        }
+    };
+    out8(pic.master(), {{0, 0x11}, {1, 0x30}, {1, 0x04}, {1, 0x01}, {1, 0xe8}});
+    out8(pic.slave(), {{0, 0x11}, {1, 0x38}, {1, 0x02}, {1, 0x01}, {1, 0xfe}});
+    out8(pit, {{3, 0x34}, {0, 0x9c}, {0, 0x2e}});
+    out8(port61, {{0, 0x01}});
+    out8(uart, {{3, 0x80}, {0, 0x01}, {1, 0x00}, {3, 0x03}, {2, 0x07}, {1, 0x01}, {4, 0x0b}});
+    const std::string hello = "hello\n";
+    uart.push_input({reinterpret_cast<const uint8_t*>(hello.data()), hello.size()});
+    out8(rtc, {{0, 0x0b}, {1, 0x42}});
+    out8(i8042.command_port(), {{0, 0x20}});
+    pci.write(0, 4, 0x80000800);
+    out8(post, {{0, 0x55}});
+    clock.advance(std::chrono::milliseconds(15));
+    pic.acknowledge();  // IRQ 0 in service, the RTC's IRQ 8 still requested
+    clock.advance(std::chrono::milliseconds(1));
+
+    vmruntime::runtime::SnapshotSections sections;
+    auto save = [&](const char* name, const auto& device) {
+        dev::StateWriter w;
+        device.save(w);
+        sections.add(name, w.bytes());
+    };
+    save("pic", pic);
+    save("pit", pit);
+    save("port61", port61);
+    save("uart", uart);
+    save("rtc", rtc);
+    save("i8042", i8042);
+    save("pci", pci);
+    save("post", post);
+    write(out / "snapshot_fuzz", "booted-state-file", sections.encode());
+
+    Bytes payloads = {0};
+    for (const auto& [name, bytes] : sections.all()) {
+        for (uint8_t b : bytes) {
+            payloads.push_back(b);
+            if (b == '\\') {
+                payloads.push_back(b);  // an escaped backslash
+            }
+        }
+        payloads.insert(payloads.end(), {'\\', 0});  // the payload's end
+    }
+    write(out / "snapshot_fuzz", "booted-payloads", payloads);
+}
+
 void server_seeds(const fs::path& out, const Bytes& hello)
 {
     Bytes ram(16 << 20);
@@ -190,6 +274,7 @@ int main(int argc, char** argv)
     decode_seeds(out);
     page_walk_seeds(out);
     device_seeds(out);
+    snapshot_seeds(out);
     server_seeds(out, hello);
     return 0;
 }

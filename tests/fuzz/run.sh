@@ -13,7 +13,7 @@ seconds=${1:?usage: tests/fuzz/run.sh SECONDS [BUILD_DIR]}
 here=$(cd "$(dirname "$0")" && pwd)
 build=${2:-$here/../../build-fuzz}
 fuzzers=(elf_fuzz flat_fuzz bzimage_fuzz pvh_fuzz x86_decode_fuzz page_walk_fuzz devices_fuzz
-         set_registers_fuzz create_spec_fuzz virtio_mmio_fuzz)
+         set_registers_fuzz create_spec_fuzz virtio_mmio_fuzz snapshot_fuzz)
 
 mkdir -p "$build/crashes"
 total=0

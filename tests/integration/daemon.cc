@@ -266,4 +266,36 @@ CommandResult DaemonFixture::vmctl(std::vector<std::string> args) const
     return run_command(args);
 }
 
+std::string DaemonFixture::console(const std::string& name, const std::string& until, const std::string& input,
+                                   v1::MachineInfo* ended, const std::string& ready)
+{
+    grpc::ClientContext cc;
+    cc.set_deadline(std::chrono::system_clock::now() + kGuestTimeout);
+    auto stream = stub_->Console(&cc);
+    v1::ConsoleRequest first;
+    first.set_name(name);
+    first.set_from_offset(0);
+    stream->Write(first);
+    std::string out;
+    bool sent = false;
+    v1::ConsoleResponse resp;
+    while (stream->Read(&resp)) {
+        out += resp.data();
+        if (resp.has_ended() && ended) {
+            *ended = resp.ended();
+        }
+        if (!input.empty() && !sent && out.find(ready) != std::string::npos) {
+            v1::ConsoleRequest keys;
+            keys.set_input(input);
+            stream->Write(keys);
+            sent = true;
+        }
+        if (!until.empty() && out.find(until) != std::string::npos) {
+            cc.TryCancel();
+        }
+    }
+    stream->Finish();
+    return out;
+}
+
 }  // namespace vmruntime::testing

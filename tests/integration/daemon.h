@@ -78,10 +78,19 @@ ProcessUsage process_usage(pid_t pid);
 // configure_daemon()) before the test and a client connected to it;
 // skipped, loudly, where /dev/kvm is not usable.  The daemon's log is shown
 // when the test fails.
+// What guests/hello prints first.
+inline constexpr const char* kBanner = "vmruntime hello guest";
+// How long a test waits for a guest.
+inline constexpr auto kGuestTimeout = std::chrono::seconds(60);
+
 class DaemonFixture : public ::testing::Test {
 protected:
     void SetUp() override;
     void TearDown() override;
+    // Console output of machine `name` from offset 0 until `until` shows up
+    // or the stream ends; `input` is sent once `ready` is seen.
+    std::string console(const std::string& name, const std::string& until, const std::string& input = "",
+                        v1::MachineInfo* ended = nullptr, const std::string& ready = kBanner);
     // Called before the daemon starts: resource limits, stderr.
     virtual void configure_daemon() {}
     // A new client, for a restarted daemon.

@@ -24,7 +24,6 @@ namespace {
 namespace v1 = vmruntime::v1;
 using namespace std::chrono_literals;
 
-constexpr const char* kBanner = "vmruntime hello guest";
 constexpr uint64_t kLargeImage = 14ULL << 20;  // a distribution kernel's size, past the 4 MiB message cap
 
 class UploadTest : public DaemonFixture {
@@ -75,25 +74,6 @@ protected:
         return false;
     }
 
-    // Console output from offset 0 until `until` shows up (or 60 s pass).
-    std::string console_until(const std::string& name, const std::string& until)
-    {
-        grpc::ClientContext cc;
-        cc.set_deadline(std::chrono::system_clock::now() + 60s);
-        auto stream = stub_->Console(&cc);
-        v1::ConsoleRequest first;
-        first.set_name(name);
-        first.set_from_offset(0);
-        stream->Write(first);
-        std::string out;
-        v1::ConsoleResponse resp;
-        while (out.find(until) == std::string::npos && stream->Read(&resp)) {
-            out += resp.data();
-        }
-        cc.TryCancel();
-        stream->Finish();
-        return out;
-    }
 };
 
 v1::UploadRequest announce(const std::string& name, uint64_t image_size, uint64_t initrd_size = 0)
@@ -120,7 +100,7 @@ TEST_F(UploadTest, ALargeImageIsStreamedKeptAndBootedAgainAfterARestart)
     ASSERT_EQ(created.exit_code, 0) << created.err;
     EXPECT_NE(created.out.find("(uploaded), 14.0 MiB"), std::string::npos) << created.out;
     ASSERT_EQ(vmctl({"start", "big"}).exit_code, 0);
-    EXPECT_NE(console_until("big", kBanner).find(kBanner), std::string::npos);
+    EXPECT_NE(console("big", kBanner).find(kBanner), std::string::npos);
 
     const std::string machines = daemon_.state_dir() + "/machines/";
     EXPECT_EQ(std::filesystem::file_size(machines + "big.image"), kLargeImage);
@@ -131,7 +111,7 @@ TEST_F(UploadTest, ALargeImageIsStreamedKeptAndBootedAgainAfterARestart)
     ASSERT_TRUE(daemon_.start()) << daemon_.log();
     connect();
     ASSERT_EQ(vmctl({"start", "big"}).exit_code, 0);
-    EXPECT_NE(console_until("big", kBanner).find(kBanner), std::string::npos);
+    EXPECT_NE(console("big", kBanner).find(kBanner), std::string::npos);
     ASSERT_EQ(vmctl({"delete", "big"}).exit_code, 0);
     EXPECT_FALSE(std::filesystem::exists(machines + "big.image"));
 }

@@ -26,8 +26,6 @@ namespace {
 using std::chrono::seconds;
 namespace v1 = vmruntime::v1;
 
-constexpr const char* kBanner = "vmruntime hello guest";
-constexpr auto kGuestTimeout = seconds(60);
 
 class DaemonTest : public DaemonFixture {
 protected:
@@ -72,40 +70,6 @@ protected:
         v1::GetResponse resp;
         EXPECT_TRUE(call(&v1::Machines::Stub::Get, name, &resp).ok());
         return resp.machine();
-    }
-
-    // Console output from offset 0 until `until` shows up or the stream
-    // ends; `input` is sent once `ready` is seen.
-    std::string console(const std::string& name, const std::string& until, const std::string& input = "",
-                        v1::MachineInfo* ended = nullptr, const std::string& ready = kBanner)
-    {
-        grpc::ClientContext cc;
-        cc.set_deadline(std::chrono::system_clock::now() + kGuestTimeout);
-        auto stream = stub_->Console(&cc);
-        v1::ConsoleRequest first;
-        first.set_name(name);
-        first.set_from_offset(0);
-        stream->Write(first);
-        std::string out;
-        bool sent = false;
-        v1::ConsoleResponse resp;
-        while (stream->Read(&resp)) {
-            out += resp.data();
-            if (resp.has_ended() && ended) {
-                *ended = resp.ended();
-            }
-            if (!input.empty() && !sent && out.find(ready) != std::string::npos) {
-                v1::ConsoleRequest keys;
-                keys.set_input(input);
-                stream->Write(keys);
-                sent = true;
-            }
-            if (!until.empty() && out.find(until) != std::string::npos) {
-                cc.TryCancel();
-            }
-        }
-        stream->Finish();
-        return out;
     }
 };
 
