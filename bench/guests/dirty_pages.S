@@ -7,6 +7,8 @@
  * bytes between dirty_pages_begin and dirty_pages_end into the image, so
  * the code must stay position-free.
  */
+#include "parse_count.h"
+
 /* Above the image at 1 MiB, inside the loader's identity map: 1024 pages
  * end at 6 MiB. */
 #define PAGES_BASE	0x200000
@@ -17,17 +19,8 @@
 
 	.globl	dirty_pages_begin, dirty_pages_end
 dirty_pages_begin:
-	/* RCX = the decimal number at RSI. */
-	xor	%ecx, %ecx
-1:	movzbl	(%rsi), %eax
-	sub	$'0', %eax
-	cmp	$9, %eax
-	ja	2f
-	imul	$10, %rcx, %rcx
-	add	%rax, %rcx
-	inc	%rsi
-	jmp	1b
-2:	mov	$PAGES_BASE, %edi
+	parse_count
+	mov	$PAGES_BASE, %edi
 	jrcxz	4f
 3:	movb	%cl, (%rdi)
 	add	$PAGE_SIZE, %rdi

@@ -6,6 +6,8 @@
  * code must stay position-free.  Both end by writing 0 to the debug-exit
  * port (0x501), which powers the machine off.
  */
+#include "parse_count.h"
+
 #define POST_PORT	0x80
 #define DEBUG_EXIT_PORT	0x501
 #define COM1_THR	0x3f8
@@ -14,20 +16,6 @@
 
 	.section .rodata.runtime_bench_guests, "a"
 	.code64
-
-/* RCX = the decimal number at RSI. */
-.macro	parse_count
-	xor	%ecx, %ecx
-1:	movzbl	(%rsi), %eax
-	sub	$'0', %eax
-	cmp	$9, %eax
-	ja	2f
-	imul	$10, %rcx, %rcx
-	add	%rax, %rcx
-	inc	%rsi
-	jmp	1b
-2:
-.endm
 
 .macro	power_off
 	xor	%eax, %eax
