@@ -765,6 +765,11 @@ const std::vector<Command>& commands()
          "it wrote is dropped for the snapshot's, its vCPUs and devices reloaded.  It runs\n"
          "on (or stays paused) from the snapshot.",
          {}, {}, 1, 1, cmd_reset},
+        {"snapshots", "",
+         "Lists the snapshots this daemon wrote: their directory, the machine they were\n"
+         "taken of, its memory, what their files take on disk now (\"gone\" once removed),\n"
+         "when, and the machines restored or cloned from them.",
+         {}, {}, 0, 0, cmd_snapshots},
         {"run", "(IMAGE | --kernel FILE [--initrd FILE]) [--name NAME] [--rm] [create options]",
          "Creates a machine from IMAGE or a Linux kernel (named after the file unless --name),\n"
          "starts it and attaches to its console from the start.  Exits with the guest's\n"

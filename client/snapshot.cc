@@ -1,14 +1,30 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
-// vmctl's snapshot verbs: snapshot, restore, clone and reset.  Directories
+// vmctl's snapshot verbs: snapshot, restore, clone, reset and snapshots.  Directories
 // are made absolute here, as image paths are.
 #include <cstdint>
+#include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <string>
 
 #include "vmctl.h"
 
 namespace vmruntime::vmctl {
+namespace {
+
+// 2026-12-06 17:20:01, in the local time zone.
+std::string local_time(int64_t unix_seconds)
+{
+    const auto t = static_cast<std::time_t>(unix_seconds);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm);
+    return text;
+}
+
+}  // namespace
 
 int cmd_snapshot(Context& ctx, const Args& args)
 {
@@ -89,6 +105,32 @@ int cmd_reset(Context& ctx, const Args& args)
     }
     std::cout << "reset " << req.name() << " to " << resp.machine().spec().snapshot() << " (" << resp.pages()
               << " pages restored)\n";
+    return kExitOk;
+}
+
+int cmd_snapshots(Context& ctx, const Args&)
+{
+    grpc::ClientContext cc;
+    v1::ListSnapshotsResponse resp;
+    if (grpc::Status status = ctx.stub->ListSnapshots(&cc, v1::ListSnapshotsRequest(), &resp); !status.ok()) {
+        return fail(ctx, status);
+    }
+    if (!ctx.json) {
+        std::printf("%-32s %-16s %9s %9s  %-19s  %s\n", "DIR", "MACHINE", "MEMORY", "DISK", "TAKEN", "USED BY");
+    }
+    for (const v1::SnapshotInfo& s : resp.snapshots()) {
+        if (ctx.json) {
+            print_json(s);
+            continue;
+        }
+        std::string used_by;
+        for (const std::string& name : s.machines()) {
+            used_by += (used_by.empty() ? "" : ",") + name;
+        }
+        std::printf("%-32s %-16s %9s %9s  %-19s  %s\n", s.dir().c_str(), s.machine().c_str(),
+                    size(s.memory_mib() << 20).c_str(), s.present() ? size(s.disk_bytes()).c_str() : "gone",
+                    local_time(s.taken_at()).c_str(), used_by.c_str());
+    }
     return kExitOk;
 }
 

@@ -121,6 +121,7 @@ int cmd_snapshot(Context& ctx, const Args& args);
 int cmd_restore(Context& ctx, const Args& args);
 int cmd_clone(Context& ctx, const Args& args);
 int cmd_reset(Context& ctx, const Args& args);
+int cmd_snapshots(Context& ctx, const Args& args);
 
 // Console verbs (console.cc).
 int cmd_console(Context& ctx, const Args& args);

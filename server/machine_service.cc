@@ -553,4 +553,15 @@ grpc::ServerUnaryReactor* MachineService::Reset(grpc::CallbackServerContext* ctx
     });
 }
 
+// Stats of a few files per snapshot: no worker needed.
+grpc::ServerUnaryReactor* MachineService::ListSnapshots(grpc::CallbackServerContext* ctx,
+                                                        const v1::ListSnapshotsRequest*,
+                                                        v1::ListSnapshotsResponse* resp)
+{
+    return unary(ctx, "ListSnapshots", [&]() -> grpc::ServerUnaryReactor* {
+        *resp = registry_.list_snapshots();
+        return finish_now(ctx, absl::OkStatus());
+    });
+}
+
 }  // namespace vmruntime::server

@@ -72,6 +72,8 @@ public:
                                     v1::CloneResponse* resp) override;
     grpc::ServerUnaryReactor* Reset(grpc::CallbackServerContext* ctx, const v1::ResetRequest* req,
                                     v1::ResetResponse* resp) override;
+    grpc::ServerUnaryReactor* ListSnapshots(grpc::CallbackServerContext* ctx, const v1::ListSnapshotsRequest* req,
+                                            v1::ListSnapshotsResponse* resp) override;
 
 private:
     Registry& registry_;

@@ -181,7 +181,8 @@ v1::MachineState to_proto(runtime::MachineState state)
 
 Registry::Registry(runtime::DeviceLayer& layer, std::filesystem::path state_dir, Limits limits,
                    std::vector<std::string> image_dirs)
-    : layer_(layer), dir_(std::move(state_dir)), store_(dir_ / "machines"), limits_(limits),
+    : layer_(layer), dir_(std::move(state_dir)), store_(dir_ / "machines"), snapshots_(dir_ / "snapshots.json"),
+      limits_(limits),
       image_dirs_(std::move(image_dirs))
 {
 }
@@ -228,6 +229,7 @@ absl::Status Registry::load()
     if (auto loaded = store_.load(&specs); !loaded.ok()) {
         return loaded;
     }
+    snapshots_.load();
     std::lock_guard lock(mutex_);
     for (auto& spec : specs) {
         auto entry = std::make_shared<Entry>();

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "server/client_file.h"
+#include "server/snapshot_index.h"
 #include "server/spec_store.h"
 #include "vmruntime/runtime/device_layer.h"
 #include "vmruntime/runtime/machine.h"
@@ -108,6 +109,9 @@ public:
     // Returns a restored machine to its snapshot in place; FAILED_PRECONDITION
     // for a machine not restored from one, or not running or paused.
     absl::StatusOr<v1::ResetResponse> reset(const std::string& name, runtime::Deadline deadline);
+    // The snapshots this daemon wrote, with their size now and the machines
+    // made from them.
+    v1::ListSnapshotsResponse list_snapshots() const;
 
     absl::StatusOr<v1::MachineInfo> get(const std::string& name) const;
     std::vector<v1::MachineInfo> list() const;
@@ -162,6 +166,7 @@ private:
     runtime::DeviceLayer& layer_;
     std::filesystem::path dir_;
     SpecStore store_;
+    SnapshotIndex snapshots_;
     Limits limits_;
     std::vector<std::string> image_dirs_;
     int lock_fd_ = -1;  // flock()ed while the daemon lives

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <map>
 #include <optional>
 
 #include "server/fs_identity.h"
@@ -155,6 +157,16 @@ absl::StatusOr<v1::SnapshotResponse> Registry::snapshot(const std::string& name,
         return host_failure("snapshot of machine " + quote_name(name) + ": " + error);
     }
     base::log_info("registry", "saved machine ", name, " in ", dir);
+    v1::SnapshotInfo record;
+    record.set_dir(dir);
+    record.set_machine(name);
+    record.set_taken_at(std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count());
+    record.set_memory_mib(entry.spec.memory_mib());
+    record.set_vcpus(entry.spec.vcpus());
+    if (auto recorded = snapshots_.record(record); !recorded.ok()) {
+        base::log_warn("registry", "the snapshot in ", dir, " will not be listed: ", recorded.message());
+    }
     v1::SnapshotResponse response;
     *response.mutable_machine() = info(entry.spec, machine);
     response.set_disk_bytes(disk_bytes(dir));
@@ -251,6 +263,28 @@ absl::StatusOr<v1::ResetResponse> Registry::reset(const std::string& name, runti
     v1::ResetResponse response;
     *response.mutable_machine() = info(entry.spec, machine);
     response.set_pages(pages);
+    return response;
+}
+
+v1::ListSnapshotsResponse Registry::list_snapshots() const
+{
+    std::multimap<std::string, std::string> made_from;
+    for (const v1::MachineInfo& machine : list()) {
+        if (!machine.spec().snapshot().empty()) {
+            made_from.emplace(machine.spec().snapshot(), machine.spec().name());
+        }
+    }
+    v1::ListSnapshotsResponse response;
+    for (v1::SnapshotInfo& info : snapshots_.list()) {
+        struct stat st {};
+        info.set_present(stat((info.dir() + "/state").c_str(), &st) == 0);
+        info.set_disk_bytes(info.present() ? disk_bytes(info.dir()) : 0);
+        auto [first, last] = made_from.equal_range(info.dir());
+        for (auto it = first; it != last; ++it) {
+            info.add_machines(it->second);
+        }
+        *response.add_snapshots() = std::move(info);
+    }
     return response;
 }
 

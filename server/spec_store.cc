@@ -23,42 +23,6 @@ constexpr const char* kSpec = ".json";
 constexpr const char* kImage = ".image";
 constexpr const char* kInitrd = ".initrd";
 
-// Writes `text` to `path` so that a crash leaves the old file or the new
-// one, never a mix: temp file, fsync, rename, fsync of the directory.
-absl::Status write_atomically(const std::filesystem::path& path, std::string_view text)
-{
-    std::string tmp = path.string() + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-    if (fd == -1) {
-        return host_failure(errno_text("open " + tmp));
-    }
-    size_t done = 0;
-    while (done < text.size()) {
-        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n == -1 && errno == EINTR) {
-            continue;
-        }
-        if (n == -1) {
-            std::string err = errno_text("write " + tmp);
-            ::close(fd);
-            return host_failure(err);
-        }
-        done += static_cast<size_t>(n);
-    }
-    if (::fsync(fd) == -1 || ::close(fd) == -1) {
-        return host_failure(errno_text("fsync " + tmp));
-    }
-    if (::rename(tmp.c_str(), path.c_str()) == -1) {
-        return host_failure(errno_text("rename " + tmp));
-    }
-    int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir != -1) {
-        ::fsync(dir);
-        ::close(dir);
-    }
-    return absl::OkStatus();
-}
-
 bool parse_spec(const std::filesystem::path& file, v1::MachineSpec* spec)
 {
     std::ifstream in(file);
@@ -92,6 +56,40 @@ private:
 };
 
 }  // namespace
+
+absl::Status write_atomically(const std::filesystem::path& path, std::string_view text)
+{
+    std::string tmp = path.string() + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (fd == -1) {
+        return host_failure(errno_text("open " + tmp));
+    }
+    size_t done = 0;
+    while (done < text.size()) {
+        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n == -1 && errno == EINTR) {
+            continue;
+        }
+        if (n == -1) {
+            std::string err = errno_text("write " + tmp);
+            ::close(fd);
+            return host_failure(err);
+        }
+        done += static_cast<size_t>(n);
+    }
+    if (::fsync(fd) == -1 || ::close(fd) == -1) {
+        return host_failure(errno_text("fsync " + tmp));
+    }
+    if (::rename(tmp.c_str(), path.c_str()) == -1) {
+        return host_failure(errno_text("rename " + tmp));
+    }
+    int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir != -1) {
+        ::fsync(dir);
+        ::close(dir);
+    }
+    return absl::OkStatus();
+}
 
 SpecStore::SpecStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
 

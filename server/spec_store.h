@@ -13,11 +13,16 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vmruntime/v1/vmruntime.pb.h"
 
 namespace vmruntime::server {
+
+// Writes `text` to `path` so that a crash leaves the old file or the new
+// one, never a mix: temp file, fsync, rename, fsync of the directory.
+absl::Status write_atomically(const std::filesystem::path& path, std::string_view text);
 
 class SpecStore {
 public:

@@ -68,6 +68,15 @@ TEST_F(SnapshotCliTest, SavedMachineGoesOnUnderAnotherNameAndAfterARestart)
     out = console("copy", "tick 300\r\n");
     EXPECT_EQ(out.find(kBanner), std::string::npos) << out;
     EXPECT_NE(out.find("tick 300\r\n"), std::string::npos) << out;
+
+    auto listed = vmctl({"snapshots"});
+    ASSERT_EQ(listed.exit_code, 0) << listed.err;
+    EXPECT_TRUE(std::regex_search(listed.out, std::regex(snapshot_ + " +src +8.0 MiB +[0-9.]+ [KM]iB  [0-9-]+ [0-9:]+  copy\n")))
+        << "remembered across the restart: " << listed.out;
+    std::filesystem::remove_all(snapshot_);
+    auto gone = vmctl({"--json", "snapshots"});
+    EXPECT_NE(gone.out.find("\"present\":false"), std::string::npos) << gone.out;
+    EXPECT_NE(gone.out.find("\"machines\":[\"copy\"]"), std::string::npos) << gone.out;
 }
 
 TEST_F(SnapshotCliTest, ClonesAreApartAndResetInPlace)
