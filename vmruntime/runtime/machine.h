@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -165,7 +166,8 @@ private:
                                      std::string* error);
     bool restore_vcpus(const SnapshotSections& in, std::string* error);
     bool reload_vcpus(std::string* error, Deadline deadline);
-    bool restore_devices(const SnapshotSections& in, std::string* error);
+    // On the strand; `in` and `error` must live until the future is ready.
+    std::future<bool> restore_devices(const SnapshotSections& in, std::string* error);
     bool drop_written_pages(uint64_t* pages, std::string* error);
     // Parks every vCPU; false, all let go again, if one did not by `deadline`.
     bool park_all(Deadline deadline);

@@ -6,92 +6,42 @@
 // is kept, so a machine that never resets pays nothing, and pages written
 // by devices or the daemon (which KVM's dirty log would not see) are found
 // too.
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
+#include <future>
 #include <vector>
 
 #include "vmruntime/base/errno_text.h"
 #include "vmruntime/runtime/machine.h"
+#include "vmruntime/runtime/written_pages.h"
 
 namespace vmruntime::runtime {
-namespace {
-
-using base::errno_text;
-
-constexpr uint64_t kPageSize = 4096;
-
-// /proc/self/pagemap: one 64-bit entry per virtual page (the kernel's
-// Documentation/admin-guide/mm/pagemap.rst).
-constexpr uint64_t kPagemapPresent = 1ULL << 63;
-constexpr uint64_t kPagemapSwapped = 1ULL << 62;
-constexpr uint64_t kPagemapFileOrShared = 1ULL << 61;
-constexpr size_t kPagemapBatch = 4096;
-
-// A page of RAM mapped privately from the snapshot's memory file that is
-// no longer the file's was written (copied on write, by the guest, a
-// device or the daemon) since the restore or the last reset.
-bool written(uint64_t entry)
-{
-    return (entry & kPagemapSwapped) || ((entry & kPagemapPresent) && !(entry & kPagemapFileOrShared));
-}
-
-int pagemap()
-{
-    static const int fd = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    return fd;
-}
-
-}  // namespace
 
 // Dropping a written page of the private mapping brings the file's page
 // back at the next touch, and KVM's MMU notifier drops the guest's mapping
 // of it now.  Only written pages are dropped: the rest stay mapped.
 bool Machine::drop_written_pages(uint64_t* pages, std::string* error)
 {
-    const uint64_t count = spec_.memory_bytes / kPageSize;
-    const uint64_t first = reinterpret_cast<uintptr_t>(ram_) / kPageSize;
-    std::vector<uint64_t> entries(std::min<uint64_t>(count, kPagemapBatch));
-    uint64_t run_start = 0, run_length = 0;
-    auto drop_run = [&] {
-        if (run_length > 0 && madvise(ram_ + run_start * kPageSize, run_length * kPageSize, MADV_DONTNEED) == -1) {
-            return false;
-        }
-        *pages += run_length;
-        run_length = 0;
-        return true;
-    };
-    *pages = 0;
-    for (uint64_t at = 0; at < count; at += entries.size()) {
-        const size_t n = std::min<uint64_t>(entries.size(), count - at);
-        const auto bytes = static_cast<ssize_t>(n * sizeof(uint64_t));
-        if (pread(pagemap(), entries.data(), n * sizeof(uint64_t),
-                  static_cast<off_t>((first + at) * sizeof(uint64_t))) != bytes) {
-            *error = errno_text("reset: /proc/self/pagemap", errno);
-            return false;
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (!written(entries[i])) {
-                continue;
-            }
-            if (run_length > 0 && run_start + run_length != at + i && !drop_run()) {
-                *error = errno_text("reset: madvise", errno);
-                return false;
-            }
-            run_start = run_length > 0 ? run_start : at + i;
-            run_length++;
-        }
-    }
-    if (!drop_run()) {
-        *error = errno_text("reset: madvise", errno);
+    constexpr uint64_t kPageSize = 4096;
+    std::vector<PageRun> runs;
+    if (!find_written_pages(ram_, spec_.memory_bytes / kPageSize, &runs)) {
+        *error = base::errno_text("reset: the page map", errno);
         return false;
+    }
+    *pages = 0;
+    for (const PageRun& run : runs) {
+        if (madvise(ram_ + run.first * kPageSize, run.count * kPageSize, MADV_DONTNEED) == -1) {
+            *error = base::errno_text("reset: madvise", errno);
+            return false;
+        }
+        *pages += run.count;
     }
     return true;
 }
 
+// The devices reload on their strand while this thread drops the memory
+// and each vCPU thread reloads its vCPU.
 Outcome Machine::reset(std::string* error, Deadline deadline, uint64_t* pages)
 {
     std::lock_guard control(control_mutex_);
@@ -108,9 +58,14 @@ Outcome Machine::reset(std::string* error, Deadline deadline, uint64_t* pages)
         *error = "a vcpu did not stop in time";
         return Outcome::Late;
     }
+    std::string device_error;
+    std::future<bool> devices = restore_devices(*origin_, &device_error);
     uint64_t dropped = 0;
-    const bool done = drop_written_pages(&dropped, error) && reload_vcpus(error, kNoDeadline) &&
-                      restore_devices(*origin_, error);
+    bool done = drop_written_pages(&dropped, error) && reload_vcpus(error, kNoDeadline);
+    if (!devices.get() && done) {
+        done = false;
+        *error = device_error;
+    }
     if (!done) {
         // Half reloaded, the machine is in no state a guest could be in.
         finish(MachineState::Crashed, 0, "reset failed: " + *error);

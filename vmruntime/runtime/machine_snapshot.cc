@@ -316,7 +316,7 @@ std::unique_ptr<Machine> Machine::restore(const MachineSpec& spec, const Snapsho
         return nullptr;
     }
     m->format_ = shape.format;
-    if (!m->restore_vcpus(sections, error) || !m->restore_devices(sections, error)) {
+    if (!m->restore_vcpus(sections, error) || !m->restore_devices(sections, error).get()) {
         return refuse(SnapshotDefect::Corrupt);
     }
     m->origin_ = std::move(sections);
@@ -368,14 +368,15 @@ bool Machine::reload_vcpus(std::string* error, Deadline deadline)
     return true;
 }
 
-bool Machine::restore_devices(const SnapshotSections& in, std::string* error)
+std::future<bool> Machine::restore_devices(const SnapshotSections& in, std::string* error)
 {
-    std::promise<bool> restored;
-    boost::asio::post(strand_, [&] {
+    auto restored = std::make_shared<std::promise<bool>>();
+    std::future<bool> done = restored->get_future();
+    boost::asio::post(strand_, [this, &in, error, restored] {
         drain();  // a reset's devices take the writes posted before the vCPUs parked, then lose them
-        restored.set_value(devices_->restore(in, error));
+        restored->set_value(devices_->restore(in, error));
     });
-    return restored.get_future().get();
+    return done;
 }
 
 }  // namespace vmruntime::runtime
