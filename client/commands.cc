@@ -196,11 +196,15 @@ int build_spec(const Args& args, const std::string& name, const std::string& ima
     spec->set_name(name);
     uint64_t n = 0;
     if (args.has("--memory")) {
-        if (!parse_u64(args.value("--memory"), &n)) return usage_error("--memory takes MiB");
+        if (!parse_mib(args.value("--memory"), &n)) {
+            return usage_error("--memory takes a size like 512M or 2G (a bare number is MiB), more than none");
+        }
         spec->set_memory_mib(n);
     }
     if (args.has("--vcpus")) {
-        if (!parse_u64(args.value("--vcpus"), &n) || n > UINT32_MAX) return usage_error("--vcpus takes a count");
+        if (!parse_u64(args.value("--vcpus"), &n) || n == 0 || n > UINT32_MAX) {
+            return usage_error("--vcpus takes a count, 1 or more");
+        }
         spec->set_vcpus(static_cast<uint32_t>(n));
     }
     v1::LoaderKind kind = v1::LOADER_KIND_UNSPECIFIED;
@@ -691,25 +695,27 @@ const std::vector<Command>& commands()
                                                        "--cmdline", "--cpus", "--kernel", "--initrd",
                                                        "--on-reboot", "--disk", "--net", "--vsock"};
     static const std::vector<Command> kCommands = {
-        {"create", "NAME (IMAGE | --kernel FILE [--initrd FILE]) [--memory MiB] [--vcpus N]\n"
+        {"create", "NAME (IMAGE | --kernel FILE [--initrd FILE]) [--memory SIZE] [--vcpus N]\n"
                    "         [--loader KIND] [--load-address ADDR] [--cmdline TEXT] [--cpus LIST]\n"
                    "         [--on-reboot stop|restart] [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]]...\n"
                    "         [--vsock cid=N,socket=PATH] [--upload]",
          "Creates machine NAME from IMAGE, or from a Linux kernel and its initrd, without\n"
-         "starting it.  The daemon reads the files (made absolute here) at create and at\n"
-         "each fresh start; --upload sends their bytes instead.  KIND is auto (default: an\n"
-         "ELF64 executable, a bzImage or a PVH vmlinux, found from the file), elf, bzimage,\n"
-         "pvh, flat-real, flat-protected or flat-long; --load-address places a flat image\n"
-         "(default 0x100000).  --cmdline is the guest's command line.  --cpus pins vCPU i\n"
-         "to host CPU LIST[i % n].  --on-reboot restart starts the machine again when the\n"
-         "guest resets (default: it stops, reason \"guest reset\").  Each --disk gives a\n"
-         "Linux guest a virtio disk on a raw image file (/dev/vda, /dev/vdb... in order),\n"
-         "read-only with ,ro; the daemon opens it like the image, even with --upload.  Each\n"
-         "--net gives it a virtio network card (eth0, eth1...) on host tap NAME, which a\n"
-         "user other than root must own; MAC defaults to one made from the machine's name.\n"
-         "--vsock gives it a virtio socket device with context ID N: a host program reaches\n"
-         "guest port P by connecting to the Unix socket PATH and writing \"CONNECT P\\n\"\n"
-         "(answered \"OK <port>\\n\"), and the guest reaches host port P at PATH_P.",
+         "starting it, with SIZE of memory (512M, 2G; a bare number is MiB; default 16M)\n"
+         "and N vCPUs (default 1).  The daemon reads the files (made absolute here) at\n"
+         "create and at each fresh start; --upload sends their bytes instead.  KIND is\n"
+         "auto (default: an ELF64 executable, a bzImage or a PVH vmlinux, found from the\n"
+         "file), elf, bzimage, pvh, flat-real, flat-protected or flat-long; --load-address\n"
+         "places a flat image (default 0x100000).  --cmdline is the guest's command line.\n"
+         "--cpus pins vCPU i to host CPU LIST[i % n].  --on-reboot restart starts the\n"
+         "machine again when the guest resets (default: it stops, reason \"guest reset\").\n"
+         "Each --disk gives a Linux guest a virtio disk on a raw image file (/dev/vda,\n"
+         "/dev/vdb... in order), read-only with ,ro; the daemon opens it like the image,\n"
+         "even with --upload.  Each --net gives it a virtio network card (eth0, eth1...)\n"
+         "on host tap NAME, which a user other than root must own; MAC defaults to one\n"
+         "made from the machine's name.  --vsock gives it a virtio socket device with\n"
+         "context ID N: a host program reaches guest port P by connecting to the Unix\n"
+         "socket PATH and writing \"CONNECT P\\n\" (answered \"OK <port>\\n\"), and the\n"
+         "guest reaches host port P at PATH_P.",
          kSpecOptions, {"--upload"}, 1, 2, cmd_create},
         {"start", "NAME", "Starts a created machine, or re-creates a stopped one and starts it afresh.", {}, {}, 1,
          1, cmd_start},

@@ -2,6 +2,7 @@
 //
 // How vmctl writes values for people: the words for states and loaders
 // (also used by --json) and short durations and sizes.
+#include <cctype>
 #include <cinttypes>
 #include <cstdio>
 #include <iterator>
@@ -85,6 +86,30 @@ std::string size(uint64_t bytes)
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[unit]);
     return buf;
+}
+
+bool parse_mib(const std::string& text, uint64_t* mib)
+{
+    size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+        digits++;
+    }
+    std::string unit = text.substr(digits);
+    for (char& c : unit) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    uint64_t shift = 0;
+    if (unit == "g" || unit == "gib") {
+        shift = 10;
+    } else if (!unit.empty() && unit != "m" && unit != "mib") {
+        return false;
+    }
+    uint64_t value = 0;
+    if (digits == 0 || !parse_u64(text.substr(0, digits), &value) || value == 0 || value > (UINT64_MAX >> 30)) {
+        return false;
+    }
+    *mib = value << shift;
+    return true;
 }
 
 }  // namespace vmruntime::vmctl

@@ -91,6 +91,9 @@ std::string loader_word(v1::LoaderKind kind);
 bool parse_loader(const std::string& text, v1::LoaderKind* kind);
 std::string duration(uint64_t ns);  // 5m12s
 std::string size(uint64_t bytes);   // 1.5 MiB
+// A memory size of whole MiB, more than none: 512, 512M, 512MiB, 2G, 2GiB
+// (any case; a bare number is MiB).
+bool parse_mib(const std::string& text, uint64_t* mib);
 // Parses a number in C syntax (0x.., 0.., decimal); false if malformed.
 bool parse_u64(const std::string& text, uint64_t* value);
 

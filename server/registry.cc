@@ -182,6 +182,7 @@ v1::MachineState to_proto(runtime::MachineState state)
 Registry::Registry(runtime::DeviceLayer& layer, std::filesystem::path state_dir, Limits limits,
                    std::vector<std::string> image_dirs)
     : layer_(layer), dir_(std::move(state_dir)), store_(dir_ / "machines"), snapshots_(dir_ / "snapshots.json"),
+      snapshot_memory_(dir_),
       limits_(limits),
       image_dirs_(std::move(image_dirs))
 {

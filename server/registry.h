@@ -30,6 +30,7 @@
 
 #include "server/client_file.h"
 #include "server/snapshot_index.h"
+#include "server/snapshot_memory.h"
 #include "server/spec_store.h"
 #include "vmruntime/runtime/device_layer.h"
 #include "vmruntime/runtime/machine.h"
@@ -44,8 +45,8 @@ uint64_t host_memory_mib();
 
 // What one machine may ask for, and what all of them may have together.
 struct Limits {
-    uint64_t max_memory_mib = 4096;
-    uint32_t max_vcpus = 64;
+    uint64_t max_memory_mib = runtime::kMaxMemoryBytes >> 20;
+    uint32_t max_vcpus = runtime::kMaxVcpus;
     // Where its vCPUs may be pinned.
     std::bitset<CPU_SETSIZE> cpus = usable_host_cpus();
     // The daemon's budgets: machines it holds (stored ones included), and
@@ -167,6 +168,7 @@ private:
     std::filesystem::path dir_;
     SpecStore store_;
     SnapshotIndex snapshots_;
+    SnapshotMemory snapshot_memory_;
     Limits limits_;
     std::vector<std::string> image_dirs_;
     int lock_fd_ = -1;  // flock()ed while the daemon lives

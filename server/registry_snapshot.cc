@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -73,12 +74,16 @@ absl::Status make_dir(const std::string& dir)
     return absl::OkStatus();
 }
 
+// The state and the memory files beside it.
 uint64_t disk_bytes(const std::string& dir)
 {
     uint64_t total = 0;
-    for (const char* file : {"/state", "/memory"}) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
         struct stat st {};
-        if (stat((dir + file).c_str(), &st) == 0) {
+        if ((name == "state" || name.rfind("memory-", 0) == 0) && lstat(entry.path().c_str(), &st) == 0 &&
+            S_ISREG(st.st_mode)) {
             total += static_cast<uint64_t>(st.st_blocks) * 512;
         }
     }
@@ -89,6 +94,7 @@ absl::Status refused(runtime::SnapshotDefect defect, const std::string& error)
 {
     switch (defect) {
     case runtime::SnapshotDefect::Missing: return no_such_file(error);
+    case runtime::SnapshotDefect::Denied: return file_denied(error);
     case runtime::SnapshotDefect::Corrupt: return corrupt_snapshot(error);
     case runtime::SnapshotDefect::Foreign: return unsupported(error);
     case runtime::SnapshotDefect::Mismatch: return bad_request(error);
@@ -218,6 +224,11 @@ absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::restore_snapshot(con
     if (auto opened = open_files(spec.snapshot(), rights_of(spec.owner()), &files); !opened.ok()) {
         return opened;
     }
+    auto copy = snapshot_memory_.copy_of(files.memory->get());
+    if (!copy.ok()) {
+        return copy.status();
+    }
+    files.memory = *std::move(copy);
     runtime::MachineSpec rs;
     rs.name = spec.name();
     rs.memory_bytes = spec.memory_mib() << 20;

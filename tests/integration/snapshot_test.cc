@@ -101,6 +101,27 @@ TEST_F(SnapshotCliTest, ClonesAreApartAndResetInPlace)
     expect_refused(vmctl({"reset", "src"}), "FAILED_PRECONDITION", "not restored from a snapshot");
 }
 
+// The daemon maps its own copy of a snapshot's memory: the client's file
+// may be truncated or rewritten under a restored machine and the daemon
+// goes on, as does the machine.
+TEST_F(SnapshotCliTest, ChangingTheSnapshotUnderARestoredMachineHarmsNothing)
+{
+    ASSERT_EQ(vmctl({"pause", "src"}).exit_code, 0);
+    ASSERT_EQ(vmctl({"snapshot", "src", snapshot_}).exit_code, 0);
+    ASSERT_EQ(vmctl({"restore", snapshot_, "copy", "--paused"}).exit_code, 0);
+    for (const auto& entry : std::filesystem::directory_iterator(snapshot_)) {
+        if (entry.path().filename().string().rfind("memory-", 0) == 0) {
+            std::filesystem::resize_file(entry.path(), 0);
+        }
+    }
+    auto read = vmctl({"mem", "copy", "0x100000", "16"});
+    EXPECT_EQ(read.exit_code, 0) << read.err;
+    EXPECT_EQ(vmctl({"snapshot", "copy", file("again")}).exit_code, 0);
+    ASSERT_EQ(vmctl({"resume", "copy"}).exit_code, 0);
+    EXPECT_NE(console("copy", "tick 300\r\n").find("tick 300\r\n"), std::string::npos);
+    expect_refused(vmctl({"restore", snapshot_, "late"}), "DATA_LOSS", "size");
+}
+
 TEST_F(SnapshotCliTest, BadSnapshotsAndRequestsGetTheirStatus)
 {
     expect_refused(vmctl({"restore", file("none"), "x"}), "NOT_FOUND", file("none"));

@@ -47,6 +47,17 @@ std::vector<uint64_t> tick_lines(const std::string& console)
     return ticks;
 }
 
+// The memory file the snapshot in `dir` names (there is one at a time).
+fs::path memory_file(const fs::path& dir)
+{
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        if (entry.path().filename().string().rfind("memory-", 0) == 0) {
+            return entry.path();
+        }
+    }
+    return dir / "no memory file";
+}
+
 class SnapshotTest : public RuntimeTest {
 protected:
     void SetUp() override
@@ -153,6 +164,29 @@ TEST_F(SnapshotTest, GuestHaltedAtTheSnapshotSleepsUntilItsInput)
     EXPECT_EQ(console_text(copy->console()), "Zq\r\nbye\r\n");
 }
 
+// The state names the memory written with it: saving again into the same
+// directory leaves one pair, the new one.
+TEST_F(SnapshotTest, SavingAgainReplacesThePairWhole)
+{
+    auto m = boot(hello_spec("twice", "idle"));
+    ASSERT_TRUE(m);
+    ASSERT_TRUE(wait_for_text(m->console(), "rtc ", 10s));
+    snapshot(*m, "s");
+    const fs::path first = memory_file(dir_ + "/s");
+    ASSERT_TRUE(m->resume());
+    snapshot(*m, "s");
+    const fs::path second = memory_file(dir_ + "/s");
+    EXPECT_NE(first, second);
+    EXPECT_FALSE(fs::exists(first));
+    size_t files = 0;
+    for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir_ + "/s")) {
+        files++;
+    }
+    EXPECT_EQ(files, 2u) << "state and one memory file";
+    std::string error;
+    EXPECT_TRUE(restore(hello_spec("again", "idle"), "s", nullptr, &error)) << error;
+}
+
 TEST_F(SnapshotTest, OnlyAPausedMachineIsSaved)
 {
     auto m = boot(hello_spec("running", "hz=100"));
@@ -208,7 +242,7 @@ TEST_F(SnapshotTest, ResetReturnsMemoryAndRegistersToTheSnapshotEveryTime)
     std::this_thread::sleep_for(100ms);
     snapshot(*original, "idle");
     original->stop();
-    const std::vector<uint8_t> memory = file_bytes(dir_ + "/idle/memory");
+    const std::vector<uint8_t> memory = file_bytes(memory_file(dir_ + "/idle"));
     ASSERT_EQ(memory.size(), spec.memory_bytes);
 
     std::string error;
@@ -331,8 +365,10 @@ TEST_F(SnapshotTest, DamagedForeignOrMismatchedSnapshotsAreRefused)
         {"foreign", SnapshotDefect::Foreign, state([](std::string& b) { b[0] = 'X'; }), "magic"},
         {"future", SnapshotDefect::Foreign, state([](std::string& b) { b[8] = 2; }), "version 2"},
         {"short-memory", SnapshotDefect::Corrupt,
-         [](const fs::path& d) { fs::resize_file(d / "memory", fs::file_size(d / "memory") - 4096); }, "size"},
-        {"no-memory", SnapshotDefect::Missing, [](const fs::path& d) { fs::remove(d / "memory"); }, "memory"},
+         [](const fs::path& d) { fs::resize_file(memory_file(d), fs::file_size(memory_file(d)) - 4096); }, "size"},
+        {"no-memory", SnapshotDefect::Missing, [](const fs::path& d) { fs::remove(memory_file(d)); }, "memory-"},
+        {"memory-renamed", SnapshotDefect::Missing,
+         [](const fs::path& d) { fs::rename(memory_file(d), d / "memory-0123456789abcdef"); }, "memory-"},
         {"no-state", SnapshotDefect::Missing, [](const fs::path& d) { fs::remove(d / "state"); }, "state"},
     };
     for (const Case& c : cases) {

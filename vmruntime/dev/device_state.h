@@ -28,6 +28,8 @@ namespace detail {
 // The type T's value is stored as, and the unsigned bytes of that.
 template <StateField T>
 using StateValue = typename std::conditional_t<std::is_enum_v<T>, std::underlying_type<T>, std::type_identity<T>>::type;
+// conditional_t names both arms, and make_unsigned of bool is ill-formed:
+// bool goes through uint8_t in both.
 template <StateField T>
 using StateBits = std::conditional_t<std::is_same_v<StateValue<T>, bool>, uint8_t,
                                      std::make_unsigned_t<std::conditional_t<std::is_same_v<StateValue<T>, bool>,

@@ -17,6 +17,7 @@ constexpr uint8_t kKbdIdSecond = 0x83;
 constexpr uint8_t kKbdIdSecondXlate = 0x41;  // 0x83 after set-2 -> set-1 translation
 constexpr uint8_t kKbdScanSet = 0x02;        // answer to "get scan code set"
 constexpr uint8_t kPulseCommands = 0xf0;     // 0xf0..0xff pulse output port bits 0-3 low
+constexpr uint32_t kMaxRestoredQueue = 256;
 
 // The controller commands that wait for a data byte, and the keyboard
 // commands that wait for an argument: the only values left pending (0 is
@@ -285,13 +286,13 @@ bool I8042::restore(StateReader& in)
     return true;
 }
 
-// The queue has no bound of its own, but every byte is read before it is
-// stored: a count larger than `in` holds fails the reader once `in` runs
-// out, so garbage allocates no more than its own size.  Only the aux port
-// times out, and always with a NAK.
+// A guest queues a few bytes at a time (a command's answer); a snapshot's
+// queue beyond kMaxRestoredQueue is not one a guest made.  Only the aux
+// port times out, and always with a NAK.
 bool I8042::restore_output(StateReader& in)
 {
     const auto queued = in.get<uint32_t>();
+    in.check(queued <= kMaxRestoredQueue);
     out_.clear();  // a reset restores over what is queued
     for (uint32_t i = 0; i < queued && in.ok(); i++) {
         const OutByte byte{in.get<uint8_t>(), in.get<bool>(), in.get<bool>()};

@@ -333,6 +333,7 @@ bool Uart16550::restore(StateReader& in)
     const auto fifo_level = in.get<uint8_t>();
     in.check(plausible(fifo_level));
     rx_.clear();  // a reset restores over what the FIFO holds
+    input_.clear();  // and the host's bytes were typed to the machine it replaces
     for (size_t i = 0; i < fifo_level && in.ok(); i++) {
         rx_.push_back(in.get<uint8_t>());
     }

@@ -124,7 +124,8 @@ public:
 
     // Snapshots (device_state.h): the UART's whole guest-visible state, the
     // receive FIFO included.  Host bytes still queued behind the FIFO are the
-    // host side's, like the sink, and are not saved.  Restore drives the
+    // host side's, like the sink: they are not saved, and a restore drops
+    // them (they were typed to the guest it replaces).  Restore drives the
     // IRQ line to the level the state implies.
     void save(StateWriter& out) const;
     bool restore(StateReader& in);  // false: `in` failed or held a value the UART cannot have; discard it

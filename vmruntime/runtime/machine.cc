@@ -23,9 +23,6 @@ namespace {
 using base::errno_text;
 
 constexpr uint64_t kPageSize = 4096;
-constexpr uint64_t kMinMemory = 2ULL << 20;
-// Below the 32-bit PCI/BIOS hole, where KVM keeps its real-mode TSS.
-constexpr uint64_t kMaxMemory = 3ULL << 30;
 
 std::atomic<unsigned> g_machine_seq{0};
 
@@ -50,12 +47,12 @@ Machine::Machine(const MachineSpec& spec, DeviceLayer& layer)
 
 bool Machine::valid_shape(const MachineSpec& spec, std::string* error)
 {
-    if (spec.memory_bytes < kMinMemory || spec.memory_bytes > kMaxMemory ||
+    if (spec.memory_bytes < kMinMemoryBytes || spec.memory_bytes > kMaxMemoryBytes ||
         spec.memory_bytes % kPageSize != 0) {
         *error = "memory must be a multiple of 4 KiB between 2 MiB and 3 GiB";
         return false;
     }
-    if (spec.vcpus == 0 || spec.vcpus > 64) {
+    if (spec.vcpus == 0 || spec.vcpus > kMaxVcpus) {
         *error = "a machine has 1 to 64 vCPUs";
         return false;
     }

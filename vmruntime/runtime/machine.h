@@ -28,13 +28,22 @@
 #include "vmruntime/runtime/device_layer.h"
 #include "vmruntime/runtime/host_time.h"
 #include "vmruntime/runtime/machine_spec.h"
+#include "vmruntime/runtime/snapshot_dir.h"
 #include "vmruntime/runtime/snapshot_file.h"
+#include "vmruntime/runtime/written_pages.h"
 
 namespace vmruntime::runtime {
 
 class PcDevices;
 class VcpuRunner;
 class VirtioDevices;
+
+// What a machine may have, stated once: RAM from 2 MiB to 3 GiB in whole
+// pages (below the 32-bit PCI/BIOS hole, where KVM keeps its real-mode
+// TSS), and 1 to 64 vCPUs.
+inline constexpr uint64_t kMinMemoryBytes = 2ULL << 20;
+inline constexpr uint64_t kMaxMemoryBytes = 3ULL << 30;
+inline constexpr unsigned kMaxVcpus = 64;
 
 enum class MachineState { Created, Running, Paused, Stopped, Crashed };
 
@@ -166,9 +175,9 @@ private:
                                      std::string* error);
     bool restore_vcpus(const SnapshotSections& in, std::string* error);
     bool reload_vcpus(std::string* error, Deadline deadline);
-    // On the strand; `in` and `error` must live until the future is ready.
-    std::future<bool> restore_devices(const SnapshotSections& in, std::string* error);
-    bool drop_written_pages(uint64_t* pages, std::string* error);
+    // On the strand; `in` must live until the future is ready.
+    std::future<bool> restore_devices(const SnapshotSections& in, std::shared_ptr<std::string> error);
+    bool drop_pages(const std::vector<PageRun>& runs, std::string* error);
     // Parks every vCPU; false, all let go again, if one did not by `deadline`.
     bool park_all(Deadline deadline);
     void unpark_all();
@@ -203,8 +212,10 @@ private:
     std::unique_ptr<PcDevices> devices_;
     std::unique_ptr<VirtioDevices> virtio_;  // after devices_: it drives their PIC
     std::vector<std::unique_ptr<VcpuRunner>> vcpus_;
-    // The snapshot a restored machine came from, for reset().
+    // The snapshot a restored machine came from, for reset(), and the file
+    // its RAM maps.
     std::optional<SnapshotSections> origin_;
+    std::shared_ptr<const base::UniqueFd> memory_file_;
 
     std::atomic<bool> intr_{false};
     std::atomic<bool> drain_scheduled_{false};

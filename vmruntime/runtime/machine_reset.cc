@@ -18,30 +18,29 @@
 
 namespace vmruntime::runtime {
 
+namespace {
+
+constexpr uint64_t kPageSize = 4096;
+
+}  // namespace
+
 // Dropping a written page of the private mapping brings the file's page
 // back at the next touch, and KVM's MMU notifier drops the guest's mapping
 // of it now.  Only written pages are dropped: the rest stay mapped.
-bool Machine::drop_written_pages(uint64_t* pages, std::string* error)
+bool Machine::drop_pages(const std::vector<PageRun>& runs, std::string* error)
 {
-    constexpr uint64_t kPageSize = 4096;
-    std::vector<PageRun> runs;
-    if (!find_written_pages(ram_, spec_.memory_bytes / kPageSize, &runs)) {
-        *error = base::errno_text("reset: the page map", errno);
-        return false;
-    }
-    *pages = 0;
     for (const PageRun& run : runs) {
         if (madvise(ram_ + run.first * kPageSize, run.count * kPageSize, MADV_DONTNEED) == -1) {
             *error = base::errno_text("reset: madvise", errno);
             return false;
         }
-        *pages += run.count;
     }
     return true;
 }
 
 // The devices reload on their strand while this thread drops the memory
-// and each vCPU thread reloads its vCPU.
+// and each vCPU thread reloads its vCPU.  Until the written pages are
+// known nothing has changed, so a failure there only refuses.
 Outcome Machine::reset(std::string* error, Deadline deadline, uint64_t* pages)
 {
     std::lock_guard control(control_mutex_);
@@ -58,13 +57,20 @@ Outcome Machine::reset(std::string* error, Deadline deadline, uint64_t* pages)
         *error = "a vcpu did not stop in time";
         return Outcome::Late;
     }
-    std::string device_error;
-    std::future<bool> devices = restore_devices(*origin_, &device_error);
-    uint64_t dropped = 0;
-    bool done = drop_written_pages(&dropped, error) && reload_vcpus(error, kNoDeadline);
+    std::vector<PageRun> written;
+    if (!find_written_pages(ram_, spec_.memory_bytes / kPageSize, &written)) {
+        *error = base::errno_text("reset: the page map", errno);
+        if (state == MachineState::Running) {
+            unpark_all();
+        }
+        return Outcome::Refused;
+    }
+    auto device_error = std::make_shared<std::string>();
+    std::future<bool> devices = restore_devices(*origin_, device_error);
+    bool done = drop_pages(written, error) && reload_vcpus(error, kNoDeadline);
     if (!devices.get() && done) {
         done = false;
-        *error = device_error;
+        *error = *device_error;
     }
     if (!done) {
         // Half reloaded, the machine is in no state a guest could be in.
@@ -73,7 +79,10 @@ Outcome Machine::reset(std::string* error, Deadline deadline, uint64_t* pages)
         unpark_all();
     }
     if (pages) {
-        *pages = dropped;
+        *pages = 0;
+        for (const PageRun& run : written) {
+            *pages += run.count;
+        }
     }
     return done ? Outcome::Done : Outcome::Refused;
 }

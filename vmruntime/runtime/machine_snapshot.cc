@@ -28,72 +28,24 @@ namespace {
 
 using base::errno_text;
 
-constexpr const char* kStateFile = "state";
-constexpr const char* kMemoryFile = "memory";
-constexpr size_t kMemoryChunk = 64 << 10;
-
 std::string vcpu_section(unsigned id)
 {
     return "vcpu" + std::to_string(id);
 }
 
+bool is_vcpu_section(const std::string& name, unsigned vcpus)
+{
+    for (unsigned id = 0; id < vcpus; id++) {
+        if (name == vcpu_section(id)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 bool has_virtio(const MachineSpec& spec)
 {
     return !spec.disks.empty() || !spec.nets.empty() || spec.vsock;
-}
-
-bool all_zero(const uint8_t* p, size_t n)
-{
-    return p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0;
-}
-
-bool write_all(int fd, const uint8_t* p, size_t n, off_t at)
-{
-    while (n > 0) {
-        ssize_t done = pwrite(fd, p, n, at);
-        if (done < 0 && errno == EINTR) {
-            continue;
-        }
-        if (done <= 0) {
-            return false;
-        }
-        p += done;
-        n -= static_cast<size_t>(done);
-        at += done;
-    }
-    return true;
-}
-
-// `name` is replaced whole or not at all: written beside it, then renamed.
-// A machine restored from the old file keeps mapping the old one.
-template <class Fill>
-bool write_replacing(int dir, const char* name, Fill fill, std::string* error)
-{
-    const std::string temp = std::string(name) + ".new";
-    base::UniqueFd fd(openat(dir, temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (!fd || !fill(fd.get()) || renameat(dir, temp.c_str(), dir, name) == -1) {
-        *error = errno_text(std::string("snapshot: writing ") + name, errno);
-        unlinkat(dir, temp.c_str(), 0);
-        return false;
-    }
-    return true;
-}
-
-// Zero chunks are left as holes: the file costs the disk what the guest used.
-bool write_memory(int dir, const uint8_t* ram, uint64_t size, std::string* error)
-{
-    return write_replacing(dir, kMemoryFile, [&](int fd) {
-        if (ftruncate(fd, static_cast<off_t>(size)) == -1) {
-            return false;
-        }
-        for (uint64_t at = 0; at < size; at += kMemoryChunk) {
-            const size_t n = std::min<uint64_t>(kMemoryChunk, size - at);
-            if (!all_zero(ram + at, n) && !write_all(fd, ram + at, n, static_cast<off_t>(at))) {
-                return false;
-            }
-        }
-        return true;
-    }, error);
 }
 
 std::vector<uint8_t> machine_section(const MachineSpec& spec, ImageFormat format)
@@ -103,31 +55,6 @@ std::vector<uint8_t> machine_section(const MachineSpec& spec, ImageFormat format
     out.put(spec.vcpus);
     out.put(format);
     return out.bytes();
-}
-
-// Reads all of the state file, which must be a regular file within bounds.
-bool read_state_file(int fd, std::vector<uint8_t>* bytes, std::string* error)
-{
-    struct stat st {};
-    if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-        static_cast<uint64_t>(st.st_size) > kMaxSnapshotStateBytes) {
-        *error = "snapshot: state is not a snapshot's state file";
-        return false;
-    }
-    bytes->resize(static_cast<size_t>(st.st_size));
-    size_t got = 0;
-    while (got < bytes->size()) {
-        ssize_t n = pread(fd, bytes->data() + got, bytes->size() - got, static_cast<off_t>(got));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            *error = errno_text("snapshot: reading state", n == 0 ? EIO : errno);
-            return false;
-        }
-        got += static_cast<size_t>(n);
-    }
-    return true;
 }
 
 // vCPU `id`'s state and HLT from a snapshot, checked as set_state checks.
@@ -175,22 +102,7 @@ Outcome Machine::snapshot(const std::string& dir, std::string* error, Deadline d
         saved.set_value();
     });
     saved.get_future().wait();
-    if (mkdir(dir.c_str(), 0700) == -1 && errno != EEXIST) {
-        *error = errno_text("snapshot: " + dir, errno);
-        return Outcome::Refused;
-    }
-    base::UniqueFd dirfd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    const std::vector<uint8_t> state = sections.encode();
-    if (!dirfd) {
-        *error = errno_text("snapshot: " + dir, errno);
-        return Outcome::Refused;
-    }
-    // The state last: it names a complete memory file.
-    const bool written = write_memory(dirfd.get(), ram_, spec_.memory_bytes, error) &&
-                         write_replacing(dirfd.get(), kStateFile, [&](int fd) {
-                             return write_all(fd, state.data(), state.size(), 0);
-                         }, error);
-    return written ? Outcome::Done : Outcome::Refused;
+    return write_snapshot(dir, sections, {ram_, spec_.memory_bytes}, error) ? Outcome::Done : Outcome::Refused;
 }
 
 Outcome Machine::save_vcpus(SnapshotSections& out, std::string* error, Deadline deadline)
@@ -219,41 +131,26 @@ Outcome Machine::save_vcpus(SnapshotSections& out, std::string* error, Deadline 
     return Outcome::Done;
 }
 
-SnapshotDefect SnapshotFiles::open(const std::string& dir, SnapshotFiles* files, std::string* error)
-{
-    base::UniqueFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dirfd) {
-        *error = errno_text("snapshot " + dir, errno);
-        return SnapshotDefect::Missing;
-    }
-    for (auto [name, fd] : {std::pair{kStateFile, &files->state}, {kMemoryFile, &files->memory}}) {
-        fd->reset(openat(dirfd.get(), name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-        if (!*fd) {
-            *error = errno_text("snapshot " + dir + ": " + name, errno);
-            return SnapshotDefect::Missing;
-        }
-    }
-    return SnapshotDefect::None;
-}
-
 SnapshotDefect Machine::read_state(const SnapshotFiles& files, SnapshotSections* sections, SnapshotShape* shape,
                                    std::string* error)
 {
-    std::vector<uint8_t> state;
-    if (!read_state_file(files.state.get(), &state, error)) {
-        return SnapshotDefect::Corrupt;
-    }
-    if (SnapshotDefect d = sections->decode(state, error); d != SnapshotDefect::None) {
-        return d;
-    }
+    *sections = files.sections;
     const std::vector<uint8_t>* bytes = sections->find("machine");
     dev::StateReader in(bytes ? std::span<const uint8_t>(*bytes) : std::span<const uint8_t>());
     shape->memory_bytes = in.get<uint64_t>();
     shape->vcpus = in.get<unsigned>();
     shape->format = in.get<ImageFormat>();
-    if (!in.done() || shape->format > ImageFormat::FlatLong) {
+    if (!in.done() || shape->format > ImageFormat::FlatLong || shape->vcpus == 0 || shape->vcpus > kMaxVcpus) {
         *error = "snapshot state is corrupt (no machine section)";
         return SnapshotDefect::Corrupt;
+    }
+    // What a restored machine keeps for its resets is what it reads.
+    for (const auto& section : sections->all()) {
+        const std::string& name = section.first;
+        if (name != "machine" && name != "memory" && !PcDevices::saves(name) && !is_vcpu_section(name, shape->vcpus)) {
+            *error = "snapshot state is corrupt (unknown section '" + name + "')";
+            return SnapshotDefect::Corrupt;
+        }
     }
     return SnapshotDefect::None;
 }
@@ -306,17 +203,23 @@ std::unique_ptr<Machine> Machine::restore(const MachineSpec& spec, const Snapsho
         return refuse(SnapshotDefect::Mismatch);
     }
     struct stat st {};
-    if (fstat(files.memory.get(), &st) == -1 || !S_ISREG(st.st_mode) ||
+    if (!files.memory || fstat(files.memory->get(), &st) == -1 || !S_ISREG(st.st_mode) ||
         static_cast<uint64_t>(st.st_size) != spec.memory_bytes) {
         *error = "snapshot: the memory file is not the snapshot's size";
         return refuse(SnapshotDefect::Corrupt);
     }
     std::unique_ptr<Machine> m(new Machine(spec, layer));
-    if (!m->build(error, files.memory.get())) {
+    if (!m->build(error, files.memory->get())) {
         return nullptr;
     }
+    m->memory_file_ = files.memory;
     m->format_ = shape.format;
-    if (!m->restore_vcpus(sections, error) || !m->restore_devices(sections, error).get()) {
+    auto device_error = std::make_shared<std::string>();
+    if (!m->restore_vcpus(sections, error)) {
+        return refuse(SnapshotDefect::Corrupt);
+    }
+    if (!m->restore_devices(sections, device_error).get()) {
+        *error = *device_error;
         return refuse(SnapshotDefect::Corrupt);
     }
     m->origin_ = std::move(sections);
@@ -368,13 +271,13 @@ bool Machine::reload_vcpus(std::string* error, Deadline deadline)
     return true;
 }
 
-std::future<bool> Machine::restore_devices(const SnapshotSections& in, std::string* error)
+std::future<bool> Machine::restore_devices(const SnapshotSections& in, std::shared_ptr<std::string> error)
 {
     auto restored = std::make_shared<std::promise<bool>>();
     std::future<bool> done = restored->get_future();
     boost::asio::post(strand_, [this, &in, error, restored] {
         drain();  // a reset's devices take the writes posted before the vCPUs parked, then lose them
-        restored->set_value(devices_->restore(in, error));
+        restored->set_value(devices_->restore(in, error.get()));
     });
     return done;
 }

@@ -135,6 +135,16 @@ void PcDevices::each_saved_device(Fn fn)
     fn("post", post_);
 }
 
+bool PcDevices::saves(std::string_view name)
+{
+    for (const char* saved : {"pic", "pit", "port61", "uart", "rtc", "i8042", "pci", "post"}) {
+        if (name == saved) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void PcDevices::save(SnapshotSections& out)
 {
     each_saved_device([&](const char* name, auto& device) {

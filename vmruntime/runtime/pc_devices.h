@@ -105,6 +105,8 @@ public:
     // dropped (a reset restores only a state that was restored once).
     void save(SnapshotSections& out);
     bool restore(const SnapshotSections& in, std::string* error);
+    // Whether `name` is a section save() writes.
+    static bool saves(std::string_view name);
 
 private:
     void wire();

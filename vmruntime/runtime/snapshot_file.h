@@ -14,7 +14,6 @@
 #include <utility>
 #include <vector>
 
-#include "vmruntime/base/unique_fd.h"
 
 namespace vmruntime::runtime {
 
@@ -22,10 +21,10 @@ inline constexpr uint32_t kSnapshotVersion = 1;
 // A state file is a few KiB per vCPU; anything near this is not one.
 inline constexpr size_t kMaxSnapshotStateBytes = 16U << 20;
 
-// Why a snapshot was refused: its files are not there; they are damaged;
-// they are not of this format version; they are of another machine shape
-// than asked for.
-enum class SnapshotDefect { None, Missing, Corrupt, Foreign, Mismatch };
+// Why a snapshot was refused: its files are not there; they may not be
+// read; they are damaged; they are not of this format version; they are of
+// another machine shape than asked for.
+enum class SnapshotDefect { None, Missing, Denied, Corrupt, Foreign, Mismatch };
 
 class SnapshotSections {
 public:
@@ -44,16 +43,5 @@ private:
 };
 
 uint32_t crc32c(std::span<const uint8_t> bytes);
-
-// A snapshot directory's files, open for reading.  Opening them is apart
-// from reading them so that a caller can open them with someone else's
-// rights (the daemon opens them as its client).
-struct SnapshotFiles {
-    base::UniqueFd state;
-    base::UniqueFd memory;
-
-    // Missing (with the file in `error`) if either cannot be opened.
-    static SnapshotDefect open(const std::string& dir, SnapshotFiles* files, std::string* error);
-};
 
 }  // namespace vmruntime::runtime

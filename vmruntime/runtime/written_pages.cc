@@ -50,10 +50,18 @@ constexpr uint64_t kEntrySwapped = 1ULL << 62;
 constexpr uint64_t kEntryFileOrShared = 1ULL << 61;
 constexpr size_t kEntryBatch = 4096;
 
+// Opened once it opens: a failure (out of descriptors) is tried again.
 int pagemap()
 {
-    static const int fd = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    return fd;
+    static std::atomic<int> fd{-1};
+    if (fd.load(std::memory_order_acquire) == -1) {
+        int opened = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+        int expected = -1;
+        if (opened != -1 && !fd.compare_exchange_strong(expected, opened, std::memory_order_acq_rel)) {
+            ::close(opened);  // another thread's open won
+        }
+    }
+    return fd.load(std::memory_order_acquire);
 }
 
 void add(std::vector<PageRun>* runs, uint64_t first, uint64_t count)
