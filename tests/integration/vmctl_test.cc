@@ -139,5 +139,22 @@ TEST_F(VmctlTest, ConsoleSaysHowToDetach)
     EXPECT_NE(run.err.find("Escape character is ^]"), std::string::npos) << run.err;
 }
 
+TEST_F(VmctlTest, MemoryTakesUnitsAndNothingIsNotADefault)
+{
+    auto big = vmctl({"create", "big", HELLO_ELF, "--memory", "2G"});
+    ASSERT_EQ(big.exit_code, 0) << big.err;
+    EXPECT_NE(big.out.find("memory:   2.0 GiB\n"), std::string::npos) << big.out;
+    auto mid = vmctl({"create", "mid", HELLO_ELF, "--memory", "512m"});
+    ASSERT_EQ(mid.exit_code, 0) << mid.err;
+    EXPECT_NE(mid.out.find("memory:   512.0 MiB\n"), std::string::npos) << mid.out;
+    for (const auto& bad : std::vector<std::vector<std::string>>{{"--memory", "0"}, {"--memory", "12X"},
+                                                                 {"--memory", "G"}, {"--vcpus", "0"}}) {
+        auto refused = vmctl({"create", "bad", HELLO_ELF, bad[0], bad[1]});
+        EXPECT_EQ(refused.exit_code, 2) << bad[0] << " " << bad[1];
+        EXPECT_NE(refused.err.find(bad[0]), std::string::npos) << refused.err;
+    }
+    EXPECT_EQ(vmctl({"get", "bad"}).exit_code, 1) << "nothing was created";
+}
+
 }  // namespace
 }  // namespace vmruntime::testing
