@@ -553,14 +553,16 @@ grpc::ServerUnaryReactor* MachineService::Reset(grpc::CallbackServerContext* ctx
     });
 }
 
-// Stats of a few files per snapshot: no worker needed.
+// On a worker: it looks at files on the host, which may be slow to answer.
 grpc::ServerUnaryReactor* MachineService::ListSnapshots(grpc::CallbackServerContext* ctx,
                                                         const v1::ListSnapshotsRequest*,
                                                         v1::ListSnapshotsResponse* resp)
 {
     return unary(ctx, "ListSnapshots", [&]() -> grpc::ServerUnaryReactor* {
-        *resp = registry_.list_snapshots();
-        return finish_now(ctx, absl::OkStatus());
+        return offload(ctx, pool_, "ListSnapshots", [this, resp](runtime::Deadline) {
+            *resp = registry_.list_snapshots();
+            return absl::OkStatus();
+        });
     });
 }
 

@@ -5,6 +5,7 @@
 // snapshot's files are the caller's: written and opened with its rights, as
 // the files a spec names are (client_file.h), and a remote caller may name
 // no host path.
+#include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -68,7 +69,7 @@ absl::Status make_dir(const std::string& dir)
     if (mkdir(dir.c_str(), 0700) == -1 && errno != EEXIST) {
         return dir_failure(dir, errno);
     }
-    if (access(dir.c_str(), W_OK | X_OK) == -1) {
+    if (faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) == -1) {  // as the caller's fsuid, not the real uid
         return dir_failure(dir, errno);
     }
     return absl::OkStatus();
@@ -170,6 +171,7 @@ absl::StatusOr<v1::SnapshotResponse> Registry::snapshot(const std::string& name,
                             std::chrono::system_clock::now().time_since_epoch()).count());
     record.set_memory_mib(entry.spec.memory_mib());
     record.set_vcpus(entry.spec.vcpus());
+    *record.mutable_owner() = caller;
     if (auto recorded = snapshots_.record(record); !recorded.ok()) {
         base::log_warn("registry", "the snapshot in ", dir, " will not be listed: ", recorded.message());
     }
@@ -287,9 +289,13 @@ v1::ListSnapshotsResponse Registry::list_snapshots() const
     }
     v1::ListSnapshotsResponse response;
     for (v1::SnapshotInfo& info : snapshots_.list()) {
-        struct stat st {};
-        info.set_present(stat((info.dir() + "/state").c_str(), &st) == 0);
-        info.set_disk_bytes(info.present() ? disk_bytes(info.dir()) : 0);
+        // As its owner: the listing tells nobody of files the owner cannot see.
+        (void)as_caller(rights_of(info.owner()), info.dir(), [&] {
+            struct stat st {};
+            info.set_present(lstat((info.dir() + "/state").c_str(), &st) == 0 && S_ISREG(st.st_mode));
+            info.set_disk_bytes(info.present() ? disk_bytes(info.dir()) : 0);
+            return absl::OkStatus();
+        });
         auto [first, last] = made_from.equal_range(info.dir());
         for (auto it = first; it != last; ++it) {
             info.add_machines(it->second);

@@ -3,6 +3,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -11,6 +12,12 @@
 #include "vmruntime/base/log.h"
 
 namespace vmruntime::server {
+namespace {
+
+// The index is rewritten whole at each snapshot: it stays small.
+constexpr size_t kMaxSnapshots = 1000;
+
+}  // namespace
 
 void SnapshotIndex::load()
 {
@@ -38,6 +45,11 @@ absl::Status SnapshotIndex::record(v1::SnapshotInfo info)
     info.clear_machines();
     std::lock_guard lock(mutex_);
     by_dir_[info.dir()] = info;
+    if (by_dir_.size() > kMaxSnapshots) {
+        by_dir_.erase(std::min_element(by_dir_.begin(), by_dir_.end(), [](const auto& a, const auto& b) {
+            return a.second.taken_at() < b.second.taken_at();
+        }));
+    }
     v1::ListSnapshotsResponse stored;
     for (const auto& [dir, known] : by_dir_) {
         *stored.add_snapshots() = known;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
-// The snapshots this daemon wrote, remembered in <state-dir>/snapshots.json
-// for ListSnapshots: where each is, of which machine, when, and its shape.
+// The snapshots this daemon wrote, the last 1000 remembered in
+// <state-dir>/snapshots.json for ListSnapshots: where each is, of which
+// machine, when, by whom, and its shape.
 // The files are their callers', who may move or remove them, so what they
 // take on disk is looked at when they are listed, not remembered.
 //
