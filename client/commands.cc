@@ -757,9 +757,9 @@ const std::vector<Command>& commands()
          {}, {}, 2, 2, cmd_snapshot},
         {"restore", "DIR NAME [--paused] [--cpus LIST]",
          "Creates machine NAME from the snapshot in DIR and runs it from where the snapshot\n"
-         "was taken (--paused leaves it paused there).  Its memory maps the snapshot's\n"
-         "copy-on-write: leave DIR unchanged while it lives.  A later start restores the\n"
-         "snapshot again.",
+         "was taken (--paused leaves it paused there).  Its memory is the snapshot's,\n"
+         "shared copy-on-write with the other machines restored from it.  A later start\n"
+         "restores the snapshot again.",
          {"--cpus"}, {"--paused"}, 2, 2, cmd_restore},
         {"clone", "DIR PREFIX [-n N]",
          "Restores N machines (default 1) from the snapshot in DIR, running, named\n"
