@@ -171,8 +171,6 @@ private:
     // Guest RAM is anonymous, or `memory` mapped copy-on-write.
     bool build(std::string* error, int memory = -1);
     Outcome save_vcpus(SnapshotSections& out, std::string* error, Deadline deadline);
-    static SnapshotDefect read_state(const SnapshotFiles& files, SnapshotSections* sections, SnapshotShape* shape,
-                                     std::string* error);
     bool restore_vcpus(const SnapshotSections& in, std::string* error);
     bool reload_vcpus(std::string* error, Deadline deadline);
     // On the strand; `in` must live until the future is ready.

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
-// Snapshots of a machine (docs/snapshot.md): a directory holding `memory`,
-// the guest's RAM byte for byte, and `state`, the machine's shape, each
-// vCPU's whole NVMM state and each device's state as sections of a
-// checksummed file.  A paused machine has no I/O half done (an exit is
-// answered before the next run), so those are all there is.
+// Snapshots of a machine (docs/snapshot.md): a directory holding the
+// guest's RAM byte for byte, and `state`, the machine's shape, each vCPU's
+// whole NVMM state and each device's state as sections of a checksummed
+// file (snapshot_dir.h writes and reads them).  A paused machine has no I/O
+// half done (an exit is answered before the next run), so those are all
+// there is.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -131,11 +132,9 @@ Outcome Machine::save_vcpus(SnapshotSections& out, std::string* error, Deadline 
     return Outcome::Done;
 }
 
-SnapshotDefect Machine::read_state(const SnapshotFiles& files, SnapshotSections* sections, SnapshotShape* shape,
-                                   std::string* error)
+SnapshotDefect Machine::snapshot_shape(const SnapshotFiles& files, SnapshotShape* shape, std::string* error)
 {
-    *sections = files.sections;
-    const std::vector<uint8_t>* bytes = sections->find("machine");
+    const std::vector<uint8_t>* bytes = files.sections.find("machine");
     dev::StateReader in(bytes ? std::span<const uint8_t>(*bytes) : std::span<const uint8_t>());
     shape->memory_bytes = in.get<uint64_t>();
     shape->vcpus = in.get<unsigned>();
@@ -145,7 +144,7 @@ SnapshotDefect Machine::read_state(const SnapshotFiles& files, SnapshotSections*
         return SnapshotDefect::Corrupt;
     }
     // What a restored machine keeps for its resets is what it reads.
-    for (const auto& section : sections->all()) {
+    for (const auto& section : files.sections.all()) {
         const std::string& name = section.first;
         if (name != "machine" && name != "memory" && !PcDevices::saves(name) && !is_vcpu_section(name, shape->vcpus)) {
             *error = "snapshot state is corrupt (unknown section '" + name + "')";
@@ -153,12 +152,6 @@ SnapshotDefect Machine::read_state(const SnapshotFiles& files, SnapshotSections*
         }
     }
     return SnapshotDefect::None;
-}
-
-SnapshotDefect Machine::snapshot_shape(const SnapshotFiles& files, SnapshotShape* shape, std::string* error)
-{
-    SnapshotSections sections;
-    return read_state(files, &sections, shape, error);
 }
 
 std::unique_ptr<Machine> Machine::restore(const MachineSpec& spec, const std::string& dir, DeviceLayer& layer,
@@ -191,9 +184,8 @@ std::unique_ptr<Machine> Machine::restore(const MachineSpec& spec, const Snapsho
         *error = "restoring machines with virtio devices is not supported yet";
         return nullptr;
     }
-    SnapshotSections sections;
     SnapshotShape shape;
-    if (SnapshotDefect read = read_state(files, &sections, &shape, error); read != SnapshotDefect::None) {
+    if (SnapshotDefect read = snapshot_shape(files, &shape, error); read != SnapshotDefect::None) {
         return refuse(read);
     }
     if (shape.memory_bytes != spec.memory_bytes || shape.vcpus != spec.vcpus) {
@@ -215,14 +207,14 @@ std::unique_ptr<Machine> Machine::restore(const MachineSpec& spec, const Snapsho
     m->memory_file_ = files.memory;
     m->format_ = shape.format;
     auto device_error = std::make_shared<std::string>();
-    if (!m->restore_vcpus(sections, error)) {
+    if (!m->restore_vcpus(files.sections, error)) {
         return refuse(SnapshotDefect::Corrupt);
     }
-    if (!m->restore_devices(sections, device_error).get()) {
+    if (!m->restore_devices(files.sections, device_error).get()) {
         *error = *device_error;
         return refuse(SnapshotDefect::Corrupt);
     }
-    m->origin_ = std::move(sections);
+    m->origin_ = files.sections;
     return m;
 }
 
