@@ -11,7 +11,10 @@
 //         a channel and connection of its own;
 //   density N (only when asked): N idle hello guests in the one daemon:
 //         the daemon's resident memory and CPU per machine, and how many
-//         Create+Start calls it takes a second.
+//         Create+Start calls it takes a second;
+//   vmctl N (only when asked): machines created and started a second by
+//         vmctl processes (run -d, one at a time and two at a time, and
+//         create then start), against Create+Start calls from this process.
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
@@ -126,6 +129,7 @@ public:
     Daemon& operator=(const Daemon&) = delete;
 
     std::string target() const { return "unix:" + socket_; }
+    const std::string& socket() const { return socket_; }
     pid_t pid() const { return pid_; }
 
 private:
@@ -260,6 +264,7 @@ void delete_machine(v1::Machines::Stub& stub, const std::string& name)
 {
     v1::DeleteRequest req;
     req.set_name(name);
+    req.set_force(true);
     v1::DeleteResponse resp;
     grpc::ClientContext ctx;
     check(stub.Delete(&ctx, req, &resp), "Delete " + name);
@@ -469,15 +474,102 @@ void run_density(const Daemon& daemon, unsigned machines)
     }
 }
 
+// vmctl on the daemon's socket, its output discarded.
+pid_t spawn_vmctl(const Daemon& daemon, const std::vector<std::string>& args)
+{
+    std::vector<std::string> all = {VMCTL_PATH, "--socket", daemon.socket()};
+    all.insert(all.end(), args.begin(), args.end());
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        int null = ::open("/dev/null", O_RDWR);
+        ::dup2(null, 0);
+        ::dup2(null, 1);
+        std::vector<char*> argv;
+        for (auto& a : all) {
+            argv.push_back(a.data());
+        }
+        argv.push_back(nullptr);
+        ::execv(VMCTL_PATH, argv.data());
+        _exit(127);
+    }
+    return pid;
+}
+
+void wait_vmctl(pid_t pid)
+{
+    int status = 0;
+    if (pid == -1 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fail("vmctl failed");
+    }
+}
+
+// Machines a second that vmctl creates and starts, `parallel` at a time:
+// one `run -d` each, or `create` then `start` with `two_steps`.
+double vmctl_rate(const Daemon& daemon, const std::string& prefix, unsigned machines, unsigned parallel,
+                  bool two_steps)
+{
+    const auto t0 = Clock::now();
+    for (unsigned first = 0; first < machines; first += parallel) {
+        std::vector<std::pair<pid_t, std::string>> running;
+        for (unsigned i = first; i < std::min(machines, first + parallel); i++) {
+            const std::string name = prefix + std::to_string(i);
+            const std::vector<std::string> create = {"create", name, HELLO_ELF, "--memory", "8", "--cmdline",
+                                                     kIdleCmdline};
+            const std::vector<std::string> run = {"run", HELLO_ELF, "--name", name, "-d", "--memory", "8",
+                                                  "--cmdline", kIdleCmdline};
+            running.emplace_back(spawn_vmctl(daemon, two_steps ? create : run), name);
+        }
+        for (auto& [pid, name] : running) {
+            wait_vmctl(pid);
+            if (two_steps) {
+                wait_vmctl(spawn_vmctl(daemon, {"start", name}));
+            }
+        }
+    }
+    return machines / std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Each way starts from an empty daemon: the guests one left behind would
+// take the CPU from the next.
+void run_vmctl(const Daemon& daemon, unsigned machines)
+{
+    auto stub = connect(daemon.target());
+    auto clear = [&](const std::string& prefix) {
+        for (unsigned i = 0; i < machines; i++) {
+            delete_machine(*stub, prefix + std::to_string(i));
+        }
+    };
+    const auto t0 = Clock::now();
+    for (unsigned i = 0; i < machines; i++) {
+        create_and_start(*stub, "grpc-" + std::to_string(i), kIdleCmdline, kIdleMemoryMib);
+    }
+    const double grpc = machines / std::chrono::duration<double>(Clock::now() - t0).count();
+    clear("grpc-");
+    const double serial = vmctl_rate(daemon, "run-", machines, 1, false);
+    clear("run-");
+    const double paired = vmctl_rate(daemon, "run2-", machines, 2, false);
+    clear("run2-");
+    const double steps = vmctl_rate(daemon, "steps-", machines, 1, true);
+    clear("steps-");
+    std::printf("vmctl: %u idle hello guests (%s, %" PRIu64 " MiB) each way, machines created and started a second\n"
+                "  gRPC Create+Start, one client     %6.1f /s\n"
+                "  vmctl run -d, one at a time       %6.1f /s  (%.2f of gRPC)\n"
+                "  vmctl run -d, two at a time       %6.1f /s  (%.2f of gRPC)\n"
+                "  vmctl create + vmctl start        %6.1f /s  (%.2f of gRPC)\n",
+                machines, kIdleCmdline, kIdleMemoryMib, grpc, serial, serial / grpc, paired, paired / grpc, steps,
+                steps / grpc);
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
 {
     std::string which = argc > 1 ? argv[1] : "";
     unsigned long machines = 0;
-    const bool density = which == "density" && argc == 3 && (machines = std::strtoul(argv[2], nullptr, 10)) > 0;
-    if (!density && (argc > 2 || (which != "" && which != "boot" && which != "regs"))) {
-        std::fprintf(stderr, "usage: grpc-bench [boot|regs|density N]\n");
+    const bool counted = (which == "density" || which == "vmctl") && argc == 3 &&
+                         (machines = std::strtoul(argv[2], nullptr, 10)) > 0;
+    if (!counted && (argc > 2 || (which != "" && which != "boot" && which != "regs"))) {
+        std::fprintf(stderr, "usage: grpc-bench [boot|regs|density N|vmctl N]\n");
         return 2;
     }
     int kvm = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -489,8 +581,9 @@ int main(int argc, char** argv)
     ::close(kvm);
     try {
         Daemon daemon;
-        if (density) {
-            run_density(daemon, static_cast<unsigned>(machines));
+        if (counted) {
+            which == "density" ? run_density(daemon, static_cast<unsigned>(machines))
+                               : run_vmctl(daemon, static_cast<unsigned>(machines));
             return 0;
         }
         if (which != "regs") {

@@ -217,6 +217,7 @@ int build_spec(const Args& args, const std::string& name, const std::string& ima
         return usage_error("--on-reboot is stop or restart");
     }
     spec->set_on_reboot(on_reboot == "restart" ? v1::ON_REBOOT_RESTART : v1::ON_REBOOT_STOP);
+    spec->set_autostart(args.flags.count("--autostart") != 0);
     if (args.has("--load-address")) {
         if (!parse_u64(args.value("--load-address"), &n)) return usage_error("--load-address takes an address");
         spec->set_load_address(n);
@@ -318,32 +319,89 @@ int cmd_resume(Context& ctx, const Args& args)
     return unary_machine<v1::ResumeRequest, v1::ResumeResponse>(ctx, req, &v1::Machines::Stub::Resume);
 }
 
-int cmd_stop(Context& ctx, const Args& args)
+// Stop with `timeout_ms` for the guest to end by itself (0: power off at
+// once); -1 when stopped, with the reply in `resp`, else an exit code.
+int stop_machine(Context& ctx, const std::string& name, uint64_t timeout_ms, v1::StopResponse* resp)
 {
     v1::StopRequest req;
-    req.set_name(args.positional[0]);
-    uint64_t ms = 0;
-    if (!parse_u64(args.value("--timeout", "0"), &ms) || ms > UINT32_MAX) {
-        return usage_error("--timeout takes milliseconds");
-    }
-    req.set_timeout_ms(static_cast<uint32_t>(ms));
+    req.set_name(name);
+    req.set_timeout_ms(static_cast<uint32_t>(timeout_ms));
     grpc::ClientContext cc;
-    v1::StopResponse resp;
-    grpc::Status status = ctx.stub->Stop(&cc, req, &resp);
-    if (!status.ok()) {
-        return fail(ctx, status);
-    }
+    grpc::Status status = ctx.stub->Stop(&cc, req, resp);
+    return status.ok() ? -1 : fail(ctx, status);
+}
+
+void print_stopped(const Context& ctx, const v1::StopResponse& resp)
+{
     print_machine(ctx, resp.machine(), {{"forced", resp.forced() ? "true" : "false"}});
     if (resp.forced() && !ctx.json) {
-        std::cout << "forced:   the guest did not power off in time\n";
+        std::cout << "forced:   the guest did not shut down in time\n";
     }
+}
+
+// StopRequest's limit.
+constexpr uint64_t kMaxStopTimeoutMs = 600000;
+
+// --timeout, as Stop takes it; -1 when parsed, else an exit code.
+int stop_timeout(const Args& args, uint64_t* ms)
+{
+    if (!parse_duration_ms(args.value("--timeout", "10s"), ms) || *ms > kMaxStopTimeoutMs) {
+        return usage_error("--timeout takes a duration up to 10m: 10s, 500ms, 2m (a bare number is seconds)");
+    }
+    return -1;
+}
+
+int cmd_stop(Context& ctx, const Args& args)
+{
+    uint64_t ms = 0;
+    if (int err = stop_timeout(args, &ms); err >= 0) {
+        return err;
+    }
+    v1::StopResponse resp;
+    if (int err = stop_machine(ctx, args.positional[0], ms, &resp); err >= 0) {
+        return err;
+    }
+    print_stopped(ctx, resp);
     return kExitOk;
+}
+
+int cmd_kill(Context& ctx, const Args& args)
+{
+    v1::StopResponse resp;
+    if (int err = stop_machine(ctx, args.positional[0], 0, &resp); err >= 0) {
+        return err;
+    }
+    print_machine(ctx, resp.machine());
+    return kExitOk;
+}
+
+// A machine that has already ended is simply started, as docker restart does.
+int cmd_restart(Context& ctx, const Args& args)
+{
+    uint64_t ms = 0;
+    if (int err = stop_timeout(args, &ms); err >= 0) {
+        return err;
+    }
+    const std::string& name = args.positional[0];
+    v1::StopRequest req;
+    req.set_name(name);
+    req.set_timeout_ms(static_cast<uint32_t>(ms));
+    grpc::ClientContext cc;
+    v1::StopResponse stopped;
+    if (grpc::Status status = ctx.stub->Stop(&cc, req, &stopped);
+        !status.ok() && status.error_code() != grpc::StatusCode::FAILED_PRECONDITION) {
+        return fail(ctx, status);
+    }
+    v1::StartRequest start;
+    start.set_name(name);
+    return unary_machine<v1::StartRequest, v1::StartResponse>(ctx, start, &v1::Machines::Stub::Start);
 }
 
 int cmd_delete(Context& ctx, const Args& args)
 {
     v1::DeleteRequest req;
     req.set_name(args.positional[0]);
+    req.set_force(args.flags.count("--force") || args.flags.count("-f"));
     grpc::ClientContext cc;
     v1::DeleteResponse resp;
     grpc::Status status = ctx.stub->Delete(&cc, req, &resp);
@@ -687,6 +745,15 @@ int cmd_stats(Context& ctx, const Args& args)
     return kExitOk;
 }
 
+int cmd_completion(Context&, const Args& args)
+{
+    if (args.positional[0] != "bash") {
+        return usage_error("completion is written for bash only");
+    }
+    print_bash_completion(std::cout);
+    return kExitOk;
+}
+
 }  // namespace
 
 const std::vector<Command>& commands()
@@ -698,7 +765,7 @@ const std::vector<Command>& commands()
         {"create", "NAME (IMAGE | --kernel FILE [--initrd FILE]) [--memory SIZE] [--vcpus N]\n"
                    "         [--loader KIND] [--load-address ADDR] [--cmdline TEXT] [--cpus LIST]\n"
                    "         [--on-reboot stop|restart] [--disk PATH[,ro]]... [--net tap=NAME[,mac=MAC]]...\n"
-                   "         [--vsock cid=N,socket=PATH] [--upload]",
+                   "         [--vsock cid=N,socket=PATH] [--autostart] [--upload]",
          "Creates machine NAME from IMAGE, or from a Linux kernel and its initrd, without\n"
          "starting it, with SIZE of memory (512M, 2G; a bare number is MiB; default 16M)\n"
          "and N vCPUs (default 1).  The daemon reads the files (made absolute here) at\n"
@@ -715,17 +782,28 @@ const std::vector<Command>& commands()
          "made from the machine's name.  --vsock gives it a virtio socket device with\n"
          "context ID N: a host program reaches guest port P by connecting to the Unix\n"
          "socket PATH and writing \"CONNECT P\\n\" (answered \"OK <port>\\n\"), and the\n"
-         "guest reaches host port P at PATH_P.",
-         kSpecOptions, {"--upload"}, 1, 2, cmd_create},
+         "guest reaches host port P at PATH_P.  --autostart: the daemon starts the machine\n"
+         "whenever the daemon starts.",
+         kSpecOptions, {"--upload", "--autostart"}, 1, 2, cmd_create},
         {"start", "NAME", "Starts a created machine, or re-creates a stopped one and starts it afresh.", {}, {}, 1,
          1, cmd_start},
-        {"stop", "NAME [--timeout MS]",
-         "Gives a running guest MS milliseconds (default 0) to power off by itself, then powers it off.",
+        {"stop", "NAME [--timeout DURATION]",
+         "Asks a running guest to shut down (Ctrl-Alt-Del on its keyboard: Linux reboots,\n"
+         "which ends the machine; guests/hello powers off), waits up to DURATION (default\n"
+         "10s; 500ms, 2m; a bare number is seconds) for it to end, then powers it off.  A\n"
+         "paused machine is powered off at once.",
          {"--timeout"}, {}, 1, 1, cmd_stop},
+        {"kill", "NAME", "Powers a running or paused machine off at once, without asking the guest.", {}, {}, 1, 1,
+         cmd_kill},
+        {"restart", "NAME [--timeout DURATION]",
+         "Stops the machine as stop does, if it runs, then starts it afresh.", {"--timeout"}, {}, 1, 1,
+         cmd_restart},
         {"pause", "NAME", "Parks every vCPU of a running machine.", {}, {}, 1, 1, cmd_pause},
         {"resume", "NAME", "Lets a paused machine run on.", {}, {}, 1, 1, cmd_resume},
-        {"delete", "NAME", "Powers the machine off if needed and forgets it.  Alias: rm.", {}, {}, 1, 1,
-         cmd_delete},
+        {"delete", "NAME [-f|--force]",
+         "Forgets a machine that is not running, with its console log.  --force powers a\n"
+         "running or paused one off first.  Alias: rm.",
+         {}, {"-f", "--force"}, 1, 1, cmd_delete},
         {"list", "[PATTERN]... [--state STATE]... [-q]",
          "Lists the machines, or those whose names match a PATTERN (a shell glob: 'web-*')\n"
          "and, with --state, are in one of the STATEs named (created, running, paused,\n"
@@ -747,6 +825,13 @@ const std::vector<Command>& commands()
          "Attaches to the serial console: output from OFFSET (default: from now on, 0: all\n"
          "that is kept), keystrokes to the guest.  Ctrl-] detaches.",
          {"--from"}, {}, 1, 1, cmd_console},
+        {"logs", "NAME [-f|--follow] [--tail N] [-t|--timestamps]",
+         "Prints the console history the daemon keeps of NAME (its last 1-2 MiB, from\n"
+         "every run, across daemon restarts), or its last N lines (--tail all: all).  -f\n"
+         "then prints each line as the guest writes it, until the machine is deleted or\n"
+         "Ctrl-C.  --timestamps puts before each line when it was written (RFC 3339, UTC,\n"
+         "nanoseconds); with --json each line is an object with time, time_ns and text.",
+         {"--tail"}, {"-f", "--follow", "-t", "--timestamps"}, 1, 1, cmd_logs},
         {"stats", "NAME", "Shows state, uptime, console size and VM exits by reason.", {}, {}, 1, 1, cmd_stats},
         {"watch", "[NAME]", "Prints state changes of all machines (or NAME) until interrupted.", {}, {}, 0, 1,
          cmd_watch},
@@ -776,17 +861,22 @@ const std::vector<Command>& commands()
          "taken of, its memory, what their files take on disk now (\"gone\" once removed),\n"
          "when, and the machines restored or cloned from them.",
          {}, {}, 0, 0, cmd_snapshots},
-        {"run", "(IMAGE | --kernel FILE [--initrd FILE]) [--name NAME] [--rm] [create options]",
+        {"run", "(IMAGE | --kernel FILE [--initrd FILE]) [--name NAME] [--rm | -d] [create options]",
          "Creates a machine from IMAGE or a Linux kernel (named after the file unless --name),\n"
          "starts it and attaches to its console from the start.  Exits with the guest's\n"
          "power-off status (1 if it was stopped, reset or crashed).  Ctrl-] detaches; --rm\n"
-         "deletes the machine after.",
+         "deletes the machine after (detaching from it too: vmctl then says so and exits 1).\n"
+         "-d (--detach) attaches nothing: it prints the started machine and returns.",
          [] {
              auto o = kSpecOptions;
              o.insert("--name");
              return o;
          }(),
-         {"--upload", "--rm"}, 0, 1, cmd_run},
+         {"--upload", "--rm", "--autostart", "-d", "--detach"}, 0, 1, cmd_run},
+        {"completion", "bash",
+         "Prints a bash completion script for vmctl: source <(vmctl completion bash), or\n"
+         "install it as /usr/share/bash-completion/completions/vmctl.",
+         {}, {}, 1, 1, cmd_completion},
     };
     return kCommands;
 }

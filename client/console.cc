@@ -159,6 +159,11 @@ int cmd_run(Context& ctx, const Args& args)
     if (int err = image_argument(args, 0, &image); err >= 0) {
         return err;
     }
+    const bool rm = args.flags.count("--rm") != 0;
+    const bool background = args.flags.count("-d") != 0 || args.flags.count("--detach") != 0;
+    if (rm && background) {
+        return usage_error("--rm deletes the machine when its console ends, and --detach attaches none");
+    }
     std::string name = args.value("--name", std::filesystem::path(image).stem().string());
     v1::MachineInfo created;
     if (int err = create_machine(ctx, args, name, image, &created); err >= 0) {
@@ -168,25 +173,36 @@ int cmd_run(Context& ctx, const Args& args)
     v1::StartRequest start;
     start.set_name(name);
     v1::StartResponse started;
+    bool detached = false;
     int code = kExitFailed;
     if (auto status = ctx.stub->Start(&sc, start, &started); !status.ok()) {
         fail(ctx, status);
+    } else if (background) {
+        print_machine(ctx, started.machine());
+        return kExitOk;
     } else {
         Session s = attach(ctx, name, 0);
-        code = report(ctx, name, s);
+        detached = s.detached;
+        // Detaching from a machine that --rm then deletes is no success: the
+        // guest's work goes with it.
+        code = detached && rm ? kExitFailed : report(ctx, name, s);
         if (!s.detached && s.ended) {
             bool powered_off = s.ended->state() == v1::MACHINE_STATE_STOPPED &&
                                s.ended->reason().rfind(kPoweredOff, 0) == 0;
             code = powered_off ? static_cast<int>(s.ended->exit_status()) : kExitFailed;
         }
     }
-    if (args.flags.count("--rm")) {
+    if (rm) {
         grpc::ClientContext dc;
         v1::DeleteRequest del;
         del.set_name(name);
+        del.set_force(true);
         v1::DeleteResponse deleted;
         if (auto status = ctx.stub->Delete(&dc, del, &deleted); !status.ok()) {
             return fail(ctx, status);
+        }
+        if (detached) {
+            std::fprintf(stderr, "\r\nvmctl: detached; machine %s was deleted\r\n", name.c_str());
         }
     }
     return code;

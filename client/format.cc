@@ -112,4 +112,28 @@ bool parse_mib(const std::string& text, uint64_t* mib)
     return true;
 }
 
+bool parse_duration_ms(const std::string& text, uint64_t* ms)
+{
+    static const std::pair<const char*, uint64_t> kUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"", 1000}};
+    size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+        digits++;
+    }
+    const std::string unit = text.substr(digits);
+    uint64_t value = 0;
+    if (digits == 0 || !parse_u64(text.substr(0, digits), &value)) {
+        return false;
+    }
+    for (auto [name, scale] : kUnits) {
+        if (unit == name) {
+            if (value > UINT64_MAX / scale) {
+                return false;
+            }
+            *ms = value * scale;
+            return true;
+        }
+    }
+    return false;
+}
+
 }  // namespace vmruntime::vmctl

@@ -53,21 +53,46 @@ bool parse_u64(const std::string& text, uint64_t* value)
     return errno == 0 && *end == '\0';
 }
 
+const std::vector<GlobalOption>& global_options()
+{
+    static const std::vector<GlobalOption> kOptions = {
+        {"--socket", "PATH", "the daemon's Unix socket (default /run/vmruntime/vmruntimed.sock)"},
+        {"--address", "HOST:PORT", "the daemon's TCP port instead (vmruntimed --listen), always over TLS"},
+        {"--tls-ca", "FILE", "with --address: the CA that signed the daemon's certificate (PEM;\n"
+                             "default: the system's CAs)"},
+        {"--tls-cert", "FILE", "with --address: our client certificate (PEM)"},
+        {"--tls-key", "FILE", "with --address: its private key (PEM)"},
+        {"--token-file", "FILE", "with --address: a file holding the daemon's bearer token"},
+        {"--json", "", "machine-readable output (one JSON object per line)"},
+        {"--version", "", "prints vmctl's version"},
+        {"--help", "", "prints this"},
+    };
+    return kOptions;
+}
+
+// The names people coming from docker or virsh type.
+const std::map<std::string, std::string>& aliases()
+{
+    static const std::map<std::string, std::string> kAliases = {
+        {"ls", "list"}, {"ps", "list"}, {"rm", "delete"}, {"inspect", "get"}};
+    return kAliases;
+}
+
 namespace {
 
 void print_help()
 {
     std::cout << "usage: vmctl [--socket PATH | --address HOST:PORT [TLS OPTIONS]] [--json] COMMAND [ARGS]\n\n"
-                 "Controls the machines of vmruntimed.\n\n"
-                 "  --socket PATH       the daemon's socket (default " << kDefaultSocket << ")\n"
-                 "  --address H:P       the daemon's TCP port instead (vmruntimed --listen), over TLS:\n"
-                 "    --tls-ca FILE     the CA that signed the daemon's certificate (PEM; default:\n"
-                 "                      the system's CAs)\n"
-                 "    --tls-cert FILE   our client certificate (PEM), with --tls-key FILE its key\n"
-                 "    --token-file FILE a file holding the daemon's bearer token\n"
-                 "  --json              machine-readable output (one JSON object per line)\n"
-                 "  --version           prints vmctl's version\n\n"
-                 "Exit status: 0 done, 1 the daemon refused (its message is printed), 2 bad usage.\n\n"
+                 "Controls the machines of vmruntimed.\n\n";
+    for (const auto& o : global_options()) {
+        std::string head = std::string(o.name) + (*o.value ? " " : "") + o.value;
+        std::string help = o.help;
+        for (size_t nl = help.find('\n'); nl != std::string::npos; nl = help.find('\n', nl + 1)) {
+            help.insert(nl + 1, 22, ' ');
+        }
+        std::cout << "  " << head << std::string(head.size() < 20 ? 20 - head.size() : 1, ' ') << help << "\n";
+    }
+    std::cout << "\nExit status: 0 done, 1 the daemon refused (its message is printed), 2 bad usage.\n\n"
                  "Commands:\n";
     for (const auto& c : commands()) {
         std::cout << "  " << c.verb << " " << c.synopsis << "\n";
@@ -101,12 +126,9 @@ bool is_connection_option(const std::string& arg)
     return set_connection_option(arg, "", &scratch);
 }
 
-// The names people coming from docker or virsh type.
 const Command* find_command(std::string verb)
 {
-    static const std::map<std::string, std::string> kAliases = {
-        {"ls", "list"}, {"ps", "list"}, {"rm", "delete"}, {"inspect", "get"}};
-    if (auto alias = kAliases.find(verb); alias != kAliases.end()) {
+    if (auto alias = aliases().find(verb); alias != aliases().end()) {
         verb = alias->second;
     }
     for (const auto& c : commands()) {
@@ -169,6 +191,9 @@ int main(int argc, char** argv)
             return kExitOk;
         } else if (arg == "--version") {
             std::cout << "vmctl " << VMRUNTIME_VERSION << "\n";
+            return kExitOk;
+        } else if (arg == "--man") {
+            print_man_page(std::cout);
             return kExitOk;
         } else {
             return usage_error("unknown option " + arg);

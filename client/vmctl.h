@@ -8,6 +8,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <map>
+#include <ostream>
 #include <memory>
 #include <set>
 #include <string>
@@ -72,6 +73,22 @@ struct Command {
 // Every verb, in help order (commands.cc).
 const std::vector<Command>& commands();
 
+// The options that come before the verb (or anywhere), as help, the man
+// page and the completion show them (main.cc).
+struct GlobalOption {
+    const char* name;
+    const char* value;  // what it takes, or "" for a flag
+    const char* help;
+};
+const std::vector<GlobalOption>& global_options();
+// Other names of verbs: ls -> list (main.cc).
+const std::map<std::string, std::string>& aliases();
+
+// vmctl(1) in roff, and a bash completion script, both made from the
+// tables above so that they cannot drift from the help (manual.cc).
+void print_man_page(std::ostream& out);
+void print_bash_completion(std::ostream& out);
+
 // Prints the daemon's error as "vmctl: CODE: message"; returns kExitFailed.
 int fail(const Context& ctx, const grpc::Status& status);
 // Prints "vmctl: message"; returns kExitUsage.
@@ -96,6 +113,8 @@ std::string size(uint64_t bytes);   // 1.5 MiB
 bool parse_mib(const std::string& text, uint64_t* mib);
 // Parses a number in C syntax (0x.., 0.., decimal); false if malformed.
 bool parse_u64(const std::string& text, uint64_t* value);
+// A duration in milliseconds: 10s, 500ms, 2m; a bare number is seconds.
+bool parse_duration_ms(const std::string& text, uint64_t* ms);
 
 // The image path: positional argument `position` or --kernel, exactly one
 // of them; -1 when found, else an exit code.
@@ -129,5 +148,7 @@ int cmd_snapshots(Context& ctx, const Args& args);
 // Console verbs (console.cc).
 int cmd_console(Context& ctx, const Args& args);
 int cmd_run(Context& ctx, const Args& args);
+// The console history (logs.cc).
+int cmd_logs(Context& ctx, const Args& args);
 
 }  // namespace vmruntime::vmctl

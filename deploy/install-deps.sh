@@ -10,9 +10,12 @@ set -euo pipefail
 packages=(
   cmake g++ make
   libgtest-dev libgmock-dev libbenchmark-dev libboost1.74-dev
-  strace binutils openssl util-linux e2fsprogs iproute2 iputils-ping
+  strace binutils openssl util-linux e2fsprogs iproute2 iputils-ping groff-base
   clang libclang-rt-14-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  # tests/deploy: pkg-config, systemd-analyze, podman (runc where crun
+  # refuses the host's cgroups; catatonit for kube play's pods), YAML
+  pkg-config systemd podman runc catatonit python3-yaml
   "$@"
 )
 

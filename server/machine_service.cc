@@ -115,8 +115,8 @@ absl::Status reply(const absl::StatusOr<v1::MachineInfo>& info, Response* resp)
     return info.status();
 }
 
-// A Stop in progress: polls until the guest powers off or the deadline
-// passes, then powers it off.  Owned by its pending timer.
+// A Stop in progress: asks the guest to shut down, polls until it has or
+// the deadline passes, then powers it off.  Owned by its pending timer.
 class GracefulStop : public std::enable_shared_from_this<GracefulStop> {
 public:
     GracefulStop(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
@@ -143,12 +143,26 @@ private:
         if (ended(machine_->status().state)) {
             return finish(false);
         }
+        if (!asked_ && timeout_.count() > 0) {
+            asked_ = true;
+            ask_guest();
+        }
         auto now = std::chrono::steady_clock::now();
         if (now >= deadline_ || ctx_->IsCancelled()) {
             return power_off();
         }
         timer_.expires_after(std::min<std::chrono::steady_clock::duration>(kStopPoll, deadline_ - now));
         timer_.async_wait([self = shared_from_this()](const boost::system::error_code&) { self->poll(); });
+    }
+
+    // A guest that does not listen is powered off at the deadline all the same.
+    void ask_guest()
+    {
+        const std::string& name = machine_->spec().name;
+        auto asked = registry_.request_shutdown(name);
+        if (!asked.ok() || !*asked) {
+            base::log_debug("stop", "machine ", name, " has no keyboard listening for Ctrl-Alt-Del");
+        }
     }
 
     // Waits for the vCPU threads to end, so in the machine's lane.
@@ -191,6 +205,7 @@ private:
     Lanes& lanes_;
     std::chrono::milliseconds timeout_;
     std::chrono::steady_clock::time_point deadline_;
+    bool asked_ = false;
 };
 
 // Checks a guest-physical range against RAM and the per-call cap.
@@ -331,7 +346,7 @@ grpc::ServerUnaryReactor* MachineService::Delete(grpc::CallbackServerContext* ct
 {
     return unary(ctx, "Delete", [&]() -> grpc::ServerUnaryReactor* {
         return in_lane(ctx, lanes_, req->name(), "Delete",
-                       [this, req](runtime::Deadline) { return registry_.remove(req->name()); });
+                       [this, req](runtime::Deadline) { return registry_.remove(req->name(), req->force()); });
     });
 }
 
@@ -451,6 +466,12 @@ grpc::ServerBidiReactor<v1::ConsoleRequest, v1::ConsoleResponse>* MachineService
     grpc::CallbackServerContext*)
 {
     return make_console(registry_, pool_);
+}
+
+grpc::ServerWriteReactor<v1::LogsResponse>* MachineService::Logs(grpc::CallbackServerContext*,
+                                                                 const v1::LogsRequest* req)
+{
+    return make_logs(registry_, pool_, *req);
 }
 
 grpc::ServerUnaryReactor* MachineService::Stats(grpc::CallbackServerContext* ctx, const v1::StatsRequest* req,

@@ -62,6 +62,8 @@ public:
                                           v1::WriteMemoryResponse* resp) override;
     grpc::ServerBidiReactor<v1::ConsoleRequest, v1::ConsoleResponse>* Console(
         grpc::CallbackServerContext* ctx) override;
+    grpc::ServerWriteReactor<v1::LogsResponse>* Logs(grpc::CallbackServerContext* ctx,
+                                                     const v1::LogsRequest* req) override;
     grpc::ServerUnaryReactor* Stats(grpc::CallbackServerContext* ctx, const v1::StatsRequest* req,
                                     v1::StatsResponse* resp) override;
     grpc::ServerUnaryReactor* Snapshot(grpc::CallbackServerContext* ctx, const v1::SnapshotRequest* req,
@@ -87,5 +89,8 @@ grpc::ServerReadReactor<v1::UploadRequest>* make_upload(grpc::CallbackServerCont
 grpc::ServerWriteReactor<v1::WatchEvent>* make_watch(Registry& registry, const v1::WatchRequest& req);
 grpc::ServerBidiReactor<v1::ConsoleRequest, v1::ConsoleResponse>* make_console(
     Registry& registry, boost::asio::thread_pool& pool);
+// logs_stream.cc
+grpc::ServerWriteReactor<v1::LogsResponse>* make_logs(Registry& registry, boost::asio::thread_pool& pool,
+                                                      const v1::LogsRequest& request);
 
 }  // namespace vmruntime::server

@@ -25,12 +25,18 @@
 #include <utility>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "server/machine_service.h"
+#include "server/metrics.h"
+#include "server/metrics_http.h"
 #include "server/registry.h"
+#include "server/rpc_log.h"
+#include "server/state_log.h"
 #include "server/tcp_auth.h"
 #include "server/unix_listener.h"
+#include "server/usage.h"
 #include "vmruntime/base/log.h"
 
 namespace {
@@ -47,38 +53,13 @@ struct Options {
     vmruntime::server::TcpOptions tcp;
     std::vector<std::string> image_dirs;
     vmruntime::server::Limits limits;
+    std::optional<gid_t> socket_group;
+    std::string metrics_listen;
 };
-
-// To stdout for --help, to stderr after a mistake.
-void print_usage(std::ostream& out)
-{
-    out << "usage: vmruntimed [--socket PATH] [--state-dir DIR] [--log-level debug|info|warn|error]\n"
-                 "                  [--max-machines N] [--max-memory SIZE]\n"
-                 "                  [--listen HOST:PORT --tls-cert FILE --tls-key FILE\n"
-                 "                   (--client-ca FILE | --token-file FILE) [--image-dir DIR]...]\n"
-                 "  --socket PATH     Unix socket to serve on (default /run/vmruntime/vmruntimed.sock)\n"
-                 "  --state-dir DIR   where machine specs are kept (default /var/lib/vmruntime)\n"
-                 "  --log-level L     least severe messages logged (default info)\n"
-                 "  --listen H:P      also serve on TCP, with TLS and authentication, both required:\n"
-                 "  --tls-cert FILE   the server's certificate chain (PEM)\n"
-                 "  --tls-key FILE    its private key (PEM)\n"
-                 "  --client-ca FILE  clients must present a certificate signed by this CA (PEM)\n"
-                 "  --token-file FILE every RPC must carry 'authorization: Bearer TOKEN', TOKEN being\n"
-                 "                    this file's one line (with both options, both are required)\n"
-                 "  --image-dir DIR   TCP clients may name files beneath DIR (repeatable); without it\n"
-                 "                    they must send the bytes.  Unix-socket clients' files are\n"
-                 "                    opened with their own rights, wherever they are\n"
-                 "  --max-machines N  machines the daemon holds at most, stored ones included\n"
-                 "                    (default 10000)\n"
-                 "  --max-memory SIZE guest memory all machines may have together, in MiB or with\n"
-                 "                    a K, M, G or T suffix (default: the host's RAM and swap)\n"
-                 "  --help            prints this and exits\n"
-                 "  --version         prints the version and exits\n";
-}
 
 int usage()
 {
-    print_usage(std::cerr);
+    vmruntime::server::print_usage(std::cerr);
     return 2;
 }
 
@@ -148,6 +129,8 @@ bool parse_args(int argc, char** argv, Options* opt)
             opt->tcp.token_file = value;
         } else if (arg == "--image-dir") {
             opt->image_dirs.push_back(value);
+        } else if (arg == "--metrics-listen") {
+            opt->metrics_listen = value;
         } else if (arg == "--max-machines") {
             if (!parse_count(value, &opt->limits.max_machines)) {
                 return false;
@@ -156,7 +139,16 @@ bool parse_args(int argc, char** argv, Options* opt)
             if (!parse_mib(value, &opt->limits.max_total_memory_mib)) {
                 return false;
             }
-        } else if (arg != "--log-level" || !parse_level(value, &opt->level)) {
+        } else if (arg == "--socket-group") {
+            std::string error;
+            if (!vmruntime::server::parse_group(value, &opt->socket_group.emplace(), &error)) {
+                std::cerr << "vmruntimed: --socket-group: " << error << "\n";
+                return false;
+            }
+        } else if (arg != "--log-level") {
+            return false;
+        } else if (!parse_level(value, &opt->level)) {
+            std::cerr << "vmruntimed: unknown log level '" << value << "': give debug, info, warn or error\n";
             return false;
         }
     }
@@ -176,9 +168,7 @@ bool claim_socket_path(const std::string& path)
     }
     struct stat st;
     if (lstat(path.c_str(), &st) == -1) {
-        std::error_code ec;
-        std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-        return true;
+        return true;  // UnixListener::open makes its directory
     }
     if (!S_ISSOCK(st.st_mode)) {
         std::cerr << "vmruntimed: " << path << " exists and is not a socket; remove it or pick another\n";
@@ -236,7 +226,11 @@ sigset_t block_stop_signals()
 int main(int argc, char** argv)
 {
     if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
-        print_usage(std::cout);
+        vmruntime::server::print_usage(std::cout);
+        return 0;
+    }
+    if (argc == 2 && std::strcmp(argv[1], "--man") == 0) {
+        vmruntime::server::print_man_page(std::cout);
         return 0;
     }
     if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
@@ -248,6 +242,12 @@ int main(int argc, char** argv)
         return usage();
     }
     if (!canonical_dirs(&opt.image_dirs)) {
+        return 2;
+    }
+    const auto metrics_endpoint = vmruntime::server::parse_endpoint(opt.metrics_listen);
+    if (!opt.metrics_listen.empty() && !metrics_endpoint) {
+        std::cerr << "vmruntimed: --metrics-listen " << opt.metrics_listen
+                  << ": not HOST:PORT with a numeric IPv4 address or a [bracketed] IPv6 one\n";
         return 2;
     }
     vmruntime::base::set_log_level(opt.level);
@@ -271,7 +271,21 @@ int main(int argc, char** argv)
         std::cerr << "vmruntimed: " << ok.message() << "\n";
         return 1;
     }
+    vmruntime::server::log_state_changes(registry);
     vmruntime::server::MachineService service(registry);
+    std::unique_ptr<vmruntime::server::MetricsServer> metrics;
+    if (metrics_endpoint) {
+        std::string why;
+        metrics = vmruntime::server::MetricsServer::start(*metrics_endpoint, [&registry] {
+            return vmruntime::server::render_metrics(vmruntime::server::machine_figures(registry),
+                                                     vmruntime::server::daemon_figures(VMRUNTIME_VERSION));
+        }, &why);
+        if (!metrics) {
+            std::cerr << "vmruntimed: --metrics-listen " << opt.metrics_listen << ": " << why << "\n";
+            return 1;
+        }
+        vmruntime::base::log_info("vmruntimed", "metrics on http://", metrics->endpoint(), "/metrics");
+    }
     grpc::ServerBuilder builder;
     // A second daemon on our TCP port must fail, not share the connections.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -279,8 +293,11 @@ int main(int argc, char** argv)
         builder.AddListeningPort(opt.tcp.listen, tcp_creds);
     }
     builder.RegisterService(&service);
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+    interceptors.push_back(vmruntime::server::rpc_log());
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
     std::string error;
-    auto unix_socket = vmruntime::server::UnixListener::open(opt.socket, &error);
+    auto unix_socket = vmruntime::server::UnixListener::open(opt.socket, opt.socket_group, &error);
     if (!unix_socket) {
         std::cerr << "vmruntimed: " << error << "\n";
         return 1;
@@ -297,6 +314,7 @@ int main(int argc, char** argv)
     }
     vmruntime::base::log_info("vmruntimed", "serving on ", opt.socket, tcp_creds ? " and TLS " : "",
                               opt.tcp.listen, ", state in ", opt.state_dir);
+    registry.autostart();
 
     int sig = 0;
     sigwait(&stop_signals, &sig);

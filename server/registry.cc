@@ -359,6 +359,7 @@ absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::build(const v1::Mach
             boost::asio::post(restarts_, [this, name] { restart_after_reset(name); });
         }
     });
+    console_logs_.attach(name, *machine);
     return machine;
 }
 
@@ -464,7 +465,6 @@ absl::StatusOr<v1::MachineInfo> Registry::create(v1::MachineSpec spec, const v1:
         entry->machine = *machine;
         entry->building = false;
     }
-    base::log_info("registry", "created machine ", spec.name());
     publish(make_event(spec.name(), (*machine)->status()));
     return info(spec, *machine);
 }
@@ -551,6 +551,7 @@ absl::StatusOr<v1::MachineInfo> Registry::start(const std::string& name, bool pa
     if (state == runtime::MachineState::Running || state == runtime::MachineState::Paused) {
         return wrong_state(name, runtime::to_string(state), "start");
     }
+    entry.stopping = false;
     if (state != runtime::MachineState::Created) {
         if (machine) {
             machine->release_devices();  // the taps it held are the new machine's
@@ -569,7 +570,6 @@ absl::StatusOr<v1::MachineInfo> Registry::start(const std::string& name, bool pa
     if (!machine->start(paused)) {
         return wrong_state(name, runtime::to_string(machine->status().state), "start");
     }
-    base::log_info("registry", "started machine ", name);
     return info(entry.spec, machine);
 }
 
@@ -584,7 +584,7 @@ void Registry::restart_after_reset(const std::string& name)
     }
     auto entry = find(name);
     auto machine = entry ? current(*entry) : nullptr;
-    if (!machine || !machine->status().guest_reset) {
+    if (!machine || !machine->status().guest_reset || entry->stopping) {
         return;
     }
     auto started = start(name);
@@ -630,27 +630,66 @@ absl::StatusOr<v1::MachineInfo> Registry::control(const std::string& name, const
         return too_late("cannot " + verb + " machine " + quote_name(name) +
                         ": its vCPUs did not answer in time; nothing changed");
     }
-    base::log_info("registry", verb, " machine ", name);
     return info(entry.spec, machine);
 }
 
-absl::Status Registry::remove(const std::string& name)
+absl::StatusOr<bool> Registry::request_shutdown(const std::string& name)
+{
+    auto entry = find(name);
+    auto machine = entry ? current(*entry) : nullptr;
+    if (!machine) {
+        return unknown_machine(name);
+    }
+    entry->stopping = true;
+    return machine->request_shutdown();
+}
+
+void Registry::autostart()
+{
+    std::vector<std::string> names;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [name, entry] : entries_) {
+            if (entry->spec.autostart()) {
+                names.push_back(name);
+            }
+        }
+    }
+    for (auto& name : names) {
+        boost::asio::post(restarts_, [this, name] {
+            if (closing_.load()) {
+                return;
+            }
+            auto started = start(name);
+            if (!started.ok()) {
+                base::log_warn("registry", "cannot autostart machine ", name, ": ", started.status().message());
+            }
+        });
+    }
+}
+
+absl::Status Registry::remove(const std::string& name, bool force)
 {
     auto locked = lock_entry(name);
     if (!locked.ok()) {
         return locked.status();
     }
     if (auto machine = current(*locked->entry)) {
+        const auto state = machine->status().state;
+        if (!force && (state == runtime::MachineState::Running || state == runtime::MachineState::Paused)) {
+            return wrong_state(name, std::string(runtime::to_string(state)) + " (stop it first, or force the delete)",
+                               "delete");
+        }
         machine->stop("deleted");
         machine->on_status(nullptr);
         machine->release_devices();  // now, not when the last console stream lets go of it
     }
+    console_logs_.remove(name);
     store_.remove(name);
     {
         std::lock_guard lock(mutex_);
         entries_.erase(name);
     }
-    base::log_info("registry", "deleted machine ", name);
     v1::WatchEvent event;
     event.set_name(name);
     event.set_deleted(true);
@@ -766,7 +805,6 @@ void Registry::stop_all(const std::string& reason)
     for (const auto& machine : machines) {
         auto state = machine->status().state;
         if (state != runtime::MachineState::Stopped && state != runtime::MachineState::Crashed) {
-            base::log_info("registry", "stopping machine ", machine->spec().name);
             machine->stop(reason);
         }
     }

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "server/client_file.h"
+#include "server/console_log.h"
 #include "server/snapshot_index.h"
 #include "server/snapshot_memory.h"
 #include "server/spec_store.h"
@@ -95,8 +96,17 @@ public:
     // park by `deadline`.
     absl::StatusOr<v1::MachineInfo> pause(const std::string& name, runtime::Deadline deadline = runtime::kNoDeadline);
     absl::StatusOr<v1::MachineInfo> resume(const std::string& name);
-    // Powers the machine off if it runs, then forgets it and its file.
-    absl::Status remove(const std::string& name);
+    // Asks a running guest to shut down (Machine::request_shutdown), and
+    // keeps the reset that follows from restarting it, whatever its
+    // on_reboot, until its next start.  False if the guest has no keyboard
+    // listening.
+    absl::StatusOr<bool> request_shutdown(const std::string& name);
+    // Forgets the machine and its file; FAILED_PRECONDITION for a running
+    // or paused one unless `force`, which powers it off first.
+    absl::Status remove(const std::string& name, bool force);
+    // Starts, one after another on a thread of the registry's, the stored
+    // machines whose spec says autostart; failures are logged.
+    void autostart();
 
     // Snapshots (docs/snapshot.md), their files written and read with
     // `caller`'s rights; a remote caller may name no host path.
@@ -129,11 +139,16 @@ public:
     // Powers off every machine, with `reason`.
     void stop_all(const std::string& reason);
 
+    // The machines' console history, in <state-dir>/logs.
+    ConsoleLogs& console_logs() { return console_logs_; }
+
 private:
     struct Entry {
         v1::MachineSpec spec;  // as persisted: image_bytes included
         std::shared_ptr<runtime::Machine> machine;
         bool building = true;  // create has not finished: invisible
+        // A Stop asked the guest to shut down: its reset ends it.
+        std::atomic<bool> stopping{false};
         std::mutex control;    // serializes start/pause/resume/remove
         // machine is written under both control and the registry mutex.
     };
@@ -180,9 +195,13 @@ private:
     std::map<int, Observer> observers_;
     int next_observer_ = 0;
 
-    // Machines whose guest reset and whose spec says restart.
+    // Machines whose guest reset and whose spec says restart, and those
+    // the daemon starts when it starts.
     boost::asio::thread_pool restarts_{1};
     std::atomic<bool> closing_{false};
+    // Last, so destroyed first, while the machines live: it writes out
+    // what their console rings still hold.
+    ConsoleLogs console_logs_{dir_ / "logs"};
 };
 
 // Maps the runtime's state to the API's.

@@ -213,7 +213,7 @@ absl::StatusOr<v1::MachineInfo> Registry::restore(const std::string& name, const
     auto started = start(name, paused);
     if (!started.ok()) {
         // A machine Restore could not run is no machine the caller asked for.
-        if (auto removed = remove(name); !removed.ok()) {
+        if (auto removed = remove(name, true); !removed.ok()) {
             base::log_warn("registry", "cannot forget machine ", name, ": ", removed.message());
         }
     }

@@ -22,6 +22,7 @@
 #include <mutex>
 
 #include "server/machine_service.h"
+#include "server/stream_link.h"
 #include "server/status.h"
 #include "vmruntime/base/log.h"
 
@@ -40,62 +41,6 @@ constexpr size_t kMaxQueuedEvents = 4096;
 constexpr auto kLateOutput = std::chrono::milliseconds(10);
 // The UART's FIFO was full: try the rest of the input again after this.
 constexpr auto kInputRetry = std::chrono::milliseconds(5);
-
-template <typename Reactor>
-class Link {
-public:
-    explicit Link(Reactor* reactor) : reactor_(reactor) {}
-
-    // Runs fn(reactor) unless the stream has finished; false if it has.
-    template <typename Fn>
-    bool with(Fn&& fn)
-    {
-        std::lock_guard lock(mutex_);
-        if (!reactor_ || finished_) {
-            return false;
-        }
-        fn(*reactor_);
-        return true;
-    }
-
-    void finish(const grpc::Status& status)
-    {
-        std::lock_guard lock(mutex_);
-        if (reactor_ && !finished_) {
-            finished_ = true;
-            reactor_->Finish(status);
-        }
-    }
-
-    // Whether the stream still takes operations.
-    bool open()
-    {
-        return with([](Reactor&) {});
-    }
-
-    void detach()
-    {
-        std::lock_guard lock(mutex_);
-        reactor_ = nullptr;
-    }
-
-private:
-    std::recursive_mutex mutex_;
-    Reactor* reactor_;
-    bool finished_ = false;
-};
-
-// A stream callback, guarded: an exception ends the stream with INTERNAL
-// (Link::finish finishes once) instead of the daemon.
-template <typename Reactor, typename Fn>
-void guard(Link<Reactor>& link, std::string_view rpc, Fn&& fn) noexcept
-{
-    try {
-        fn();
-    } catch (...) {
-        link.finish(to_grpc(unexpected_failure(rpc)));
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Watch

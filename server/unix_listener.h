@@ -4,22 +4,37 @@
 // that each connection's peer credentials (SO_PEERCRED) stay reachable: a
 // connection is handed to gRPC as a file descriptor, and gRPC names such a
 // peer "fd:N" (see server/peer.h).
+//
+// With a group (vmruntimed --socket-group), the group's members may connect
+// as well as root: the socket gets the group, and the directories the
+// daemon creates for it get mode 0750 and the group.  A directory that
+// exists is never loosened; if it keeps the group out, the daemon says so
+// in its log.  Members are still no more than themselves: the files they
+// name are opened with their own rights.
 #pragma once
 
 #include <grpcpp/server.h>
+#include <sys/types.h>
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 namespace vmruntime::server {
 
+// A group given by name or as a numeric gid.  False, with `error` set, for
+// a name the group database does not know.
+bool parse_group(const std::string& text, gid_t* gid, std::string* error);
+
 class UnixListener {
 public:
-    // Binds `path` (which must not exist), mode 0660 from the start.  Null,
-    // with `error` set, on failure.
-    static std::unique_ptr<UnixListener> open(const std::string& path, std::string* error);
+    // Binds `path` (which must not exist), mode 0660 from the start, and
+    // creates the directories missing above it; with `group`, as the file
+    // comment says.  Null, with `error` set, on failure.
+    static std::unique_ptr<UnixListener> open(const std::string& path, std::optional<gid_t> group,
+                                              std::string* error);
     // Stops accepting.
     ~UnixListener();
     UnixListener(const UnixListener&) = delete;

@@ -3,7 +3,9 @@
  * The hello guest: prints a banner and the CMOS date on COM1, then ticks on
  * the PIT through the 8259A (IRQ 0 on vector 0x20, COM1's IRQ 4 on 0x24),
  * printing "tick N" every HZ ticks and echoing what COM1 receives.  'q'
- * prints "bye" and powers off.  Command line options (decimal):
+ * prints "bye" and powers off; so does Ctrl-Alt-Del on the keyboard (IRQ 1
+ * on 0x21), which is how the host asks it to shut down.  Command line
+ * options (decimal):
  *
  *   hz=N     tick rate, PIT_MIN_HZ..HZ_MAX (default 100)
  *   ticks=N  print "done N ticks" and power off after N ticks (0: never)
@@ -20,6 +22,7 @@
 
 #include "idt.h"
 #include "io.h"
+#include "kbd.h"
 #include "pic.h"
 #include "pit.h"
 #include "rtc.h"
@@ -45,6 +48,7 @@ static volatile uint64_t ticks;
 static volatile uint8_t rx_ring[RX_RING_SIZE];
 static volatile unsigned rx_head;	/* written by uart_irq only */
 static volatile unsigned rx_tail;	/* written by the main loop only */
+static volatile int shutdown_requested;
 
 __attribute__((interrupt)) static void
 timer_irq(struct interrupt_frame *frame)
@@ -67,6 +71,15 @@ uart_irq(struct interrupt_frame *frame)
 			rx_head++;
 		}
 	}
+	pic_eoi();
+}
+
+__attribute__((interrupt)) static void
+kbd_irq(struct interrupt_frame *frame)
+{
+	(void)frame;
+	if (kbd_read_chord())
+		shutdown_requested = 1;
 	pic_eoi();
 }
 
@@ -193,10 +206,12 @@ start_interrupts(const struct config *cfg)
 	idt_init();
 	idt_set_gate(PIC_MASTER_BASE + PIT_IRQ, timer_irq);
 	idt_set_gate(PIC_MASTER_BASE + COM1_IRQ, uart_irq);
+	idt_set_gate(PIC_MASTER_BASE + KBD_IRQ, kbd_irq);
 	idt_set_gate(PIC_MASTER_BASE + SPURIOUS_IRQ, spurious_irq);
 	pic_init(PIC_MASTER_BASE, PIC_SLAVE_BASE);
 	uart_enable_rx_irq();
 	pic_unmask(COM1_IRQ);
+	pic_unmask(KBD_IRQ);
 	if (!cfg->idle) {
 		pit_start_periodic((uint32_t)cfg->hz);
 		pic_unmask(PIT_IRQ);
@@ -224,12 +239,13 @@ wait_for_work(const struct config *cfg, uint64_t seen_ticks)
 {
 	if (cfg->busy) {
 		__asm__ volatile("sti" : : : "memory");
-		while (rx_head == rx_tail && ticks == seen_ticks)
+		while (rx_head == rx_tail && ticks == seen_ticks &&
+		    !shutdown_requested)
 			__asm__ volatile("pause" : : : "memory");
 		return;
 	}
 	__asm__ volatile("cli" : : : "memory");
-	if (rx_head == rx_tail && ticks == seen_ticks)
+	if (rx_head == rx_tail && ticks == seen_ticks && !shutdown_requested)
 		__asm__ volatile("sti; hlt" : : : "memory");
 	else
 		__asm__ volatile("sti" : : : "memory");
@@ -253,6 +269,10 @@ hello_main(const char *cmdline)
 		uint64_t now;
 
 		echo_input(&cfg);
+		if (shutdown_requested) {
+			uart_puts("ctrl-alt-del: powering off\r\n");
+			power_off((uint32_t)cfg.exit_status);
+		}
 		now = ticks;
 		for (; next_report <= now; next_report += cfg.hz) {
 			uart_puts("tick ");

@@ -109,6 +109,9 @@ bool Daemon::start(const std::vector<std::string>& extra_args, std::chrono::seco
                 _exit(126);
             }
         }
+        for (const auto& [name, value] : env_) {
+            ::setenv(name.c_str(), value.c_str(), 1);
+        }
         exec_child(argv, "/dev/null", dir_ + "/daemon.log", pipe_fds[1]);
     }
     if (undrained_stderr_) {
@@ -198,6 +201,17 @@ std::unique_ptr<v1::Machines::Stub> stalling_client(const std::string& socket)
     small_window.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
     return v1::Machines::NewStub(
         grpc::CreateCustomChannel("unix:" + socket, grpc::InsecureChannelCredentials(), small_window));
+}
+
+grpc::Status force_delete(v1::Machines::Stub& stub, const std::string& name)
+{
+    grpc::ClientContext cc;
+    cc.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    v1::DeleteRequest req;
+    req.set_name(name);
+    req.set_force(true);
+    v1::DeleteResponse resp;
+    return stub.Delete(&cc, req, &resp);
 }
 
 int free_tcp_port()

@@ -45,6 +45,10 @@ public:
     // Gives the next start()ed daemon a pipe for stderr that nobody reads
     // (log() is then empty).
     void undrained_stderr() { undrained_stderr_ = true; }
+    // Gives the next start()ed daemons this environment variable.
+    void set_env(std::string name, std::string value) { env_.emplace_back(std::move(name), std::move(value)); }
+    // Serves the next start()ed daemons on `path`, instead of "sock" in dir().
+    void set_socket(std::string path) { socket_ = std::move(path); }
 
     // The temporary directory, removed with the daemon.
     const std::string& dir() const { return dir_; }
@@ -57,6 +61,7 @@ private:
     std::string dir_, socket_, state_dir_;
     pid_t pid_ = -1;
     std::vector<std::pair<int, rlim_t>> limits_;
+    std::vector<std::pair<std::string, std::string>> env_;
     bool undrained_stderr_ = false;
     int stderr_pipe_ = -1;  // its read end, held open, never read
 };
@@ -123,6 +128,9 @@ grpc::Status call_by_name(v1::Machines::Stub& stub,
     Response ignored;
     return (stub.*rpc)(&cc, req, resp ? resp : &ignored);
 }
+
+// Deletes machine `name` whatever its state (Delete with force).
+grpc::Status force_delete(v1::Machines::Stub& stub, const std::string& name);
 
 // A TCP port on 127.0.0.1 that was free a moment ago, or 0.
 int free_tcp_port();

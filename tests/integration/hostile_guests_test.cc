@@ -322,6 +322,28 @@ TEST_F(HostileGuestsTest, AConsoleReaderThatFallsBehindIsEnded)
     reading->Finish();
 }
 
+// A guest that ignores Ctrl-Alt-Del (interrupts off, spinning) is powered
+// off once the Stop's timeout has passed, and not before.
+TEST_F(HostileGuestsTest, StopPowersOffAGuestThatIgnoresTheRequest)
+{
+    const Hostile& spin = kHostiles[1];
+    ASSERT_STREQ(spin.name, "spin-cli");
+    ASSERT_TRUE(create(flat_spec(spin)).ok());
+    expect_ok(&v1::Machines::Stub::Start, spin.name);
+    grpc::ClientContext cc;
+    cc.set_deadline(std::chrono::system_clock::now() + 30s);
+    v1::StopRequest stop;
+    stop.set_name(spin.name);
+    stop.set_timeout_ms(500);
+    v1::StopResponse stopped;
+    const auto asked = Clock::now();
+    ASSERT_TRUE(stub_->Stop(&cc, stop, &stopped).ok());
+    EXPECT_GE(Clock::now() - asked, 500ms);
+    EXPECT_TRUE(stopped.forced());
+    EXPECT_EQ(stopped.machine().state(), v1::MACHINE_STATE_STOPPED);
+    EXPECT_EQ(stopped.machine().reason(), "stopped by request: no power-off within 500 ms");
+}
+
 // The daemon with no pending-signal quota at all (RLIMIT_SIGPENDING 0, as
 // `prlimit --sigpending=0` sets it, and as a busy host may leave it): the
 // kernel refuses to queue any real-time signal.
@@ -474,7 +496,7 @@ protected:
             lc.set_deadline(std::chrono::system_clock::now() + 20s);
             v1::ListResponse listed;
             EXPECT_TRUE(stub_->List(&lc, v1::ListRequest(), &listed).ok());
-            expect_ok(&v1::Machines::Stub::Delete, spec.name());
+            EXPECT_TRUE(force_delete(*stub_, spec.name()).ok()) << spec.name();
         }
         return Clock::now() - start;
     }

@@ -112,7 +112,7 @@ TEST_F(UploadTest, ALargeImageIsStreamedKeptAndBootedAgainAfterARestart)
     connect();
     ASSERT_EQ(vmctl({"start", "big"}).exit_code, 0);
     EXPECT_NE(console("big", kBanner).find(kBanner), std::string::npos);
-    ASSERT_EQ(vmctl({"delete", "big"}).exit_code, 0);
+    ASSERT_EQ(vmctl({"delete", "--force", "big"}).exit_code, 0);
     EXPECT_FALSE(std::filesystem::exists(machines + "big.image"));
 }
 

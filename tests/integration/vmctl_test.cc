@@ -70,7 +70,7 @@ TEST_F(VmctlTest, MachinesAreShownInWordsAndJsonNumbers)
 
     create("d");
     ASSERT_EQ(vmctl({"start", "d"}).exit_code, 0);
-    auto stopped = vmctl({"--json", "stop", "d"});
+    auto stopped = vmctl({"--json", "stop", "d", "--timeout", "0"});
     ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
     EXPECT_EQ(lines(stopped.out), 1u) << stopped.out;
     EXPECT_NE(stopped.out.find("\"state\":\"stopped\""), std::string::npos) << stopped.out;

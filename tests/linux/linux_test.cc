@@ -112,6 +112,36 @@ TEST_F(LinuxTest, RebootWithoutRestartStopsTheMachine)
     EXPECT_EQ(end->reason(), "guest reset (keyboard controller)");
 }
 
+// Stop asks first: Ctrl-Alt-Del on the i8042 makes the kernel restart
+// (reboot=k), and that reset ends the machine although its policy would
+// restart it.
+TEST_F(LinuxTest, StopShutsLinuxDownWithCtrlAltDel)
+{
+    v1::MachineSpec spec = small_kernel("cad", kernel_.vmlinux);
+    spec.set_on_reboot(v1::ON_REBOOT_RESTART);
+    ASSERT_TRUE(create(spec).ok());
+    ASSERT_TRUE(call(&v1::Machines::Stub::Start, "cad").ok());
+    ConsoleSession console(*stub_, "cad");
+    ASSERT_NE(console.wait_for(kPrompt, kBootTimeout), std::string::npos) << console.text();
+    EXPECT_NE(console.text().find("AT Translated Set 2 keyboard"), std::string::npos) << console.text();
+
+    grpc::ClientContext cc;
+    cc.set_deadline(std::chrono::system_clock::now() + kAnswerTimeout);
+    v1::StopRequest stop;
+    stop.set_name("cad");
+    stop.set_timeout_ms(30000);
+    v1::StopResponse stopped;
+    ASSERT_TRUE(stub_->Stop(&cc, stop, &stopped).ok());
+    EXPECT_FALSE(stopped.forced()) << console.text() << whereabouts("cad");
+    EXPECT_EQ(stopped.machine().state(), v1::MACHINE_STATE_STOPPED);
+    EXPECT_EQ(stopped.machine().reason(), "guest reset (keyboard controller)");
+    std::this_thread::sleep_for(500ms);
+    v1::GetResponse got;
+    ASSERT_TRUE(call(&v1::Machines::Stub::Get, "cad", &got).ok());
+    EXPECT_EQ(got.machine().state(), v1::MACHINE_STATE_STOPPED) << "not restarted";
+    EXPECT_EQ(daemon_.log().find("restarted machine cad"), std::string::npos) << daemon_.log();
+}
+
 // vmctl as a person uses it, on a pipe instead of a terminal.
 class Vmctl {
 public:

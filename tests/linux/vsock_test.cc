@@ -176,7 +176,7 @@ TEST_F(VsockTest, GuestAndHostOpenStreamsToEachOther)
     EXPECT_EQ(console.command("echo $((6*7))"), "42\r\n") << "the guest lives on";
 
     ::close(host_listener);
-    ASSERT_TRUE(call(&v1::Machines::Stub::Delete, "vsock").ok());
+    ASSERT_TRUE(force_delete(*stub_, "vsock").ok());
     EXPECT_FALSE(std::filesystem::exists(socket_)) << "the machine's socket goes with it";
 }
 

@@ -6,7 +6,12 @@
 // for stderr.
 #include "vmruntime/base/log.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <iomanip>
 #include <mutex>
@@ -29,6 +34,37 @@ SinkSlot& sink_slot()
 {
     static SinkSlot slot;
     return slot;
+}
+
+// syslog(3)'s LOG_DEBUG, LOG_INFO, LOG_WARNING and LOG_ERR.
+int syslog_priority(LogLevel level)
+{
+    switch (level) {
+    case LogLevel::kDebug:
+        return 7;
+    case LogLevel::kInfo:
+        return 6;
+    case LogLevel::kWarn:
+        return 4;
+    case LogLevel::kError:
+        return 3;
+    }
+    return 6;
+}
+
+// A newline in a message (a machine name or path a client sent, say) would
+// end its line early and let the rest pass for a line of its own, with a
+// journal priority of its choosing.
+std::string one_line(std::string_view message)
+{
+    std::string text(message);
+    for (char& c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f) {
+            c = '?';
+        }
+    }
+    return text;
 }
 
 }  // namespace
@@ -87,12 +123,41 @@ std::string format_log_line(std::chrono::system_clock::time_point when, LogLevel
     return out.str();
 }
 
+std::string format_journal_line(LogLevel level, std::string_view component, std::string_view message)
+{
+    std::ostringstream out;
+    out << '<' << syslog_priority(level) << ">[" << component << "] " << message;
+    return out.str();
+}
+
+bool stderr_is_journal()
+{
+    static const bool journal = [] {
+        const char* stream = std::getenv("JOURNAL_STREAM");
+        struct stat st {};
+        unsigned long long dev = 0, ino = 0;
+        char extra = 0;
+        return stream != nullptr && ::fstat(STDERR_FILENO, &st) == 0 &&
+               std::sscanf(stream, "%llu:%llu%c", &dev, &ino, &extra) == 2 && dev == st.st_dev &&
+               ino == st.st_ino;
+    }();
+    return journal;
+}
+
+std::string format_line_now(LogLevel level, std::string_view component, std::string_view message)
+{
+    if (stderr_is_journal()) {
+        return format_journal_line(level, component, message);
+    }
+    return format_log_line(std::chrono::system_clock::now(), level, component, message);
+}
+
 void log_message(LogLevel level, std::string_view component, std::string_view message)
 {
     if (!log_enabled(level)) {
         return;
     }
-    std::string line = format_log_line(std::chrono::system_clock::now(), level, component, message);
+    std::string line = format_line_now(level, component, one_line(message));
     SinkSlot& slot = sink_slot();
     std::lock_guard lock(slot.mutex);
     if (slot.sink) {

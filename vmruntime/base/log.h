@@ -7,9 +7,17 @@
 // (UTC, milliseconds), written to stderr in a single write(2) by a thread
 // of its own unless a test installs its own sink: logging never waits for
 // stderr, and while stderr takes nothing, lines past 1 MiB are dropped and
-// counted.  Arguments are formatted with
-// operator<<, so the call sites are type-safe and need no format strings
-// (std::format is not in GCC 12).  Safe to call from any thread.
+// counted.  When stderr is a stream to journald (systemd's $JOURNAL_STREAM
+// names it), a line is instead
+//
+//     <4>[io_bus] unclaimed read of port 0x2f9
+//
+// its syslog priority first and no timestamp: journald stamps each line
+// and reads its priority from there.  Control characters in a message
+// become '?', so that a message is one line whatever it quotes.  Arguments
+// are formatted with operator<<, so the call sites are type-safe and need
+// no format strings (std::format is not in GCC 12).  Safe to call from any
+// thread.
 #pragma once
 
 #include <chrono>
@@ -47,9 +55,21 @@ uint64_t log_lines_dropped();
 // "DEBUG", "INFO", "WARN" or "ERROR".
 std::string_view log_level_name(LogLevel level);
 
-// The line for one message, as the sink receives it.
+// The line for one message, as the sink receives it unless stderr is the
+// journal's.
 std::string format_log_line(std::chrono::system_clock::time_point when, LogLevel level,
                             std::string_view component, std::string_view message);
+// The line for one message as journald takes it: "<6>[component] message",
+// "<N>" being the syslog priority of `level` (7 debug, 6 info, 4 warn,
+// 3 error).
+std::string format_journal_line(LogLevel level, std::string_view component, std::string_view message);
+// Whether stderr is a stream to journald: $JOURNAL_STREAM holds the device
+// and inode of the stream systemd connected ("DEV:INODE", see
+// systemd.exec(5)), and those are stderr's.  Decided at the first call.
+bool stderr_is_journal();
+// The line for one message logged now, as the sink receives it: the
+// journal's form when stderr_is_journal(), otherwise format_log_line's.
+std::string format_line_now(LogLevel level, std::string_view component, std::string_view message);
 
 // Stamps `message` with the current time and hands it to the sink, if
 // `level` is enabled.

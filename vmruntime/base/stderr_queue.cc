@@ -105,8 +105,8 @@ void StderrQueue::write_batch(std::deque<std::string>& batch, uint64_t lost)
     }
     batch.clear();
     if (lost > 0) {
-        write_line(format_log_line(std::chrono::system_clock::now(), LogLevel::kWarn, "log",
-                                   std::to_string(lost) + " lines dropped: stderr was not taking them"));
+        const std::string message = std::to_string(lost) + " lines dropped: stderr was not taking them";
+        write_line(format_line_now(LogLevel::kWarn, "log", message));
     }
 }
 

@@ -5,6 +5,7 @@
 // goes into one queue whose head is the output buffer.
 #include "vmruntime/dev/i8042.h"
 
+#include <span>
 #include <utility>
 
 #include "vmruntime/dev/io_bus.h"
@@ -18,6 +19,10 @@ constexpr uint8_t kKbdIdSecondXlate = 0x41;  // 0x83 after set-2 -> set-1 transl
 constexpr uint8_t kKbdScanSet = 0x02;        // answer to "get scan code set"
 constexpr uint8_t kPulseCommands = 0xf0;     // 0xf0..0xff pulse output port bits 0-3 low
 constexpr uint32_t kMaxRestoredQueue = 256;
+
+// Ctrl, Alt and Delete pressed, then released in the reverse order.
+constexpr uint8_t kCtrlAltDelSet2[] = {0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14};
+constexpr uint8_t kCtrlAltDelSet1[] = {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d};
 
 // The controller commands that wait for a data byte, and the keyboard
 // commands that wait for an argument: the only values left pending (0 is
@@ -211,6 +216,19 @@ void I8042::keyboard_receive(uint8_t value)
         keyboard_reply(PS2_RET_NAK);  // "resend": not a command this keyboard knows
         break;
     }
+}
+
+bool I8042::press_ctrl_alt_del()
+{
+    if (ctr_ & I8042_CTR_KBDDIS) {
+        return false;
+    }
+    const std::span<const uint8_t> codes =
+        (ctr_ & I8042_CTR_XLATE) ? std::span<const uint8_t>(kCtrlAltDelSet1) : std::span<const uint8_t>(kCtrlAltDelSet2);
+    for (uint8_t code : codes) {
+        push_output(code, false);
+    }
+    return true;
 }
 
 void I8042::keyboard_reply(uint8_t value)

@@ -91,6 +91,12 @@ public:
     // The controller command byte (CTR).
     uint8_t command_byte() const { return ctr_; }
 
+    // Presses and releases Ctrl, Alt and Delete, as a host asking its guest
+    // to shut down (Firecracker's SendCtrlAltDel): the keyboard sends the
+    // set-2 codes, which the controller translates to set 1 when XLATE is
+    // on.  False, nothing sent, while the guest keeps the keyboard disabled.
+    bool press_ctrl_alt_del();
+
     // Snapshots (device_state.h): the controller's whole state: command
     // byte, output port, half-done controller and keyboard commands, and
     // every queued output byte in order.  Restore drives IRQ 1 and 12 to

@@ -426,11 +426,27 @@ size_t Machine::console_input(std::span<const uint8_t> bytes)
     return taken.get_future().get();
 }
 
+bool Machine::request_shutdown()
+{
+    std::promise<bool> pressed;
+    boost::asio::post(strand_, [&] { pressed.set_value(devices_ && devices_->press_ctrl_alt_del()); });
+    return pressed.get_future().get();
+}
+
 ExitCounters Machine::exit_counters() const
 {
     ExitCounters total;
     for (const auto& v : vcpus_) {
         v->add_counters(total);
+    }
+    return total;
+}
+
+std::chrono::nanoseconds Machine::vcpu_time() const
+{
+    std::chrono::nanoseconds total{0};
+    for (const auto& v : vcpus_) {
+        total += v->cpu_time();
     }
     return total;
 }

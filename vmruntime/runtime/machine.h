@@ -157,8 +157,13 @@ public:
     dev::ConsoleRing& console() { return console_; }
     // Host -> guest UART input; returns how many bytes the UART took.
     size_t console_input(std::span<const uint8_t> bytes);
+    // Asks the guest to shut down: Ctrl-Alt-Del on its keyboard.  False if
+    // it has no keyboard listening (not built, or the guest disabled it).
+    bool request_shutdown();
 
     ExitCounters exit_counters() const;
+    // CPU time the vCPU threads have used, summed (0 before start).
+    std::chrono::nanoseconds vcpu_time() const;
     std::chrono::nanoseconds uptime() const;
     uint8_t* ram() { return ram_; }
     uint64_t ram_size() const { return spec_.memory_bytes; }

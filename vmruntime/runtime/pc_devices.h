@@ -77,6 +77,7 @@ public:
     uint32_t read(uint16_t port, unsigned size) { return bus_.read(port, size); }
     void write(uint16_t port, unsigned size, uint32_t value) { bus_.write(port, size, value); }
     size_t push_input(std::span<const uint8_t> bytes) { return uart_.push_input(bytes); }
+    bool press_ctrl_alt_del() { return i8042_.press_ctrl_alt_del(); }
 
     // From any thread (the vCPU's): the PIC, the PIT and port 0x61, whose
     // devices take pic_mutex_.

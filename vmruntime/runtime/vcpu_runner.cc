@@ -111,6 +111,16 @@ void wake_all(std::atomic<uint32_t>& word)
 // last check before the futex wait.
 constexpr auto kTimerSlack = std::chrono::milliseconds(1);
 
+// A CPU-time clock's reading; 0 if the host cannot read it.
+std::chrono::nanoseconds cpu_clock_time(clockid_t clock)
+{
+    timespec t{};
+    if (clock_gettime(clock, &t) == -1) {
+        return std::chrono::nanoseconds(0);
+    }
+    return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
+}
+
 }  // namespace
 
 VcpuRunner::VcpuRunner(Machine& machine, unsigned id, int host_cpu)
@@ -164,6 +174,7 @@ void VcpuRunner::thread_main()
         pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
     }
     t_runner = this;
+    open_cpu_clock();
     if (id_ == 0) {
         install_timer_handler();
         machine_.devices_->attach_timer(kTimerSignal, [this] { timer_expired_on_strand(); });
@@ -173,7 +184,24 @@ void VcpuRunner::thread_main()
     if (serves_timer_) {
         machine_.devices_->detach_timer();
     }
+    close_cpu_clock();
     exit_thread();
+}
+
+void VcpuRunner::open_cpu_clock()
+{
+    clockid_t clock;
+    if (pthread_getcpuclockid(pthread_self(), &clock) == 0) {
+        std::lock_guard lock(clock_mutex_);
+        cpu_clock_ = clock;
+    }
+}
+
+void VcpuRunner::close_cpu_clock()
+{
+    std::lock_guard lock(clock_mutex_);
+    cpu_used_ = cpu_clock_time(CLOCK_THREAD_CPUTIME_ID);
+    cpu_clock_.reset();
 }
 
 void VcpuRunner::exit_thread()
@@ -672,6 +700,12 @@ void VcpuRunner::serve_channel(PcDevices& ports, VirtioDevices& memory)
             channel_.done.notify_one();
         }
     }
+}
+
+std::chrono::nanoseconds VcpuRunner::cpu_time() const
+{
+    std::lock_guard lock(clock_mutex_);
+    return cpu_clock_ ? cpu_clock_time(*cpu_clock_) : cpu_used_;
 }
 
 void VcpuRunner::add_counters(ExitCounters& total) const

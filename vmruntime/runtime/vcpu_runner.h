@@ -10,13 +10,16 @@
 #pragma once
 
 #include <nvmm.h>
+#include <time.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -79,6 +82,9 @@ public:
     void timer_expired_on_strand();
 
     void add_counters(ExitCounters& total) const;
+    // CPU time the vCPU's thread has used, in the guest and out of it: its
+    // thread CPU clock read on demand, so the run loop pays nothing for it.
+    std::chrono::nanoseconds cpu_time() const;
 
     // Whether the guest sits in HLT, waiting for an interrupt: read on the
     // vCPU thread (in a request), set before start() by a restore.
@@ -94,6 +100,8 @@ private:
     };
 
     void thread_main();
+    void open_cpu_clock();
+    void close_cpu_clock();
     void exit_thread();
     void loop();
     void wait_for_startup();
@@ -137,6 +145,13 @@ private:
     bool parked_ = false;
     bool exited_ = false;
     std::deque<PendingRequest*> requests_;
+
+    // Other threads read the vCPU thread's CPU clock only under this lock
+    // and while the thread holds the clock open: the clock names the
+    // thread's TID, which a new thread may take once this one is gone.
+    mutable std::mutex clock_mutex_;
+    std::optional<clockid_t> cpu_clock_;
+    std::chrono::nanoseconds cpu_used_{0};  // once the thread is gone
 
     std::atomic<uint64_t> n_io_{0}, n_mmio_{0}, n_halted_{0}, n_interrupts_{0}, n_stopped_{0},
         n_other_{0};

@@ -186,6 +186,33 @@ TEST_F(I8042Test, KeyboardIdIsTranslatedWhenXlateIsOn)
     EXPECT_EQ(drain(), (Bytes{PS2_RET_ACK, 0xab, 0x83}));
 }
 
+// What atkbd decodes as KEY_LEFTCTRL, KEY_LEFTALT and KEY_DELETE pressed,
+// then released: set 1 under translation, as a BIOS leaves it and Linux
+// keeps it; set 2 without.
+TEST_F(I8042Test, CtrlAltDelIsPressedAndReleasedInTheGuestsScanCodeSet)
+{
+    ASSERT_TRUE(kbc_.press_ctrl_alt_del());
+    EXPECT_TRUE(kbd_irq_.level());
+    EXPECT_EQ(drain(), (Bytes{0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d}));
+    EXPECT_EQ(kbd_irq_.rising_edges(), 8u) << "one edge per byte";
+
+    command(I8042_CMD_CTL_WCTR);
+    send(I8042_CTR_KBDINT);
+    ASSERT_TRUE(kbc_.press_ctrl_alt_del());
+    EXPECT_EQ(drain(), (Bytes{0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14}));
+}
+
+TEST_F(I8042Test, CtrlAltDelIsNotSentToADisabledKeyboard)
+{
+    command(I8042_CMD_KBD_DISABLE);
+    EXPECT_FALSE(kbc_.press_ctrl_alt_del());
+    EXPECT_TRUE(drain().empty());
+    EXPECT_FALSE(kbd_irq_.level());
+    command(I8042_CMD_KBD_ENABLE);
+    EXPECT_TRUE(kbc_.press_ctrl_alt_del());
+    EXPECT_EQ(drain().size(), 8u);
+}
+
 // atkbd_probe / atkbd_activate: LEDs, typematic rate, enable, disable.
 TEST_F(I8042Test, KeyboardAcknowledgesCommandsAndArguments)
 {

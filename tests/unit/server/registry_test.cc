@@ -362,7 +362,7 @@ TEST_F(RegistryTest, ErrorsQuoteAtMost64BytesOfAName)
     Registry& r = open();
     const std::string huge(100000, 'n');
     const std::string quoted = "'" + std::string(64, 'n') + "...' (100000 bytes)";
-    for (const absl::Status& status : {r.get(huge).status(), r.start(huge).status(), r.remove(huge),
+    for (const absl::Status& status : {r.get(huge).status(), r.start(huge).status(), r.remove(huge, false),
                                        r.machine(huge, "inspect").status(),
                                        r.create(hello_spec(huge), kDaemonOwner).status()}) {
         EXPECT_NE(status.message().find(quoted), std::string::npos) << status.message().substr(0, 200);
@@ -401,7 +401,7 @@ TEST_F(RegistryTest, UnknownNamesAreNotFound)
     EXPECT_EQ(r.start("ghost").status().code(), absl::StatusCode::kNotFound);
     EXPECT_EQ(r.pause("ghost").status().code(), absl::StatusCode::kNotFound);
     EXPECT_EQ(r.resume("ghost").status().code(), absl::StatusCode::kNotFound);
-    EXPECT_EQ(r.remove("ghost").code(), absl::StatusCode::kNotFound);
+    EXPECT_EQ(r.remove("ghost", false).code(), absl::StatusCode::kNotFound);
     EXPECT_EQ(r.machine("ghost", "inspect").status().code(), absl::StatusCode::kNotFound);
 }
 
@@ -537,13 +537,13 @@ TEST_F(RegistryTest, RemoveForgetsTheMachineAndItsFileAndTellsObservers)
     const int id = r.subscribe(gone.observer());
     r.unsubscribe(id);
 
-    ASSERT_TRUE(r.remove("doomed").ok());
+    ASSERT_TRUE(r.remove("doomed", false).ok());
     EXPECT_EQ(r.get("doomed").status().code(), absl::StatusCode::kNotFound);
     EXPECT_EQ(names(r.list()), (std::vector<std::string>{"spared"}));
     EXPECT_EQ(stored_files(), (std::vector<std::string>{"spared.json"}));
     EXPECT_EQ(log_.summary(), (std::vector<std::string>{"doomed:deleted"}));
     EXPECT_TRUE(gone.events().empty());
-    EXPECT_EQ(r.remove("doomed").code(), absl::StatusCode::kNotFound);
+    EXPECT_EQ(r.remove("doomed", false).code(), absl::StatusCode::kNotFound);
 
     Registry& reopened = open();
     EXPECT_EQ(names(reopened.list()), (std::vector<std::string>{"spared"}));
@@ -685,7 +685,10 @@ TEST_F(RegistryKvmTest, StartPauseResumeFollowTheMachineAndRefuseTheWrongState)
     EXPECT_EQ(resumed->state(), v1::MACHINE_STATE_RUNNING);
     EXPECT_GT(resumed->uptime_ns(), 0u);
 
-    ASSERT_TRUE(r.remove("life").ok());
+    const auto refused = r.remove("life", false);
+    EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+    EXPECT_NE(refused.message().find("force"), std::string_view::npos) << refused;
+    ASSERT_TRUE(r.remove("life", true).ok());
     EXPECT_EQ((*machine)->status().state, runtime::MachineState::Stopped);
     EXPECT_EQ((*machine)->status().reason, "deleted");
     EXPECT_TRUE(stored_files().empty());
