@@ -11,7 +11,6 @@
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
@@ -320,15 +319,14 @@ int cmd_resume(Context& ctx, const Args& args)
 }
 
 // Stop with `timeout_ms` for the guest to end by itself (0: power off at
-// once); -1 when stopped, with the reply in `resp`, else an exit code.
-int stop_machine(Context& ctx, const std::string& name, uint64_t timeout_ms, v1::StopResponse* resp)
+// once).
+grpc::Status stop_machine(Context& ctx, const std::string& name, uint64_t timeout_ms, v1::StopResponse* resp)
 {
     v1::StopRequest req;
     req.set_name(name);
     req.set_timeout_ms(static_cast<uint32_t>(timeout_ms));
     grpc::ClientContext cc;
-    grpc::Status status = ctx.stub->Stop(&cc, req, resp);
-    return status.ok() ? -1 : fail(ctx, status);
+    return ctx.stub->Stop(&cc, req, resp);
 }
 
 void print_stopped(const Context& ctx, const v1::StopResponse& resp)
@@ -358,8 +356,8 @@ int cmd_stop(Context& ctx, const Args& args)
         return err;
     }
     v1::StopResponse resp;
-    if (int err = stop_machine(ctx, args.positional[0], ms, &resp); err >= 0) {
-        return err;
+    if (grpc::Status status = stop_machine(ctx, args.positional[0], ms, &resp); !status.ok()) {
+        return fail(ctx, status);
     }
     print_stopped(ctx, resp);
     return kExitOk;
@@ -368,8 +366,8 @@ int cmd_stop(Context& ctx, const Args& args)
 int cmd_kill(Context& ctx, const Args& args)
 {
     v1::StopResponse resp;
-    if (int err = stop_machine(ctx, args.positional[0], 0, &resp); err >= 0) {
-        return err;
+    if (grpc::Status status = stop_machine(ctx, args.positional[0], 0, &resp); !status.ok()) {
+        return fail(ctx, status);
     }
     print_machine(ctx, resp.machine());
     return kExitOk;
@@ -383,12 +381,8 @@ int cmd_restart(Context& ctx, const Args& args)
         return err;
     }
     const std::string& name = args.positional[0];
-    v1::StopRequest req;
-    req.set_name(name);
-    req.set_timeout_ms(static_cast<uint32_t>(ms));
-    grpc::ClientContext cc;
     v1::StopResponse stopped;
-    if (grpc::Status status = ctx.stub->Stop(&cc, req, &stopped);
+    if (grpc::Status status = stop_machine(ctx, name, ms, &stopped);
         !status.ok() && status.error_code() != grpc::StatusCode::FAILED_PRECONDITION) {
         return fail(ctx, status);
     }
@@ -480,21 +474,6 @@ int cmd_list(Context& ctx, const Args& args)
     return kExitOk;
 }
 
-// UTC, to the millisecond: 2026-12-06T13:45:01.234Z.
-std::string now_utc()
-{
-    const auto now = std::chrono::system_clock::now();
-    const std::time_t t = std::chrono::system_clock::to_time_t(now);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    char millis[8];
-    std::snprintf(millis, sizeof millis, ".%03dZ", static_cast<int>(ms));
-    return std::string(buf) + millis;
-}
-
 int cmd_watch(Context& ctx, const Args& args)
 {
     v1::WatchRequest req;
@@ -505,7 +484,8 @@ int cmd_watch(Context& ctx, const Args& args)
     auto reader = ctx.stub->Watch(&cc, req);
     v1::WatchEvent event;
     while (reader->Read(&event)) {
-        const std::string time = now_utc();
+        const auto now = std::chrono::system_clock::now().time_since_epoch();
+        const std::string time = utc_time(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count(), 3);
         if (ctx.json) {
             print_json(event, {{"time", json_string(time)}});
         } else {

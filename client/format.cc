@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cinttypes>
 #include <cstdio>
+#include <ctime>
 #include <iterator>
 
 #include "vmctl.h"
@@ -134,6 +135,28 @@ bool parse_duration_ms(const std::string& text, uint64_t* ms)
         }
     }
     return false;
+}
+
+std::string utc_time(int64_t unix_ns, int digits)
+{
+    constexpr int64_t kNanosPerSecond = 1000000000;
+    int64_t seconds = unix_ns / kNanosPerSecond;
+    int64_t fraction = unix_ns % kNanosPerSecond;
+    if (fraction < 0) {
+        seconds -= 1;
+        fraction += kNanosPerSecond;
+    }
+    for (int d = 9; d > digits; d--) {
+        fraction /= 10;
+    }
+    const std::time_t t = static_cast<std::time_t>(seconds);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char date[32];
+    std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    char out[48];
+    std::snprintf(out, sizeof out, "%s.%0*" PRId64 "Z", date, digits, fraction);
+    return out;
 }
 
 }  // namespace vmruntime::vmctl

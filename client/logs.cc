@@ -7,34 +7,11 @@
 // final '\n'), which print as one line.
 #include <cinttypes>
 #include <cstdio>
-#include <ctime>
 
 #include "vmctl.h"
 
 namespace vmruntime::vmctl {
 namespace {
-
-constexpr int64_t kNanosPerSecond = 1000000000;
-
-// RFC 3339, UTC, to the nanosecond, as `docker logs -t` writes it:
-// 2026-12-06T19:40:01.123456789Z.
-std::string rfc3339(int64_t ns)
-{
-    int64_t seconds = ns / kNanosPerSecond;
-    int64_t fraction = ns % kNanosPerSecond;
-    if (fraction < 0) {
-        seconds -= 1;
-        fraction += kNanosPerSecond;
-    }
-    const std::time_t t = static_cast<std::time_t>(seconds);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char date[32];
-    std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-    char out[48];
-    std::snprintf(out, sizeof out, "%s.%09" PRId64 "Z", date, fraction);
-    return out;
-}
 
 // --tail N, or "all" (the whole history, as without it); -1 when parsed,
 // else an exit code.
@@ -54,12 +31,12 @@ int parse_tail(const Args& args, v1::LogsRequest* req)
 void print_line(const Context& ctx, const v1::LogLine& line, bool stamp)
 {
     if (ctx.json) {
-        std::printf("{\"time\":%s,\"time_ns\":%" PRId64 ",\"text\":%s}\n", json_string(rfc3339(line.time_ns())).c_str(),
+        std::printf("{\"time\":%s,\"time_ns\":%" PRId64 ",\"text\":%s}\n", json_string(utc_time(line.time_ns(), 9)).c_str(),
                     line.time_ns(), json_string(line.text()).c_str());
         return;
     }
     if (stamp) {
-        std::fputs((rfc3339(line.time_ns()) + " ").c_str(), stdout);
+        std::fputs((utc_time(line.time_ns(), 9) + " ").c_str(), stdout);
     }
     std::fwrite(line.text().data(), 1, line.text().size(), stdout);
 }

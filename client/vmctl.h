@@ -108,6 +108,9 @@ std::string loader_word(v1::LoaderKind kind);
 bool parse_loader(const std::string& text, v1::LoaderKind* kind);
 std::string duration(uint64_t ns);  // 5m12s
 std::string size(uint64_t bytes);   // 1.5 MiB
+// RFC 3339 in UTC with `digits` (1-9) of the second's fraction, as
+// `docker logs -t` writes it: 2026-12-06T19:40:01.123456789Z.
+std::string utc_time(int64_t unix_ns, int digits);
 // A memory size of whole MiB, more than none: 512, 512M, 512MiB, 2G, 2GiB
 // (any case; a bare number is MiB).
 bool parse_mib(const std::string& text, uint64_t* mib);
