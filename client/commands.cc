@@ -262,7 +262,7 @@ int image_argument(const Args& args, size_t position, std::string* image)
     return -1;
 }
 
-int create_machine(Context& ctx, const Args& args, const std::string& name, const std::string& image,
+int create_machine(Context& ctx, const Args& args, const std::string& name, const std::string& image, bool start,
                    v1::MachineInfo* machine)
 {
     v1::CreateRequest req;
@@ -270,8 +270,20 @@ int create_machine(Context& ctx, const Args& args, const std::string& name, cons
         return err;
     }
     if (args.flags.count("--upload")) {
-        return upload_machine(ctx, req.spec(), image, args.value("--initrd"), machine);
+        if (int err = upload_machine(ctx, req.spec(), image, args.value("--initrd"), machine); err >= 0 || !start) {
+            return err;
+        }
+        grpc::ClientContext sc;
+        v1::StartRequest started;
+        started.set_name(name);
+        v1::StartResponse resp;
+        if (grpc::Status status = ctx.stub->Start(&sc, started, &resp); !status.ok()) {
+            return fail(ctx, status);
+        }
+        *machine = resp.machine();
+        return -1;
     }
+    req.set_start(start);
     grpc::ClientContext cc;
     v1::CreateResponse resp;
     if (grpc::Status status = ctx.stub->Create(&cc, req, &resp); !status.ok()) {
@@ -290,7 +302,7 @@ int cmd_create(Context& ctx, const Args& args)
         return err;
     }
     v1::MachineInfo machine;
-    if (int err = create_machine(ctx, args, args.positional[0], image, &machine); err >= 0) {
+    if (int err = create_machine(ctx, args, args.positional[0], image, false, &machine); err >= 0) {
         return err;
     }
     print_machine(ctx, machine);

@@ -165,32 +165,22 @@ int cmd_run(Context& ctx, const Args& args)
         return usage_error("--rm deletes the machine when its console ends, and --detach attaches none");
     }
     std::string name = args.value("--name", std::filesystem::path(image).stem().string());
-    v1::MachineInfo created;
-    if (int err = create_machine(ctx, args, name, image, &created); err >= 0) {
+    v1::MachineInfo started;
+    if (int err = create_machine(ctx, args, name, image, true, &started); err >= 0) {
         return err;
     }
-    grpc::ClientContext sc;
-    v1::StartRequest start;
-    start.set_name(name);
-    v1::StartResponse started;
-    bool detached = false;
-    int code = kExitFailed;
-    if (auto status = ctx.stub->Start(&sc, start, &started); !status.ok()) {
-        fail(ctx, status);
-    } else if (background) {
-        print_machine(ctx, started.machine());
+    if (background) {
+        print_machine(ctx, started);
         return kExitOk;
-    } else {
-        Session s = attach(ctx, name, 0);
-        detached = s.detached;
-        // Detaching from a machine that --rm then deletes is no success: the
-        // guest's work goes with it.
-        code = detached && rm ? kExitFailed : report(ctx, name, s);
-        if (!s.detached && s.ended) {
-            bool powered_off = s.ended->state() == v1::MACHINE_STATE_STOPPED &&
-                               s.ended->reason().rfind(kPoweredOff, 0) == 0;
-            code = powered_off ? static_cast<int>(s.ended->exit_status()) : kExitFailed;
-        }
+    }
+    Session s = attach(ctx, name, 0);
+    // Detaching from a machine that --rm then deletes is no success: the
+    // guest's work goes with it.
+    int code = s.detached && rm ? kExitFailed : report(ctx, name, s);
+    if (!s.detached && s.ended) {
+        bool powered_off = s.ended->state() == v1::MACHINE_STATE_STOPPED &&
+                           s.ended->reason().rfind(kPoweredOff, 0) == 0;
+        code = powered_off ? static_cast<int>(s.ended->exit_status()) : kExitFailed;
     }
     if (rm) {
         grpc::ClientContext dc;
@@ -201,7 +191,7 @@ int cmd_run(Context& ctx, const Args& args)
         if (auto status = ctx.stub->Delete(&dc, del, &deleted); !status.ok()) {
             return fail(ctx, status);
         }
-        if (detached) {
+        if (s.detached) {
             std::fprintf(stderr, "\r\nvmctl: detached; machine %s was deleted\r\n", name.c_str());
         }
     }

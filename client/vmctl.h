@@ -123,9 +123,10 @@ bool parse_duration_ms(const std::string& text, uint64_t* ms);
 // of them; -1 when found, else an exit code.
 int image_argument(const Args& args, size_t position, std::string* image);
 // Creates machine `name` from `image` and the create options, by Create
-// with their paths or, with --upload, by Upload with their bytes; -1 when
+// with their paths or, with --upload, by Upload with their bytes, and
+// starts it if `start` (in the Create call itself when it can); -1 when
 // done, with `*machine` set, else an exit code.
-int create_machine(Context& ctx, const Args& args, const std::string& name, const std::string& image,
+int create_machine(Context& ctx, const Args& args, const std::string& name, const std::string& image, bool start,
                    v1::MachineInfo* machine);
 // Upload: `spec` with the bytes of `image` and of `initrd` (if not empty)
 // (upload.cc).

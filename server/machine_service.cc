@@ -274,7 +274,7 @@ grpc::ServerUnaryReactor* MachineService::Create(grpc::CallbackServerContext* ct
             return finish_now(ctx, owner.status());
         }
         return offload(ctx, pool_, "Create", [this, req, resp, owner = *std::move(owner)](runtime::Deadline) {
-            return reply(registry_.create(req->spec(), owner), resp);
+            return reply(registry_.create(req->spec(), owner, req->start()), resp);
         });
     });
 }

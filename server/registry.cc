@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <future>
 #include <iterator>
 
 #include "server/client_file.h"
@@ -68,6 +69,11 @@ v1::LoaderKind loader_kind(runtime::ImageFormat format)
     case runtime::ImageFormat::FlatLong: return v1::LOADER_KIND_FLAT_LONG;
     }
     return v1::LOADER_KIND_UNSPECIFIED;
+}
+
+bool restarts(const v1::MachineSpec& spec)
+{
+    return spec.on_reboot() == v1::ON_REBOOT_RESTART;
 }
 
 uint64_t memory_bytes(const v1::MachineSpec& spec)
@@ -347,23 +353,93 @@ absl::Status check_spec(const v1::MachineSpec& spec, const Limits& limits)
 
 absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::build(const v1::MachineSpec& spec)
 {
-    auto machine = spec.snapshot().empty() ? boot(spec) : restore_snapshot(spec);
-    if (!machine.ok()) {
+    if (!spec.snapshot().empty()) {
+        auto machine = restore_snapshot(spec);
+        if (machine.ok()) {
+            watch(spec.name(), restarts(spec), *machine);
+        }
         return machine;
     }
-    std::string name = spec.name();
-    bool restart = spec.on_reboot() == v1::ON_REBOOT_RESTART;
-    (*machine)->on_status([this, name, restart](const runtime::MachineStatus& s) {
+    auto prepared = prepare(spec);
+    if (!prepared.ok()) {
+        return prepared.status();
+    }
+    return make(*prepared, spec.name(), restarts(spec));
+}
+
+// Builds the machine of a new spec and stores the spec (its loader
+// resolved), the store's fsyncs overlapping the build: Create waits for
+// the slower of the two, not for both.  On failure neither is left.
+absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::build_and_store(v1::MachineSpec& spec)
+{
+    if (!spec.snapshot().empty()) {
+        auto machine = build(spec);
+        if (!machine.ok()) {
+            return machine;
+        }
+        spec.set_loader(loader_kind((*machine)->image_format()));
+        if (auto stored = store_.save(spec); !stored.ok()) {
+            console_logs_.remove(spec.name());
+            return stored;
+        }
+        return machine;
+    }
+    auto prepared = prepare(spec);
+    if (!prepared.ok()) {
+        return prepared.status();
+    }
+    spec.set_loader(loader_kind(prepared->format));
+    const bool restart = restarts(spec);
+    std::packaged_task<absl::Status()> save([this, &spec] { return store_.save(spec); });
+    std::future<absl::Status> saved = save.get_future();
+    boost::asio::post(store_writer_, [&save] { save(); });
+    // Until the save has run, `spec` is the writer's.
+    absl::StatusOr<std::shared_ptr<runtime::Machine>> machine;
+    try {
+        machine = make(*prepared, prepared->name, restart);
+    } catch (...) {
+        saved.wait();
+        throw;
+    }
+    absl::Status stored = saved.get();
+    if (!stored.ok() && machine.ok()) {
+        console_logs_.remove(prepared->name);
+        return stored;
+    }
+    if (stored.ok() && !machine.ok()) {
+        store_.remove(prepared->name);
+    }
+    return machine;
+}
+
+// Publishes the machine's status, restarts it after a guest reset if
+// `restart`, and logs its console.
+void Registry::watch(const std::string& name, bool restart, const std::shared_ptr<runtime::Machine>& machine)
+{
+    machine->on_status([this, name, restart](const runtime::MachineStatus& s) {
         publish(make_event(name, s));
         if (restart && s.guest_reset) {
             boost::asio::post(restarts_, [this, name] { restart_after_reset(name); });
         }
     });
-    console_logs_.attach(name, *machine);
+    console_logs_.attach(name, machine);
+}
+
+absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::make(const runtime::MachineSpec& prepared,
+                                                                 const std::string& name, bool restart)
+{
+    std::string error;
+    std::shared_ptr<runtime::Machine> machine = runtime::Machine::create(prepared, layer_, &error);
+    if (!machine) {
+        return bad_request("machine '" + name + "': " + error);
+    }
+    watch(name, restart, machine);
     return machine;
 }
 
-absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::boot(const v1::MachineSpec& spec)
+// What the runtime builds for `spec`: its files opened with its owner's
+// rights, its image's format resolved.
+absl::StatusOr<runtime::MachineSpec> Registry::prepare(const v1::MachineSpec& spec)
 {
     const FileRights rights = rights_of(spec.owner());
     auto image = read_image(spec, rights);
@@ -412,11 +488,12 @@ absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::boot(const v1::Machi
     rs.cmdline = spec.cmdline();
     rs.cpus.assign(spec.cpus().begin(), spec.cpus().end());
     std::string error;
-    std::shared_ptr<runtime::Machine> machine = runtime::Machine::create(rs, layer_, &error);
-    if (!machine) {
+    auto format = runtime::resolve_format(rs, &error);
+    if (!format) {
         return bad_request("machine '" + spec.name() + "': " + error);
     }
-    return machine;
+    rs.format = *format;
+    return rs;
 }
 
 FileRights Registry::rights_of(const v1::Owner& owner) const
@@ -429,7 +506,7 @@ FileRights Registry::rights_of(const v1::Owner& owner) const
     return FileRights::daemon();
 }
 
-absl::StatusOr<v1::MachineInfo> Registry::create(v1::MachineSpec spec, const v1::Owner& owner)
+absl::StatusOr<v1::MachineInfo> Registry::create(v1::MachineSpec spec, const v1::Owner& owner, bool start)
 {
     if (auto ok = check_spec(spec, limits_); !ok.ok()) {
         return ok;
@@ -450,22 +527,23 @@ absl::StatusOr<v1::MachineInfo> Registry::create(v1::MachineSpec spec, const v1:
         }
         entries_.emplace(spec.name(), entry);
     }
-    auto machine = build(spec);
-    if (machine.ok()) {
-        spec.set_loader(loader_kind((*machine)->image_format()));
-        entry->spec.set_loader(spec.loader());
-    }
-    absl::Status stored = machine.ok() ? store_.save(spec) : machine.status();
+    auto machine = build_and_store(spec);
+    // Held until the reply: no other call acts on the machine before it.
+    std::unique_lock control(entry->control);
     {
         std::lock_guard lock(mutex_);
-        if (!stored.ok()) {
+        if (!machine.ok()) {
             entries_.erase(spec.name());
-            return stored;
+            return machine.status();
         }
+        entry->spec.set_loader(spec.loader());
         entry->machine = *machine;
         entry->building = false;
     }
     publish(make_event(spec.name(), (*machine)->status()));
+    if (start && !(*machine)->start()) {
+        return wrong_state(spec.name(), runtime::to_string((*machine)->status().state), "start");
+    }
     return info(spec, *machine);
 }
 

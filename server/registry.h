@@ -86,7 +86,8 @@ public:
 
     // `owner` replaces whatever owner the spec carries: the files it names
     // are opened with the owner's rights, now and at every later Start.
-    absl::StatusOr<v1::MachineInfo> create(v1::MachineSpec spec, const v1::Owner& owner);
+    // `start`: runs it too, before any other call can act on it.
+    absl::StatusOr<v1::MachineInfo> create(v1::MachineSpec spec, const v1::Owner& owner, bool start = false);
     // For an Upload of `spec`, which names no image or initrd: whether
     // Create may go on, and the most bytes the two may have together.
     absl::StatusOr<uint64_t> upload_limit(const v1::MachineSpec& spec) const;
@@ -170,7 +171,11 @@ private:
     absl::StatusOr<v1::MachineInfo> control(const std::string& name, const std::string& verb,
                                             const std::function<runtime::Outcome(runtime::Machine&)>& op);
     absl::StatusOr<std::shared_ptr<runtime::Machine>> build(const v1::MachineSpec& spec);
-    absl::StatusOr<std::shared_ptr<runtime::Machine>> boot(const v1::MachineSpec& spec);
+    absl::StatusOr<std::shared_ptr<runtime::Machine>> build_and_store(v1::MachineSpec& spec);
+    absl::StatusOr<runtime::MachineSpec> prepare(const v1::MachineSpec& spec);
+    absl::StatusOr<std::shared_ptr<runtime::Machine>> make(const runtime::MachineSpec& prepared,
+                                                           const std::string& name, bool restart);
+    void watch(const std::string& name, bool restart, const std::shared_ptr<runtime::Machine>& machine);
     absl::StatusOr<std::shared_ptr<runtime::Machine>> restore_snapshot(const v1::MachineSpec& spec);
     FileRights rights_of(const v1::Owner& owner) const;
     absl::Status lock_state_dir();
@@ -198,6 +203,8 @@ private:
     // Machines whose guest reset and whose spec says restart, and those
     // the daemon starts when it starts.
     boost::asio::thread_pool restarts_{1};
+    // Writes the specs of new machines while Create builds them.
+    boost::asio::thread_pool store_writer_{2};
     std::atomic<bool> closing_{false};
     // Last, so destroyed first, while the machines live: it writes out
     // what their console rings still hold.

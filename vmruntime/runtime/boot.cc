@@ -20,19 +20,6 @@
 namespace vmruntime::runtime {
 namespace {
 
-loader::Result<ImageFormat> resolve(const MachineSpec& spec)
-{
-    if (spec.format != ImageFormat::Auto) return spec.format;
-    switch (loader::detect_image(spec.image)) {
-    case loader::ImageKind::Bzimage: return ImageFormat::Bzimage;
-    case loader::ImageKind::Pvh: return ImageFormat::Pvh;
-    case loader::ImageKind::Elf64: return ImageFormat::Elf64;
-    case loader::ImageKind::Unknown: break;
-    }
-    return loader::Error{"neither an ELF file nor a Linux bzImage; a flat binary must be "
-                         "named as one"};
-}
-
 // `devices`: what a Linux kernel's command line gains for the machine's
 // virtio devices (other guests know where they are).
 loader::Result<loader::BootState> load_image(const MachineSpec& spec, ImageFormat format,
@@ -68,14 +55,26 @@ loader::Result<loader::BootState> load_image(const MachineSpec& spec, ImageForma
 
 }  // namespace
 
+std::optional<ImageFormat> resolve_format(const MachineSpec& spec, std::string* error)
+{
+    if (spec.format != ImageFormat::Auto) return spec.format;
+    switch (loader::detect_image(spec.image)) {
+    case loader::ImageKind::Bzimage: return ImageFormat::Bzimage;
+    case loader::ImageKind::Pvh: return ImageFormat::Pvh;
+    case loader::ImageKind::Elf64: return ImageFormat::Elf64;
+    case loader::ImageKind::Unknown: break;
+    }
+    *error = "image rejected: neither an ELF file nor a Linux bzImage; a flat binary must be named as one";
+    return std::nullopt;
+}
+
 bool Machine::load(std::string* error)
 {
-    auto format = resolve(spec_);
-    if (!format.ok()) {
-        *error = "image rejected: " + format.error();
+    auto format = resolve_format(spec_, error);
+    if (!format) {
         return false;
     }
-    format_ = format.value();
+    format_ = *format;
     auto boot = load_image(spec_, format_, std::span<uint8_t>(ram_, spec_.memory_bytes), virtio_->cmdline());
     if (!boot.ok()) {
         *error = "image rejected: " + boot.error();

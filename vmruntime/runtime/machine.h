@@ -70,6 +70,10 @@ struct ExitCounters {
     uint64_t io = 0, mmio = 0, halted = 0, interrupts = 0, stopped = 0, other = 0;
 };
 
+// The format `spec` boots with: its own, or the one its image's bytes name;
+// nullopt, with `error` set, for bytes no loader takes.
+std::optional<ImageFormat> resolve_format(const MachineSpec& spec, std::string* error);
+
 class Machine {
 public:
     // Builds the machine and loads its image; nothing runs yet.  Returns

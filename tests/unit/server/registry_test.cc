@@ -658,6 +658,44 @@ TEST_F(RegistryKvmTest, ConcurrentCreatesOfOneNameLetExactlyOneWin)
     EXPECT_EQ(names(r.list()), (std::vector<std::string>{"contested"}));
 }
 
+TEST_F(RegistryKvmTest, CreateWithStartRunsTheMachineInTheSameCall)
+{
+    Registry& r = open();
+    r.subscribe(log_.observer());
+    auto created = r.create(hello_spec("quick", "hz=100"), kDaemonOwner, true);
+    ASSERT_TRUE(created.ok()) << created.status();
+    EXPECT_EQ(created->state(), v1::MACHINE_STATE_RUNNING);
+    EXPECT_EQ(created->spec().loader(), v1::LOADER_KIND_ELF64);
+    EXPECT_EQ(stored_spec("quick").loader(), v1::LOADER_KIND_ELF64) << "the loader is resolved before it is stored";
+    auto machine = r.machine("quick", "inspect");
+    ASSERT_TRUE(machine.ok()) << machine.status();
+    EXPECT_TRUE(wait_for_banner(**machine)) << "no banner from guests/hello";
+    EXPECT_EQ(log_.summary(),
+              (std::vector<std::string>{"quick:MACHINE_STATE_CREATED", "quick:MACHINE_STATE_RUNNING"}));
+}
+
+// The spec is written while the machine is built: when the write fails,
+// the machine built beside it goes too, console log included.
+TEST_F(RegistryKvmTest, FailedStoreLeavesNoMachineBehind)
+{
+    Registry& r = open();
+    r.subscribe(log_.observer());
+    const fs::path blocker = state_dir() / "machines" / "blocked.json.tmp";
+    fs::create_directories(blocker);  // the temporary file cannot be opened, even by root
+    auto created = r.create(hello_spec("blocked"), kDaemonOwner, true);
+    ASSERT_FALSE(created.ok());
+    EXPECT_EQ(created.status().code(), absl::StatusCode::kInternal) << created.status();
+    EXPECT_NE(created.status().message().find("blocked.json.tmp"), std::string_view::npos) << created.status();
+    EXPECT_EQ(r.get("blocked").status().code(), absl::StatusCode::kNotFound);
+    EXPECT_TRUE(log_.events().empty());
+    EXPECT_FALSE(fs::exists(state_dir() / "logs" / "blocked.log"));
+
+    fs::remove(blocker);
+    auto again = r.create(hello_spec("blocked"), kDaemonOwner, true);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(again->state(), v1::MACHINE_STATE_RUNNING);
+}
+
 TEST_F(RegistryKvmTest, StartPauseResumeFollowTheMachineAndRefuseTheWrongState)
 {
     Registry& r = open();
