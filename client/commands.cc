@@ -780,10 +780,11 @@ const std::vector<Command>& commands()
         {"start", "NAME", "Starts a created machine, or re-creates a stopped one and starts it afresh.", {}, {}, 1,
          1, cmd_start},
         {"stop", "NAME [--timeout DURATION]",
-         "Asks a running guest to shut down (Ctrl-Alt-Del on its keyboard: Linux reboots,\n"
-         "which ends the machine; guests/hello powers off), waits up to DURATION (default\n"
-         "10s; 500ms, 2m; a bare number is seconds) for it to end, then powers it off.  A\n"
-         "paused machine is powered off at once.",
+         "Asks a running guest to shut down (Ctrl-Alt-Del on its keyboard: Linux's init\n"
+         "powers off, a bare kernel reboots, which ends the machine too; guests/hello\n"
+         "powers off), waits up to DURATION (default 10s; 500ms, 2m; a bare number is\n"
+         "seconds) for it to end, then powers it off.  A paused machine is powered off at\n"
+         "once.",
          {"--timeout"}, {}, 1, 1, cmd_stop},
         {"kill", "NAME", "Powers a running or paused machine off at once, without asking the guest.", {}, {}, 1, 1,
          cmd_kill},

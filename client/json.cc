@@ -22,19 +22,67 @@ using google::protobuf::Reflection;
 
 constexpr uint64_t kExactInDouble = uint64_t{1} << 53;
 
+// The length of the UTF-8 sequence at s[i], or 0 if the bytes there are
+// not one (a stray continuation byte, an overlong form, a surrogate, past
+// U+10FFFF, cut short).
+size_t utf8_length(const std::string& s, size_t i)
+{
+    const auto byte = [&](size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
+    const unsigned lead = byte(0);
+    size_t n = 0;
+    unsigned low = 0x80, high = 0xbf;  // the second byte's range
+    if (lead < 0x80) {
+        return 1;
+    } else if (lead >= 0xc2 && lead <= 0xdf) {
+        n = 2;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+        n = 3;
+        low = lead == 0xe0 ? 0xa0 : 0x80;
+        high = lead == 0xed ? 0x9f : 0xbf;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+        n = 4;
+        low = lead == 0xf0 ? 0x90 : 0x80;
+        high = lead == 0xf4 ? 0x8f : 0xbf;
+    } else {
+        return 0;
+    }
+    if (byte(1) < low || byte(1) > high) {
+        return 0;
+    }
+    for (size_t k = 2; k < n; k++) {
+        if (byte(k) < 0x80 || byte(k) > 0xbf) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+// JSON text is UTF-8: bytes that are not (a guest's console can print
+// anything) become U+FFFD, as Go's encoder and so docker's logs do.
 void append_string(std::string* out, const std::string& s)
 {
     out->push_back('"');
-    for (unsigned char c : s) {
-        if (c == '"' || c == '\\') {
+    for (size_t i = 0; i < s.size();) {
+        const unsigned char c = static_cast<unsigned char>(s[i]);
+        const size_t n = utf8_length(s, i);
+        if (n == 0) {
+            out->append("\\ufffd");
+            i++;
+        } else if (n > 1) {
+            out->append(s, i, n);
+            i += n;
+        } else if (c == '"' || c == '\\') {
             out->push_back('\\');
             out->push_back(static_cast<char>(c));
+            i++;
         } else if (c < 0x20) {
             char esc[8];
             std::snprintf(esc, sizeof esc, "\\u%04x", c);
             out->append(esc);
+            i++;
         } else {
             out->push_back(static_cast<char>(c));
+            i++;
         }
     }
     out->push_back('"');

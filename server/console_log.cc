@@ -5,6 +5,7 @@
 #include "server/console_log.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -389,6 +390,12 @@ void LogFiles::remove()
 // grew since drains.
 class LogWriter {
 public:
+    // Named, so that a stack dump or top tells it from the vCPUs.
+    LogWriter()
+    {
+        boost::asio::post(pool_, [] { pthread_setname_np(pthread_self(), "console-log"); });
+    }
+
     boost::asio::thread_pool& pool() { return pool_; }
 
     // `log` drains within kFlushDelay.  Any thread.
@@ -758,6 +765,25 @@ void ConsoleLogs::discard(const std::string& name, const std::shared_ptr<Console
         logs_.erase(it);
     }
     log->close();
+}
+
+void ConsoleLogs::keep_only(const std::set<std::string>& names)
+{
+    std::error_code ec;
+    for (const auto& file : std::filesystem::directory_iterator(dir_, ec)) {
+        std::string name = file.path().filename().string();
+        for (std::string_view suffix : {".log.1", ".log"}) {
+            if (name.size() > suffix.size() && name.ends_with(suffix)) {
+                name.resize(name.size() - suffix.size());
+                break;
+            }
+        }
+        std::error_code removed;
+        if (name != file.path().filename().string() && !names.contains(name) &&
+            std::filesystem::remove(file.path(), removed)) {
+            base::log_info("console-log", "removed ", file.path().string(), ", the log of no machine");
+        }
+    }
 }
 
 }  // namespace vmruntime::server

@@ -54,6 +54,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -273,6 +274,10 @@ public:
     // Forgets `log`, which open() made for a machine deleted since, unless
     // that machine was made again.
     void discard(const std::string& name, const std::shared_ptr<ConsoleLog>& log);
+    // Deletes the files of every log but those of `names`: what a daemon
+    // stopped between deleting a machine's spec and its log left behind.
+    // Before any machine runs.
+    void keep_only(const std::set<std::string>& names);
 
 private:
     std::filesystem::path path_of(const std::string& name) const;

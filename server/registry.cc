@@ -14,6 +14,7 @@
 #include <cstring>
 #include <future>
 #include <iterator>
+#include <set>
 
 #include "server/client_file.h"
 #include "server/status.h"
@@ -237,6 +238,11 @@ absl::Status Registry::load()
         return loaded;
     }
     snapshots_.load();
+    std::set<std::string> names;
+    for (const auto& spec : specs) {
+        names.insert(spec.name());
+    }
+    console_logs_.keep_only(names);
     std::lock_guard lock(mutex_);
     for (auto& spec : specs) {
         auto entry = std::make_shared<Entry>();

@@ -15,7 +15,9 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "daemon.h"
 
@@ -28,6 +30,20 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 constexpr uint64_t kLogFileBytes = 1 << 20;
+
+// The names of process `pid`'s threads.
+std::vector<std::string> thread_names(pid_t pid)
+{
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+        std::ifstream comm(task.path() / "comm");
+        std::string name;
+        std::getline(comm, name);
+        names.push_back(name);
+    }
+    return names;
+}
 
 std::string slurp(const std::string& path)
 {
@@ -121,6 +137,9 @@ TEST_F(LogsTest, HistoryHoldsTheOutputLineByLine)
     EXPECT_EQ(logs({"h", "--tail", "0"}).out, "");
     EXPECT_EQ(logs({"h", "--tail", "all"}).out, logs({"h"}).out);
     EXPECT_EQ(logs({"h", "--tail", "1000"}).out, logs({"h"}).out);
+
+    auto threads = thread_names(daemon_.pid());
+    EXPECT_EQ(std::count(threads.begin(), threads.end(), "console-log"), 1) << "one writer, named for its job";
 }
 
 TEST_F(LogsTest, TimestampsAreRfc3339AndInOrder)
@@ -157,6 +176,19 @@ TEST_F(LogsTest, TimestampsAreRfc3339AndInOrder)
                                  std::regex("\\{\"time\":\"20[0-9-]{8}T[0-9:]{8}\\.[0-9]{9}Z\",\"time_ns\":[1-9][0-9]*,"
                                             "\"text\":\"tick [0-9]+\\\\u000d\\\\u000a\"\\}\n")))
         << json_line.out;
+}
+
+// JSON is UTF-8 text: what a guest prints that is not UTF-8 becomes
+// U+FFFD, and the rest goes through as it is.
+TEST_F(LogsTest, JsonStaysUtf8WhateverTheGuestPrints)
+{
+    run_hello("u");
+    type("u", "caf\xc3\xa9 \xff\xc3( \xed\xa0\x80 \xf0\x9f\x99\x82\r\n");
+    auto json = vmctl({"--json", "logs", "u", "--tail", "1"});
+    ASSERT_EQ(json.exit_code, 0) << json.err;
+    EXPECT_NE(json.out.find("\"text\":\"caf\xc3\xa9 \\ufffd\\ufffd( \\ufffd\\ufffd\\ufffd \xf0\x9f\x99\x82\\u000d\\u000a\"}"),
+              std::string::npos)
+        << json.out;
 }
 
 TEST_F(LogsTest, HistoryOutlivesTheRunAndTheDaemon)

@@ -454,6 +454,26 @@ TEST_F(RegistryTest, LoadSkipsFilesThatAreNotMachineSpecs)
     EXPECT_EQ(names(r.list()), (std::vector<std::string>{"good"}));
 }
 
+// A daemon stopped between removing a machine's spec and its log leaves
+// the log: the next one deletes it, and only it.
+TEST_F(RegistryTest, LoadDeletesTheLogsOfMachinesThatAreGone)
+{
+    store(hello_spec("kept"));
+    store(hello_spec("kept.log"));
+    const fs::path logs = state_dir() / "logs";
+    fs::create_directories(logs);
+    for (const char* file : {"kept.log", "kept.log.1", "kept.log.log", "gone.log", "gone.log.1", "notes.txt"}) {
+        write_text(logs / file, "1 1\nx");
+    }
+    open();
+    std::vector<std::string> left;
+    for (const auto& f : fs::directory_iterator(logs)) {
+        left.push_back(f.path().filename().string());
+    }
+    std::sort(left.begin(), left.end());
+    EXPECT_EQ(left, (std::vector<std::string>{"kept.log", "kept.log.1", "kept.log.log", "notes.txt"}));
+}
+
 TEST_F(RegistryTest, StoredMachineIsNotBuiltUntilStarted)
 {
     store(hello_spec("idle"));
