@@ -370,7 +370,7 @@ absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::build(const v1::Mach
     if (!prepared.ok()) {
         return prepared.status();
     }
-    return make(*prepared, spec.name(), restarts(spec));
+    return make(*prepared, restarts(spec));
 }
 
 // Builds the machine of a new spec and stores the spec (its loader
@@ -402,7 +402,7 @@ absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::build_and_store(v1::
     // Until the save has run, `spec` is the writer's.
     absl::StatusOr<std::shared_ptr<runtime::Machine>> machine;
     try {
-        machine = make(*prepared, prepared->name, restart);
+        machine = make(*prepared, restart);
     } catch (...) {
         saved.wait();
         throw;
@@ -431,15 +431,14 @@ void Registry::watch(const std::string& name, bool restart, const std::shared_pt
     console_logs_.attach(name, machine);
 }
 
-absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::make(const runtime::MachineSpec& prepared,
-                                                                 const std::string& name, bool restart)
+absl::StatusOr<std::shared_ptr<runtime::Machine>> Registry::make(const runtime::MachineSpec& prepared, bool restart)
 {
     std::string error;
     std::shared_ptr<runtime::Machine> machine = runtime::Machine::create(prepared, layer_, &error);
     if (!machine) {
-        return bad_request("machine '" + name + "': " + error);
+        return bad_request("machine '" + prepared.name + "': " + error);
     }
-    watch(name, restart, machine);
+    watch(prepared.name, restart, machine);
     return machine;
 }
 

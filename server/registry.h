@@ -173,8 +173,7 @@ private:
     absl::StatusOr<std::shared_ptr<runtime::Machine>> build(const v1::MachineSpec& spec);
     absl::StatusOr<std::shared_ptr<runtime::Machine>> build_and_store(v1::MachineSpec& spec);
     absl::StatusOr<runtime::MachineSpec> prepare(const v1::MachineSpec& spec);
-    absl::StatusOr<std::shared_ptr<runtime::Machine>> make(const runtime::MachineSpec& prepared,
-                                                           const std::string& name, bool restart);
+    absl::StatusOr<std::shared_ptr<runtime::Machine>> make(const runtime::MachineSpec& prepared, bool restart);
     void watch(const std::string& name, bool restart, const std::shared_ptr<runtime::Machine>& machine);
     absl::StatusOr<std::shared_ptr<runtime::Machine>> restore_snapshot(const v1::MachineSpec& spec);
     FileRights rights_of(const v1::Owner& owner) const;
